@@ -1,0 +1,49 @@
+"""The one interface every motion generator implements (learned model, baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..audio.types import AudioFeatures
+from ..presets import EMOTIONS, MotionSettings
+from .params import MotionSeq
+
+NUM_EMOTION_CLASSES = len(EMOTIONS) + 1  # 8 emotions + "none"
+EMOTION_NONE = len(EMOTIONS)  # class index of "none"
+
+
+def emotion_index(name: str) -> int:
+    """'happiness' -> 4, 'none' -> 8 (EMOTIONS order, then none)."""
+    return EMOTION_NONE if name == "none" else EMOTIONS.index(name)
+
+
+# Called with (frames_done, frames_total) as sampling advances.
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class MotionRequest:
+    """Everything a generator needs for one job.
+
+    features: frame-aligned audio features (T frames).
+    identity: (IDENTITY_DIM,) float32 descriptor from ``face.identity.identity_features``.
+    settings: the preset's motion section (amplitudes, blink rate, steps, guidance, emotion).
+    seed:     the same seed and inputs must give identical motion.
+    """
+
+    features: AudioFeatures
+    identity: np.ndarray
+    settings: MotionSettings
+    seed: int
+
+
+class MotionGenerator(Protocol):
+    name: str
+
+    def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
+        """Return a MotionSeq with exactly ``request.features.num_frames`` rows."""
+        ...
