@@ -1,0 +1,227 @@
+"""Turn a folder or a manifest into a list of jobs, before any work starts.
+
+Folder rules (documented in the README):
+  * ``anna.jpg`` + ``anna.wav``: one job.
+  * ``anna.jpg`` + ``anna__en.wav`` + ``anna__de.wav``: one portrait, several audios
+    (the part before the first ``__`` names the portrait).
+  * a subfolder holding one portrait and one or more audio files: one job per audio,
+    whatever the names. A subfolder with several portraits follows the stem rules.
+  * files that pair with nothing are listed in the plan and the report as unpaired.
+
+Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portrait``
+and ``audio`` (required), ``output``, ``preset``, ``seed``, ``set`` (overrides, as a
+list, a mapping, or ``key=value`` pairs separated by ``;``). Relative paths resolve
+against the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import UsageError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".mp4", ".mov", ".mkv", ".webm"}
+MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
+DEFAULT_TEMPLATE = "{portrait}__{audio}.mp4"
+MANIFEST_KEYS = {"portrait", "audio", "output", "preset", "seed", "set"}
+
+
+@dataclass
+class JobSpec:
+    """One planned job. ``error`` is set when the row itself is unusable (it fails alone)."""
+
+    name: str
+    portrait: Path | None
+    audio: Path | None
+    output: Path | None = None
+    preset: str | None = None
+    seed: int | None = None
+    overrides: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class BatchPlan:
+    jobs: list[JobSpec]
+    unpaired: list[Path] = field(default_factory=list)
+    source: Path | None = None
+
+
+def _safe_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise UsageError(f"cannot list folder: {exc.strerror}", path=folder) from None
+
+
+def _is_kind(path: Path, exts: set[str]) -> bool:
+    try:
+        return path.suffix.lower() in exts and path.is_file()
+    except OSError:  # e.g. a symlink loop: not a usable file
+        return False
+
+
+def _pair_by_stem(images: list[Path], audios: list[Path], group: str) -> tuple[list[JobSpec], list[Path]]:
+    by_stem = {p.stem: p for p in images}
+    if len(images) == 1 and group:
+        # A subfolder with a single portrait: every audio in it belongs to that portrait.
+        jobs = [JobSpec(f"{group}/{a.stem}", images[0], a) for a in audios]
+        return jobs, ([] if audios else images)
+    jobs, used = [], set()
+    unpaired: list[Path] = []
+    for audio in audios:
+        stem = audio.stem if audio.stem in by_stem else audio.stem.split("__", 1)[0]
+        portrait = by_stem.get(stem)
+        if portrait is None:
+            unpaired.append(audio)
+            continue
+        used.add(portrait)
+        jobs.append(JobSpec(f"{group}/{audio.stem}" if group else audio.stem, portrait, audio))
+    unpaired += [p for p in images if p not in used]
+    return jobs, unpaired
+
+
+def plan_folder(folder: Path) -> BatchPlan:
+    """Pair portraits and audio in ``folder`` and its immediate subfolders."""
+    if not folder.is_dir():
+        raise UsageError("input folder not found", path=folder)
+    seen = {folder.resolve()}
+    jobs, unpaired, subdirs = [], [], []
+    entries = _safe_entries(folder)
+    images = [p for p in entries if _is_kind(p, IMAGE_EXTS)]
+    audios = [p for p in entries if _is_kind(p, AUDIO_EXTS)]
+    found, left = _pair_by_stem(images, audios, "")
+    jobs += found
+    unpaired += left
+    for sub in entries:
+        try:
+            real = sub.resolve(strict=True)
+            if not sub.is_dir() or real in seen or sub.name.startswith("."):
+                continue
+        except (OSError, RuntimeError):  # dangling link or symlink loop
+            continue
+        seen.add(real)
+        subdirs.append(sub)
+    for sub in subdirs:
+        sub_entries = _safe_entries(sub)
+        found, left = _pair_by_stem(
+            [p for p in sub_entries if _is_kind(p, IMAGE_EXTS)],
+            [p for p in sub_entries if _is_kind(p, AUDIO_EXTS)],
+            sub.name,
+        )
+        jobs += found
+        unpaired += left
+    return BatchPlan(jobs, unpaired, folder)
+
+
+def _overrides(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, dict):
+        return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in value.items()]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
+    name = f"row{index + 1}"
+    if not isinstance(row, dict):
+        return JobSpec(name, None, None, error=f"row {index + 1}: expected a mapping of columns")
+    unknown = set(row) - MANIFEST_KEYS - {None}
+    missing = [k for k in ("portrait", "audio") if not row.get(k)]
+    if unknown or missing:
+        what = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(sorted(map(str, unknown)))}"
+        return JobSpec(name, None, None, error=f"row {index + 1}: {what}")
+
+    def resolve(value: Any) -> Path:
+        path = Path(str(value)).expanduser()
+        return path if path.is_absolute() else base / path
+
+    try:
+        seed = int(row["seed"]) if row.get("seed") not in (None, "") else None
+    except ValueError:
+        return JobSpec(name, None, None, error=f"row {index + 1}: seed {row['seed']!r} is not an integer")
+    portrait, audio = resolve(row["portrait"]), resolve(row["audio"])
+    return JobSpec(
+        name=f"{name}:{portrait.stem}__{audio.stem}",
+        portrait=portrait,
+        audio=audio,
+        output=resolve(row["output"]) if row.get("output") else None,
+        preset=str(row["preset"]) if row.get("preset") else None,
+        seed=seed,
+        overrides=_overrides(row.get("set")),
+    )
+
+
+def _read_rows(path: Path) -> list[Any]:
+    text = path.read_text(encoding="utf-8-sig")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return list(csv.DictReader(text.splitlines()))
+    if suffix == ".jsonl":
+        rows = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    rows.append(f"line {n}: {exc.msg}")
+        return rows
+    data = yaml.safe_load(text)
+    if isinstance(data, dict) and "jobs" in data:
+        data = data["jobs"]
+    if not isinstance(data, list):
+        raise UsageError("a YAML manifest must be a list of jobs (or have a 'jobs:' list)", path=path)
+    return data
+
+
+def plan_manifest(path: Path) -> BatchPlan:
+    if not path.is_file():
+        raise UsageError("manifest not found", path=path)
+    if path.suffix.lower() not in MANIFEST_EXTS:
+        raise UsageError(f"unknown manifest type {path.suffix!r}", path=path, hint="use .csv, .jsonl or .yaml")
+    try:
+        rows = _read_rows(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
+        raise UsageError(f"cannot read manifest: {exc}", path=path) from None
+    base = path.parent.resolve()
+    return BatchPlan([_row_to_job(row, i, base) for i, row in enumerate(rows)], [], path)
+
+
+def plan_inputs(source: Path) -> BatchPlan:
+    """A folder or a manifest file."""
+    return plan_folder(source) if source.is_dir() else plan_manifest(source)
+
+
+def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> None:
+    """Fill in outputs from the template; two jobs writing one file is a usage error."""
+    owners: dict[str, str] = {}
+    for job in plan.jobs:
+        if job.error:
+            continue
+        if job.output is None:
+            assert job.portrait is not None and job.audio is not None
+            try:
+                name = template.format(portrait=job.portrait.stem, audio=job.audio.stem, job=job.name.replace("/", "_"))
+            except (KeyError, IndexError) as exc:
+                raise UsageError(f"output template {template!r} uses unknown field {exc}",
+                                 hint="fields: {portrait}, {audio}, {job}") from None
+            job.output = out_dir / name
+        if job.output.suffix.lower() != ".mp4":
+            job.output = job.output.with_suffix(job.output.suffix + ".mp4")
+        key = os.path.normcase(str(job.output.resolve()))
+        if key in owners:
+            raise UsageError(
+                f"jobs {owners[key]!r} and {job.name!r} would both write {job.output}",
+                hint="change the output template (e.g. add {job}) or the manifest's output column",
+            )
+        owners[key] = job.name

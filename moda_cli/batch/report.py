@@ -1,0 +1,59 @@
+"""The batch report: report.json (or JSONL), written atomically at the end of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import __version__
+from .run import BatchOutcome
+
+ReportFormat = Literal["json", "jsonl"]
+
+
+def summary(outcome: BatchOutcome) -> dict[str, Any]:
+    done = [r for r in outcome.records if r.status == "done"]
+    rtf = [r.realtime_factor for r in done if r.realtime_factor is not None]
+    return {
+        "jobs": len(outcome.records),
+        "done": len(done),
+        "skipped": outcome.count("skipped"),
+        "failed": outcome.count("failed"),
+        "busy": outcome.count("busy"),
+        "interrupted": outcome.count("interrupted"),
+        "planned": outcome.count("planned"),
+        "unpaired": len(outcome.unpaired),
+        "seconds": round(outcome.seconds, 2),
+        "mean_realtime_factor": round(sum(rtf) / len(rtf), 4) if rtf else None,
+        "exit_code": outcome.exit_code,
+    }
+
+
+def build_report(outcome: BatchOutcome, settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "moda_version": __version__,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "settings": settings,
+        "summary": summary(outcome),
+        "unpaired": outcome.unpaired,
+        "jobs": [asdict(r) for r in outcome.records],
+    }
+
+
+def write_report(report: dict[str, Any], path: Path, fmt: ReportFormat) -> None:
+    if fmt == "json":
+        text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        head = {k: v for k, v in report.items() if k != "jobs"}
+        lines = [json.dumps({"type": "job", **job}, ensure_ascii=False, default=str) for job in report["jobs"]]
+        text = "\n".join([*lines, json.dumps({"type": "summary", **head}, ensure_ascii=False, default=str)]) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

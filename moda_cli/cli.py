@@ -1,0 +1,224 @@
+"""The `moda` command: thin Typer commands over the library API.
+
+Printing and progress live here only. Errors from the library are turned into one line
+and an exit code in one place (``_reports_errors``): 0 success, 1 a job failed,
+2 usage or configuration error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ModaError
+from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talking-head videos from portraits and speech.")
+presets_app = typer.Typer(no_args_is_help=True, help="List and show motion presets.")
+app.add_typer(presets_app, name="presets")
+
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reports_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # SIGTERM stops like Ctrl-C: writers delete their temporary files on the way out.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            return fn(*args, **kwargs)
+        except ModaError as exc:
+            if _state["debug"]:
+                err.print_exception()
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]: no partial output was left behind")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+# Options shared by `render` and `batch`.
+PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="Preset name (see `moda presets list`) or a YAML file.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the preset's, 42).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a preset key, e.g. --set motion.head=0.5 (repeatable).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+DetectorOpt = Annotated[str, typer.Option("--detector", help="Face detector: mediapipe (bundled) or insightface (local models).")]
+InsightRootOpt = Annotated[Path | None, typer.Option("--insightface-root", help="Folder holding models/buffalo_l/*.onnx.")]
+CheckpointOpt = Annotated[Path | None, typer.Option("--motion-checkpoint", help="Motion model .safetensors (default: the bundled one).")]
+WhisperOpt = Annotated[Path | None, typer.Option("--whisper-checkpoint", help="Local Whisper .pt file: adds encoder features.")]
+GeneratorOpt = Annotated[str | None, typer.Option("--generator", help="learned (default) or baseline.")]
+
+
+def _engine_options(device: str, detector: str, insightface_root: Path | None,
+                    motion_checkpoint: Path | None, whisper_checkpoint: Path | None) -> Any:
+    from .errors import UsageError
+    from .pipeline import EngineOptions
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if detector not in ("mediapipe", "insightface"):
+        raise UsageError(f"--detector must be mediapipe or insightface, got {detector!r}")
+    return EngineOptions(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)  # type: ignore[arg-type]
+
+
+def _overrides(overrides: list[str] | None, generator: str | None) -> list[str]:
+    return [*(overrides or []), *([f"motion.generator={generator}"] if generator else [])]
+
+
+@app.command()
+@_reports_errors
+def render(
+    portrait: Annotated[Path, typer.Argument(help="Portrait image.")],
+    audio: Annotated[Path, typer.Argument(help="Speech recording (any format ffmpeg reads).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .mp4.")],
+    preset: PresetOpt = DEFAULT_PRESET,
+    seed: SeedOpt = None,
+    overrides: SetOpt = None,
+    generator: GeneratorOpt = None,
+    device: DeviceOpt = "auto",
+    detector: DetectorOpt = "mediapipe",
+    insightface_root: InsightRootOpt = None,
+    motion_checkpoint: CheckpointOpt = None,
+    whisper_checkpoint: WhisperOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Render one portrait speaking one recording."""
+    from .pipeline import Engine, Job, check_job
+
+    settings = load_preset(preset, _overrides(overrides, generator))
+    if seed is not None:
+        settings = settings.model_copy(update={"seed": seed})
+    job = Job(portrait, audio, output, settings)
+    check_job(job)
+    engine = Engine(_engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint))
+    from .progress import JobBar
+
+    with JobBar(enabled=not quiet and out.is_terminal, console=err) as bar:
+        result = engine.render(job, bar.update)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not quiet:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())
+        out.print(
+            f"{result.output}  {result.frames} frames, {result.audio_seconds:.2f}s audio, "
+            f"realtime x{result.realtime_factor:.2f} ({stages}), peak {result.peak_rss_mb:.0f} MB",
+            highlight=False,
+        )
+
+
+@app.command()
+@_reports_errors
+def batch(
+    source: Annotated[Path, typer.Argument(help="Input folder, or a manifest (.csv, .jsonl, .yaml).")],
+    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    preset: PresetOpt = DEFAULT_PRESET,
+    seed: SeedOpt = None,
+    overrides: SetOpt = None,
+    generator: GeneratorOpt = None,
+    template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = "{portrait}__{audio}.mp4",
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (models load once per worker).")] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Render again even when a finished output matches.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check inputs and print the plan; render nothing.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Report path (default: OUTPUT/report.json).")] = None,
+    report_format: Annotated[str, typer.Option("--report-format", help="json or jsonl.")] = "json",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the summary line.")] = False,
+    device: DeviceOpt = "auto",
+    detector: DetectorOpt = "mediapipe",
+    insightface_root: InsightRootOpt = None,
+    motion_checkpoint: CheckpointOpt = None,
+    whisper_checkpoint: WhisperOpt = None,
+) -> None:
+    """Render every job of a folder or manifest; failed jobs do not stop the others."""
+    from .batch import BatchOptions, build_report, plan_inputs, run_batch, write_report
+    from .errors import UsageError
+    from .progress import BatchDisplay, print_plan, print_summary
+
+    if executor not in ("local", "ray"):
+        raise UsageError(f"--executor must be local or ray, got {executor!r}")
+    if report_format not in ("json", "jsonl"):
+        raise UsageError(f"--report-format must be json or jsonl, got {report_format!r}")
+    load_preset(preset, _overrides(overrides, generator))  # a bad preset is a usage error before any work
+    engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
+    options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
+                           workers, executor, ray_address, dry_run)  # type: ignore[arg-type]
+    plan = plan_inputs(source)
+    console = err if json_out else out
+    with BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display:
+        outcome = run_batch(plan, options, engine_options, display)
+    settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,
+                "seed": seed, "workers": workers, "executor": executor, "force": force, "dry_run": dry_run}
+    doc = build_report(outcome, settings)
+    if dry_run:
+        print_plan(console, outcome)
+    else:
+        write_report(doc, report or output_dir / f"report.{report_format}", report_format)  # type: ignore[arg-type]
+    if json_out:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+    print_summary(console, outcome, verbose=not quiet and not dry_run)
+    raise typer.Exit(outcome.exit_code)
+
+
+@presets_app.command("list")
+@_reports_errors
+def presets_list() -> None:
+    """List the installed presets."""
+    table = Table("name", "head", "expression", "lips", "blinks/min", "description")
+    for name in available_presets():
+        p = load_preset(name)
+        table.add_row(name, f"{p.motion.head:g}", f"{p.motion.expression:g}", f"{p.motion.lips:g}",
+                      f"{p.motion.blink_rate:g}", p.description)
+    out.print(table)
+
+
+@presets_app.command("show")
+@_reports_errors
+def presets_show(name: Annotated[str, typer.Argument(help="Preset name or YAML file.")],
+                 overrides: SetOpt = None) -> None:
+    """Print a preset with every setting resolved (extends and --set applied)."""
+    out.print(preset_to_yaml(load_preset(name, overrides or [])), highlight=False, markup=False)
+
+
+@app.command()
+@_reports_errors
+def doctor(
+    insightface_root: InsightRootOpt = None,
+    whisper_checkpoint: WhisperOpt = None,
+    motion_checkpoint: CheckpointOpt = None,
+) -> None:
+    """Check what moda needs: ffmpeg, face models, motion checkpoint, torch, optional models."""
+    from .doctor import run_checks
+
+    table = Table("check", "status", "detail")
+    checks = run_checks(insightface_root, whisper_checkpoint, motion_checkpoint)
+    colours = {"ok": "green", "missing": "red", "optional": "yellow"}
+    for c in checks:
+        table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", c.detail)
+    out.print(table)
+    raise typer.Exit(1 if any(c.status == "missing" for c in checks) else 0)
+
+
+def main() -> None:
+    app()
+

@@ -1,0 +1,214 @@
+"""The library API: an Engine loads models once and renders jobs.
+
+    from moda_cli.pipeline import Engine, EngineOptions, Job
+    engine = Engine(EngineOptions(device="cpu"))
+    result = engine.render(Job(Path("anna.jpg"), Path("anna.wav"), Path("anna.mp4"), load_preset()))
+
+A job runs as numbered stages: 1. check inputs, 2. portrait and face, 3. audio and
+features, 4. motion, 5. render and encode (streamed, frame by frame). Inputs are checked
+before any model is loaded; the output appears only when complete.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .audio.decode import load_audio
+from .audio.features import compute_features
+from .audio.types import Audio, AudioFeatures
+from .errors import InputError, UsageError
+from .face.detect import make_detector
+from .face.identity import identity_features
+from .face.image_io import load_portrait
+from .face.types import Face, Portrait
+from .motion.generator import MotionGenerator, MotionRequest
+from .motion.params import MotionSeq
+from .presets import Preset
+from .render.renderer import Renderer
+from .video.ffmpeg import ffmpeg_exe
+from .video.writer import VideoWriter
+
+Device = Literal["auto", "cpu", "cuda"]
+Stage = Literal["face", "audio", "motion", "render"]
+# Called with (stage, done, total) as a job advances; the CLI turns it into progress bars.
+JobProgress = Callable[[Stage, int, int], None]
+
+
+def resolve_device(device: Device) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for but torch sees no CUDA device", hint="use --device cpu")
+    return device
+
+
+@dataclass
+class EngineOptions:
+    device: Device = "auto"
+    detector: Literal["mediapipe", "insightface"] = "mediapipe"
+    insightface_root: Path | None = None
+    motion_checkpoint: Path | None = None
+    whisper_checkpoint: Path | None = None
+
+
+@dataclass
+class Job:
+    portrait: Path
+    audio: Path
+    output: Path
+    preset: Preset
+
+
+@dataclass
+class JobResult:
+    output: Path
+    frames: int
+    audio_seconds: float
+    stage_seconds: dict[str, float]
+    peak_rss_mb: float
+    seed: int
+    generator: str
+    num_faces: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.stage_seconds.values())
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.total_seconds / max(self.audio_seconds, 1e-9)
+
+
+@dataclass
+class PreparedInputs:
+    """A job's decoded inputs: what preflight checks and rendering share."""
+
+    portrait: Portrait
+    face: Face
+    audio: Audio
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def check_job(job: Job) -> None:
+    """Fast checks before anything is decoded or loaded."""
+    for label, path in (("portrait", job.portrait), ("audio", job.audio)):
+        if not path.exists():
+            raise InputError(f"{label} file not found", path=path)
+        if path.is_dir():
+            raise InputError(f"{label} is a folder, expected a file", path=path)
+    if job.output.suffix.lower() != ".mp4":
+        raise UsageError("the output must be an .mp4 file", path=job.output)
+    if job.output.resolve() in (job.portrait.resolve(), job.audio.resolve()):
+        raise UsageError("the output would overwrite an input", path=job.output)
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+
+
+class Engine:
+    """Holds the loaded models; render many jobs with one Engine."""
+
+    def __init__(self, options: EngineOptions | None = None):
+        self.options = options or EngineOptions()
+        ffmpeg_exe()  # fail before loading anything if ffmpeg is missing
+        self.device = resolve_device(self.options.device)
+        self._detector = make_detector(self.options.detector, self.options.insightface_root)
+        self._generators: dict[str, MotionGenerator] = {}
+        self._whisper = None
+        if self.options.whisper_checkpoint is not None:
+            from .audio.whisper_encoder import WhisperEncoder
+
+            self._whisper = WhisperEncoder(self.options.whisper_checkpoint, self.device)
+
+    def generator(self, name: str) -> MotionGenerator:
+        if name not in self._generators:
+            if name == "learned":
+                from .motion.generate import LearnedGenerator
+
+                self._generators[name] = LearnedGenerator(self.options.motion_checkpoint, self.device)
+            else:
+                from .motion.baseline import BaselineGenerator
+
+                self._generators[name] = BaselineGenerator()
+        return self._generators[name]
+
+    def load_face(self, job: Job) -> tuple[Portrait, Face]:
+        portrait = load_portrait(job.portrait)
+        return portrait, self._detector.detect(portrait, job.preset.render)
+
+    def prepare(self, job: Job) -> PreparedInputs:
+        """Decode and check a job's inputs without rendering (batch preflight)."""
+        check_job(job)
+        portrait, face = self.load_face(job)
+        return PreparedInputs(portrait, face, load_audio(job.audio))
+
+    def features(self, audio: Audio, fps: float) -> AudioFeatures:
+        embedding = self._whisper.encode(audio) if self._whisper is not None else None
+        return compute_features(audio, fps, embedding=embedding)
+
+    def render(self, job: Job, progress: JobProgress | None = None) -> JobResult:
+        preset, seconds = job.preset, {}
+        notify: JobProgress = progress or (lambda stage, done, total: None)
+
+        # 1-2. check inputs, decode the portrait, find the face
+        t0 = time.perf_counter()
+        check_job(job)
+        portrait, face = self.load_face(job)
+        seconds["face"] = time.perf_counter() - t0
+        notify("face", 1, 1)
+
+        # 3. audio and frame-aligned features
+        t0 = time.perf_counter()
+        audio = load_audio(job.audio)
+        features = self.features(audio, preset.video.fps)
+        seconds["audio"] = time.perf_counter() - t0
+        notify("audio", 1, 1)
+
+        # 4. motion in the joint parameter space
+        t0 = time.perf_counter()
+        generator = self.generator(preset.motion.generator)
+        request = MotionRequest(features, identity_features(face.landmarks), preset.motion, preset.seed)
+        motion = generator.generate(request, lambda d, t: notify("motion", d, t))
+        seconds["motion"] = time.perf_counter() - t0
+
+        # 5. render and encode, streamed frame by frame
+        t0 = time.perf_counter()
+        self._render_video(job, portrait, face, motion, notify)
+        seconds["render"] = time.perf_counter() - t0
+
+        warnings = []
+        if face.num_faces > 1:
+            warnings.append(f"{job.portrait}: {face.num_faces} faces found, animating the largest")
+        return JobResult(
+            output=job.output,
+            frames=motion.num_frames,
+            audio_seconds=audio.duration_s,
+            stage_seconds=seconds,
+            peak_rss_mb=peak_rss_mb(),
+            seed=preset.seed,
+            generator=generator.name,
+            num_faces=face.num_faces,
+            warnings=warnings,
+        )
+
+    def _render_video(
+        self, job: Job, portrait: Portrait, face: Face, motion: MotionSeq, notify: JobProgress
+    ) -> None:
+        renderer = Renderer(portrait, face, job.preset.render)
+        total = motion.num_frames
+        with VideoWriter(job.output, job.audio, renderer.output_size, job.preset.video) as writer:
+            for i, row in enumerate(motion.params):
+                writer.write(renderer.render(np.asarray(row)))
+                if i % 10 == 9 or i == total - 1:
+                    notify("render", i + 1, total)

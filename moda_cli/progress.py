@@ -1,0 +1,114 @@
+"""Terminal output for the CLI: progress bars on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .batch.run import BatchEvents, BatchOutcome, JobRecord
+
+_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion", "render": "rendering"}
+
+
+def _bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+class JobBar:
+    """One job's stages as a single bar; a no-op when disabled (pipes, --quiet)."""
+
+    def __init__(self, enabled: bool, console: Console):
+        self.enabled = enabled
+        self.progress = _bar(console)
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> JobBar:
+        if self.enabled:
+            self.progress.start()
+            self.task = self.progress.add_task("starting", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=_STAGE_LABEL.get(stage, stage), completed=done, total=total)
+
+
+class BatchDisplay(BatchEvents):
+    """Overall jobs bar + the current job's bar in one Live group, or log lines."""
+
+    def __init__(self, console: Console, live: bool, quiet: bool):
+        self.console, self.live_enabled, self.quiet = console, live, quiet
+        self.overall = _bar(console)
+        self.current = _bar(console)
+        self.overall_task: TaskID | None = None
+        self.job_tasks: dict[str, TaskID] = {}
+        self.live = Live(Group(self.overall, self.current), console=console, transient=True)
+
+    def __enter__(self) -> BatchDisplay:
+        if self.live_enabled:
+            self.overall_task = self.overall.add_task("jobs", total=0)
+            self.live.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.live_enabled:
+            self.live.stop()
+
+    def job_started(self, record: JobRecord) -> None:
+        if self.overall_task is not None:
+            self.overall.update(self.overall_task, total=(self.overall.tasks[0].total or 0) + 1)
+            self.job_tasks[record.name] = self.current.add_task(record.name, total=None)
+
+    def job_progress(self, record: JobRecord, stage: str, done: int, total: int) -> None:
+        task = self.job_tasks.get(record.name)
+        if task is not None:
+            self.current.update(task, description=f"{record.name}: {_STAGE_LABEL.get(stage, stage)}",
+                                completed=done, total=total)
+
+    def job_finished(self, record: JobRecord) -> None:
+        task = self.job_tasks.pop(record.name, None)
+        if task is not None:
+            self.current.remove_task(task)
+        if self.overall_task is not None:
+            self.overall.advance(self.overall_task)
+        if record.status == "failed":
+            self.console.print(f"[red]failed[/] {record.name}: {record.error}", highlight=False, soft_wrap=True)
+        elif not self.quiet:
+            rtf = f" realtime x{record.realtime_factor:.2f}" if record.realtime_factor is not None else ""
+            self.console.print(f"{record.status:8} {record.name} -> {record.output}{rtf}", highlight=False)
+
+
+def print_plan(console: Console, outcome: BatchOutcome) -> None:
+    table = Table("job", "portrait", "audio", "output", "preset", "seed", "frames", "status")
+    for r in outcome.records:
+        preset = (r.preset or {}).get("name", "")
+        table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", str(preset), str(r.seed or ""),
+                      str(r.frames or ""), r.status if not r.error else f"{r.status}: {r.error}")
+    console.print(table)
+    for path in outcome.unpaired:
+        console.print(f"unpaired: {path}", highlight=False)
+
+
+def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> None:
+    if verbose:
+        table = Table("job", "status", "frames", "realtime", "detail")
+        for r in outcome.records:
+            rtf = f"x{r.realtime_factor:.2f}" if r.realtime_factor is not None else ""
+            table.add_row(r.name, r.status, str(r.frames or ""), rtf, r.error or "; ".join(r.warnings))
+        console.print(table)
+    parts = [f"{outcome.count(s)} {s}" for s in ("done", "skipped", "failed", "busy", "interrupted", "planned")
+             if outcome.count(s)]
+    if outcome.unpaired:
+        parts.append(f"{len(outcome.unpaired)} unpaired file(s)")
+    console.print(f"{len(outcome.records)} jobs: {', '.join(parts) or 'nothing to do'} in {outcome.seconds:.1f}s",
+                  highlight=False)
