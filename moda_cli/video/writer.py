@@ -1,0 +1,241 @@
+"""Stream rendered frames into one ffmpeg process, and read frames back.
+
+Frames go to ffmpeg as they are rendered (never the whole clip in memory) through a small
+bounded queue and a feeder thread, so x264 encodes while the next frames render. The
+output appears under its name only when ffmpeg succeeded: it is written to a hidden
+temp file beside it and ``os.replace``d, and any failure or Ctrl-C deletes the temp file.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from ..errors import FFmpegError, InputError
+from ..presets import VideoSettings
+from .ffmpeg import ffmpeg_exe, ffmpeg_path_arg, probe
+
+_NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
+_MOV_SUFFIXES = {".mp4", ".mov", ".m4v"}
+_DONE = None  # queue sentinel: no more frames
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """An exact rate for ffmpeg: 25 -> 25/1, 29.97 -> 30000/1001 (what 29.97 means in video)."""
+    for approx, exact in _NTSC.items():
+        if abs(fps - approx) < 1e-3:
+            return exact
+    return Fraction(fps).limit_denominator(1001)
+
+
+def temp_path_for(output: Path) -> Path:
+    """Hidden temp file in the output's folder, so the final ``os.replace`` is atomic."""
+    suffix = output.suffix or ".mp4"
+    return output.with_name(f".{output.name}.moda-tmp{suffix}")
+
+
+def _pad_even(frame: np.ndarray) -> np.ndarray:
+    """yuv420p needs even sides: replicate the last row/column instead of adding a black line."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def _read_tail(fh: IO[bytes], limit: int = 8000) -> str:
+    fh.seek(0, os.SEEK_END)
+    fh.seek(max(0, fh.tell() - limit))
+    return fh.read().decode("utf-8", errors="replace")
+
+
+class VideoWriter:
+    """Encode RGB uint8 frames (H, W, 3) to H.264/yuv420p + AAC in ``output``.
+
+    Use as a context manager; ``write`` each frame as it is rendered. ffmpeg starts at the
+    first frame (which fixes the size); the audio file, if given, is muxed in whole, so the
+    caller writes ``num_video_frames(duration, fps)`` frames for the two to agree within
+    one frame. ``expected_frames``, if given, is checked at close: a short clip is an
+    error, not a silently truncated video.
+    """
+
+    def __init__(
+        self,
+        output: str | Path,
+        *,
+        settings: VideoSettings | None = None,
+        audio: str | Path | None = None,
+        expected_frames: int | None = None,
+        queue_frames: int = 4,
+    ):
+        self.output = Path(output)
+        self.settings = settings or VideoSettings()
+        self.audio = Path(audio) if audio is not None else None
+        self.expected_frames = expected_frames
+        self.frames_written = 0
+        self.size: tuple[int, int] | None = None  # (width, height) of the frames given
+        self._tmp = temp_path_for(self.output)
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(1, queue_frames))
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._feed_error: BaseException | None = None
+        self._closed = False
+        if self.audio is not None and not self.audio.is_file():
+            raise InputError("audio file not found", path=self.audio)
+
+    # -- ffmpeg command -------------------------------------------------------------
+    def command(self, width: int, height: int) -> list[str]:
+        """The ffmpeg argument list for frames of ``width`` x ``height`` (already even)."""
+        s = self.settings
+        rate = fps_fraction(s.fps)
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+        cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}"]
+        cmd += ["-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0"]
+        if self.audio is not None:
+            cmd += ["-i", ffmpeg_path_arg(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
+        # Convert with and tag BT.709 so players do not guess the matrix from the size.
+        cmd += ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"]
+        cmd += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+        cmd += ["-c:v", "libx264", "-preset", s.encoder_preset, "-crf", str(s.crf)]
+        if self.audio is not None:
+            cmd += ["-c:a", "aac", "-b:a", s.audio_bitrate]
+        if self._tmp.suffix.lower() in _MOV_SUFFIXES:
+            cmd += ["-movflags", "+faststart"]
+        return [*cmd, ffmpeg_path_arg(self._tmp)]
+
+    def _start(self, width: int, height: int) -> None:
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: ffmpeg can never block on it
+        cmd = self.command(width, height)
+        # Its own session: Ctrl-C reaches only Python, which then kills ffmpeg and cleans up.
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            start_new_session=(os.name == "posix"),
+        )
+        self._thread = threading.Thread(target=self._feed, name="moda-video-writer", daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        """Feeder thread: queue -> ffmpeg stdin. After a write error keep draining so ``write`` never blocks."""
+        assert self._proc is not None and self._proc.stdin is not None
+        while (frame := self._queue.get()) is not _DONE:
+            if self._feed_error is None:
+                try:
+                    self._proc.stdin.write(memoryview(frame))
+                except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
+                    self._feed_error = exc
+        try:
+            self._proc.stdin.close()
+        except OSError as exc:
+            self._feed_error = self._feed_error or exc
+
+    # -- public ---------------------------------------------------------------------
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one (H, W, 3) uint8 RGB frame; blocks while the small queue is full."""
+        if self._closed:
+            raise RuntimeError("VideoWriter is closed")
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.shape} {frame.dtype}")
+        h, w = frame.shape[:2]
+        if self.size is None:
+            self.size = (w, h)
+            self._start(w + w % 2, h + h % 2)
+        elif self.size != (w, h):
+            raise ValueError(f"frame {self.frames_written} is {w}x{h}, earlier frames were {self.size[0]}x{self.size[1]}")
+        if self._feed_error is not None:
+            self._fail("ffmpeg stopped accepting frames")
+        # A copy: renderers may reuse their output buffer while this frame waits in the queue.
+        self._queue.put(np.array(_pad_even(frame), order="C", copy=True))
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish encoding and move the file into place; returns the output path."""
+        if self._closed:
+            return self.output
+        if self._proc is None:
+            self.abort()
+            raise ValueError(f"no frames were written to {self.output}")
+        if self.expected_frames is not None and self.frames_written != self.expected_frames:
+            self.abort()
+            raise ValueError(f"{self.output}: {self.frames_written} frames written, {self.expected_frames} expected")
+        self._queue.put(_DONE)
+        assert self._thread is not None
+        self._thread.join()
+        code = self._proc.wait()
+        if code != 0 or self._feed_error is not None:
+            self._fail(f"ffmpeg exited with status {code}")
+        os.replace(self._tmp, self.output)
+        self._cleanup()
+        return self.output
+
+    def abort(self) -> None:
+        """Kill ffmpeg and delete the temp file; the output path is left untouched."""
+        if self._closed:
+            return
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_DONE)  # the feeder drains whatever is queued, then exits
+            self._thread.join(timeout=5)
+        self._tmp.unlink(missing_ok=True)
+        self._cleanup()
+
+    def _fail(self, message: str) -> None:
+        assert self._stderr is not None and self._proc is not None
+        cmd = list(self._proc.args)  # type: ignore[arg-type]
+        stderr = _read_tail(self._stderr)
+        self.abort()
+        raise FFmpegError(message, cmd=cmd, stderr=stderr, path=self.output)
+
+    def _cleanup(self) -> None:
+        self._closed = True
+        if self._stderr is not None:
+            self._stderr.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Any exception, KeyboardInterrupt included, leaves no partial output behind.
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+    """Decode a video to (H, W, 3) uint8 RGB frames, one at a time; ``size`` = (width, height) rescales."""
+    path = Path(path)
+    info = probe(path)
+    if not info.has_video or info.width is None or info.height is None:
+        raise InputError("no video stream", path=path)
+    w, h = size or (info.width, info.height)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", ffmpeg_path_arg(path)]
+    cmd += ["-map", "0:v:0", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        nbytes = w * h * 3
+        finished = False
+        try:
+            while len(buf := proc.stdout.read(nbytes)) == nbytes:
+                yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            finished = True
+        finally:
+            # Also runs when the caller stops early: do not leave ffmpeg decoding behind.
+            if not finished:
+                proc.kill()
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            raise FFmpegError("cannot read frames", cmd=cmd, stderr=_read_tail(err), path=path)
