@@ -151,7 +151,9 @@ def batch(
     whisper_checkpoint: WhisperOpt = None,
 ) -> None:
     """Render every job of a folder or manifest; failed jobs do not stop the others."""
-    from .batch import BatchOptions, build_report, plan_inputs, run_batch, write_report
+    from .batch.plan import plan_inputs
+    from .batch.report import build_report, write_report
+    from .batch.run import BatchOptions, run_batch
     from .errors import UsageError
     from .progress import BatchDisplay, print_plan, print_summary
 
