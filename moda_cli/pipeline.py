@@ -207,7 +207,7 @@ class Engine:
     ) -> None:
         renderer = Renderer(portrait, face, job.preset.render)
         total = motion.num_frames
-        with VideoWriter(job.output, job.audio, renderer.output_size, job.preset.video) as writer:
+        with VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total) as writer:
             for i, row in enumerate(motion.params):
                 writer.write(renderer.render(np.asarray(row)))
                 if i % 10 == 9 or i == total - 1:
