@@ -50,14 +50,20 @@ def check_audio(path: str | Path) -> MediaInfo:
     return info
 
 
-def _decode(path: Path) -> np.ndarray:
+def _decode(path: Path, channels: int | None) -> np.ndarray:
+    # ffmpeg's stereo->mono downmix scales each side by 0.707: identical channels come out
+    # 3 dB hotter and can clip. Average stereo here instead; other layouts use ffmpeg's
+    # downmix, which knows centre and surround channels.
+    out_channels = 2 if channels == 2 else 1
     args = ["-i", ffmpeg_path_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
+    args += ["-ac", str(out_channels), "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
     try:
         raw = run_ffmpeg(args, path=path)
     except FFmpegError as exc:
         raise AudioDecodeError(f"cannot decode audio: {exc.args[0]}", path=path) from None
     samples = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    if out_channels == 2:
+        samples = samples[: len(samples) // 2 * 2].reshape(-1, 2).mean(axis=1)
     # Float decoders (mp3, aac) overshoot full scale slightly; NaN would poison the features.
     return np.clip(np.nan_to_num(samples), -1.0, 1.0)
 
@@ -83,8 +89,8 @@ def load_audio(path: str | Path) -> Audio:
     soundless, too short (< 0.25 s) or silent input.
     """
     path = Path(path)
-    check_audio(path)
-    audio = Audio(samples=_decode(path), path=path, sample_rate=SAMPLE_RATE)
+    info = check_audio(path)
+    audio = Audio(samples=_decode(path, info.audio_channels), path=path, sample_rate=SAMPLE_RATE)
     if audio.duration_s < MIN_DURATION_S:  # headers can lie (or have no duration at all)
         raise _too_short(audio.duration_s, path)
     _check_level(audio, path)
