@@ -1,0 +1,60 @@
+"""The deterministic baseline generator: loudness drives the jaw, the prior does the rest.
+
+This is the reference the learned model has to beat. It knows only how loud the speech
+is, so the jaw opens with the envelope and never closes for p/b/m inside a word, and the
+lips never round or spread with the vowels. Blinks, head sway and brows come from
+``motion.prior`` driven by the envelope (speaking vs pauses, loudness peaks as stressed
+syllables), seeded by ``request.seed``: the same request gives the same motion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import prior
+from .generator import MotionRequest, ProgressFn
+from .params import LIP_NAMES, POSE_SLICE, MotionSeq
+
+
+def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
+    """Centred moving average along axis 0 with edge padding (length preserved)."""
+    if frames <= 1 or len(x) == 0:
+        return x
+    left = (frames - 1) // 2
+    padded = np.pad(x, ((left, frames - 1 - left), (0, 0)), mode="edge")
+    kernel = np.ones(frames) / frames
+    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(x.shape[1])], axis=1)
+
+
+def envelope_lips(envelope: np.ndarray, amplitude: float) -> np.ndarray:
+    """(T, 5) lips from loudness alone: jaw ~ envelope^0.8, a touch of spread when loud."""
+    env = np.clip(np.asarray(envelope, np.float64), 0.0, 1.0)
+    lips = np.zeros((len(env), len(LIP_NAMES)))
+    lips[:, 0] = np.clip(0.8 * env**0.8 * amplitude, 0.0, 1.0)
+    lips[:, 2] = np.clip(0.15 * env * amplitude, 0.0, 1.0)
+    return lips.astype(np.float32)
+
+
+class BaselineGenerator:
+    """MotionGenerator with no weights: envelope jaw + stochastic prior."""
+
+    name = "baseline"
+
+    def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
+        feats, s = request.features, request.settings
+        num_frames, fps = feats.num_frames, feats.fps
+        rng = np.random.default_rng(request.seed)
+        env = feats.envelope
+        activity = prior.speech_activity(env, fps)
+        nonlip = prior.sample_nonlip_motion(
+            num_frames, fps, rng,
+            head=s.head, expression=s.expression, blink_rate=s.blink_rate, emotion=s.emotion,
+            activity=activity,
+            accents=prior.accents_from_envelope(env, fps),
+            pauses=prior.pause_onsets(activity, fps),
+        )
+        motion = prior.compose(nonlip, envelope_lips(env, s.lips))
+        motion[:, POSE_SLICE] = moving_average(motion[:, POSE_SLICE], s.smoothing)
+        if progress is not None:
+            progress(num_frames, num_frames)
+        return MotionSeq(motion, fps)

@@ -1,0 +1,277 @@
+"""A stochastic prior for the motion that speech does not determine: blinks, head, brows, emotion.
+
+Lips follow the sounds; everything else in a talking face is only loosely coupled to
+speech. This module samples that loose coupling. It is used twice: by the baseline
+generator (driven by the audio envelope) and by the training-data builder (driven by
+the phoneme timings of synthetic speech), so the learned model is trained on the same
+behaviour the baseline shows, with the per-clip intensities as conditions.
+
+Every function is pure: all randomness comes from the ``numpy.random.Generator`` passed
+in, so a seed fixes the result. Times are in video frames at ``fps``; frame t stands for
+the instant ``(t + 0.5) / fps``.
+
+What is modelled, and why:
+
+* Blinks: a renewal process at ``rate`` per minute with a refractory gap (no two blinks
+  closer than ~0.25 s or 40 % of the mean interval), so blinks are spread like people's
+  and not clumped like a pure Poisson process. Each blink closes fast (40-60 ms) and opens
+  slower (70-100 ms), with the fully closed instant on a frame so a 25 fps video shows it.
+  Both eyes blink together. People tend to blink when they stop talking, so a pause
+  onset triggers a blink with some probability (that blink replaces the nearest random
+  one, keeping the rate).
+* Head: band-limited noise (two bands: a slow drift ~1.2 s and a sway ~0.35 s) scaled to
+  natural spreads of pitch/yaw/roll (about 2.5 / 3.5 / 1.5 degrees at intensity 1),
+  louder while speaking and decaying towards rest in long pauses; stressed syllables
+  trigger short nods (chin down, 1-2 degrees, about one in three); translation and scale follow the rotation
+  slightly, as a real head pivoting on the neck moves the face box.
+* Brows: raised briefly on some stressed syllables (emphasis), plus a little slow noise.
+* Emotion: constant offsets per class (happiness -> smile, sadness -> frown, slight furrow
+  and head down, anger -> furrow and frown, surprise -> brows up and jaw open ...) with a
+  slow +-15 % wobble so the face is not frozen; 'none' and 'neutral' add nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..presets import EMOTIONS
+from .params import LIP_NAMES, NUM_PARAMS, POSE_SLICE, index
+
+# Natural spread (std) of pitch, yaw, roll (deg), tx, ty, scale at head intensity 1.
+NATURAL_POSE_STD = np.array([2.5, 3.5, 1.5, 0.010, 0.008, 0.010])
+
+# Constant offsets per emotion at expression (and, for pose entries, head) strength 1;
+# "head_gain" scales the head's motion (sad people move less, happy ones more).
+EMOTION_OFFSETS: dict[str, dict[str, float]] = {
+    "anger": {"brow_furrow": 0.70, "frown": 0.30, "head_gain": 1.2},
+    "contempt": {"smile": 0.25, "brow_furrow": 0.15, "roll": 2.0},
+    "disgust": {"frown": 0.45, "brow_furrow": 0.45, "lip_spread": 0.10},
+    "fear": {"brow_raise": 0.60, "brow_furrow": 0.30, "lip_spread": 0.30, "jaw_open": 0.08, "head_gain": 0.8},
+    "happiness": {"smile": 0.75, "brow_raise": 0.10, "head_gain": 1.2},
+    "neutral": {},
+    "sadness": {"frown": 0.50, "brow_furrow": 0.20, "brow_raise": 0.10, "pitch": 3.0, "head_gain": 0.7},
+    "surprise": {"brow_raise": 0.80, "jaw_open": 0.15, "pitch": -2.0},
+}
+assert set(EMOTION_OFFSETS) == set(EMOTIONS)
+_POSE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale")
+
+
+# ----------------------------------------------------------------------------- speech cues
+
+
+def speech_activity(envelope: np.ndarray, fps: float, threshold: float = 0.12, bridge_s: float = 0.25) -> np.ndarray:
+    """(T,) bool: speaking, with gaps shorter than ``bridge_s`` (stop closures) bridged."""
+    active = np.asarray(envelope) > threshold
+    return bridge_gaps(active, int(round(bridge_s * fps)))
+
+
+def bridge_gaps(active: np.ndarray, max_gap: int) -> np.ndarray:
+    """Fill runs of False no longer than max_gap frames that lie between True frames."""
+    out = active.copy()
+    idx = np.nonzero(active)[0]
+    if len(idx) < 2:
+        return out
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
+        if 1 < b - a <= max_gap + 1:
+            out[a:b] = True
+    return out
+
+
+def pause_onsets(activity: np.ndarray, fps: float, min_pause_s: float = 0.3) -> np.ndarray:
+    """Frames where speech stops for at least ``min_pause_s`` (int64 indices)."""
+    act = np.asarray(activity, bool)
+    ends = np.nonzero(act[:-1] & ~act[1:])[0] + 1
+    min_len = int(round(min_pause_s * fps))
+    keep = []
+    for e in ends:
+        nxt = np.nonzero(act[e:])[0]
+        length = nxt[0] if len(nxt) else len(act) - e
+        if length >= min_len:
+            keep.append(e)
+    return np.array(keep, dtype=np.int64)
+
+
+def accents_from_envelope(envelope: np.ndarray, fps: float, min_gap_s: float = 0.45, height: float = 0.55) -> np.ndarray:
+    """Loudness peaks (a proxy for stressed syllables) as frame indices."""
+    env = gaussian_filter1d(np.asarray(envelope, np.float64), sigma=max(0.04 * fps, 0.5))
+    if len(env) < 3:
+        return np.zeros(0, np.int64)
+    peaks = np.nonzero((env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]) & (env[1:-1] > height))[0] + 1
+    gap = int(round(min_gap_s * fps))
+    keep: list[int] = []
+    for p in peaks[np.argsort(-env[peaks])]:  # strongest first, drop weaker neighbours
+        if all(abs(p - k) >= gap for k in keep):
+            keep.append(int(p))
+    return np.array(sorted(keep), dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- blinks
+
+
+def _blink_shape(t_rel: np.ndarray, close_s: float, open_s: float) -> np.ndarray:
+    """Lid closure 0..1 around the closed instant t_rel = 0: fast close, slower open."""
+    out = np.zeros_like(t_rel)
+    c = (t_rel <= 0) & (t_rel > -close_s)
+    out[c] = np.sin(0.5 * np.pi * (1 + t_rel[c] / close_s)) ** 2
+    o = (t_rel > 0) & (t_rel < open_s)
+    out[o] = np.cos(0.5 * np.pi * t_rel[o] / open_s) ** 2
+    return out
+
+
+def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
+                pause_onsets: Sequence[int] = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+    """Frame indices of fully-closed instants."""
+    duration = num_frames / fps
+    if rate_per_min <= 0 or num_frames == 0:
+        return np.zeros(0, np.int64)
+    mean = 60.0 / rate_per_min
+    refractory = min(0.25 + 0.15 * mean, 0.4 * mean)
+    times: list[float] = []
+    t = rng.uniform(0.0, mean)  # a random phase: clips do not all start with the same gap
+    while t < duration:
+        times.append(t)
+        t += refractory + rng.exponential(mean - refractory)
+    fixed: list[float] = []  # pause blinks; each replaces the nearest random blink (rate kept)
+    for f in pause_onsets:
+        if rng.random() < pause_blink_prob and times:
+            tp = (f + 0.5) / fps + rng.uniform(0.0, 0.15)
+            times.pop(int(np.argmin([abs(x - tp) for x in times])))
+            times = [x for x in times if abs(x - tp) >= refractory]
+            fixed.append(tp)
+    all_times = np.array(times + fixed)
+    return np.unique(np.clip(np.floor(all_times * fps), 0, num_frames - 1).astype(np.int64))
+
+
+def blink_track(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
+                pause_onsets: Sequence[int] = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+    """(T,) float32 lid closure 0..1 shared by both eyes."""
+    out = np.zeros(num_frames, np.float64)
+    times = (np.arange(num_frames) + 0.5) / fps
+    for f in blink_times(num_frames, fps, rate_per_min, rng, pause_onsets, pause_blink_prob):
+        close_s, open_s = rng.uniform(0.04, 0.06), rng.uniform(0.07, 0.10)
+        depth = rng.uniform(0.9, 1.0)
+        out = np.maximum(out, depth * _blink_shape(times - (f + 0.5) / fps, close_s, open_s))
+    return out.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- head and brows
+
+
+def band_noise(num_frames: int, fps: float, sigma_s: float, rng: np.random.Generator, channels: int = 1) -> np.ndarray:
+    """(T, C) smooth Gaussian noise with unit std, bandwidth ~ 1 / (2 pi sigma_s) Hz.
+
+    Normalised by the filter's theoretical gain, not the sample std, so short clips are
+    not inflated."""
+    sigma = max(sigma_s * fps, 0.5)
+    pad = int(4 * sigma)
+    white = rng.standard_normal((num_frames + 2 * pad, channels))
+    smooth = gaussian_filter1d(white, sigma, axis=0, mode="wrap")[pad: pad + num_frames]
+    return smooth * np.sqrt(2.0 * np.sqrt(np.pi) * sigma)
+
+
+def _bumps(num_frames: int, fps: float, centres_s: np.ndarray, amps: np.ndarray, width_s: np.ndarray) -> np.ndarray:
+    t = (np.arange(num_frames) + 0.5) / fps
+    if len(centres_s) == 0:
+        return np.zeros(num_frames)
+    return np.sum(amps[:, None] * np.exp(-0.5 * ((t[None] - centres_s[:, None]) / width_s[:, None]) ** 2), axis=0)
+
+
+def activity_gain(activity: np.ndarray | None, num_frames: int, fps: float, rest: float = 0.35) -> np.ndarray:
+    """(T,) 1 while speaking, easing to ``rest`` over ~1 s of silence (drift back to rest)."""
+    if activity is None:
+        return np.ones(num_frames)
+    smooth = gaussian_filter1d(np.asarray(activity, np.float64), sigma=0.5 * fps, mode="nearest")
+    return rest + (1.0 - rest) * np.clip(1.6 * smooth, 0.0, 1.0)
+
+
+def head_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
+                activity: np.ndarray | None = None, accents: Sequence[int] = (),
+                nod_prob: float = 0.3) -> np.ndarray:
+    """(T, 6) float32 pitch, yaw, roll (deg), tx, ty, scale; all zeros at intensity 0."""
+    slow = band_noise(num_frames, fps, 1.2, rng, 6)
+    sway = band_noise(num_frames, fps, 0.35, rng, 6)
+    pose = (0.8 * slow + 0.6 * sway) * NATURAL_POSE_STD[None]
+    accents = np.asarray(accents, np.int64)
+    nod = rng.random(len(accents)) < nod_prob
+    centres = (accents[nod] + 0.5) / fps - 0.05  # the apex slightly leads the syllable
+    amps = rng.uniform(0.8, 2.2, len(centres))
+    pose[:, 0] += _bumps(num_frames, fps, centres, amps, rng.uniform(0.1, 0.16, len(centres)))
+    pose *= activity_gain(activity, num_frames, fps)[:, None]
+    # A head pivoting on the neck moves the face box with it.
+    pose[:, 3] += 0.003 * pose[:, 1]
+    pose[:, 4] += 0.002 * pose[:, 0]
+    return (intensity * pose).astype(np.float32)
+
+
+def brow_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
+                accents: Sequence[int] = (), raise_prob: float = 0.3) -> np.ndarray:
+    """(T, 2) float32 brow_raise, brow_furrow >= 0: emphasis raises plus slow noise."""
+    accents = np.asarray(accents, np.int64)
+    pick = rng.random(len(accents)) < raise_prob
+    centres = (accents[pick] + 0.5) / fps
+    raise_ = _bumps(num_frames, fps, centres, rng.uniform(0.2, 0.5, len(centres)), rng.uniform(0.12, 0.25, len(centres)))
+    noise = band_noise(num_frames, fps, 1.0, rng, 2)
+    raise_ = raise_ + 0.05 * np.abs(noise[:, 0])
+    furrow = 0.04 * np.abs(noise[:, 1])
+    return (intensity * np.stack([raise_, furrow], axis=1)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- emotion
+
+
+def emotion_offsets(emotion: str, expression: float, head: float, num_frames: int, fps: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """(T, D) offsets of ``emotion`` ('none' or a presets.EMOTIONS name) and its head gain.
+
+    Expression entries scale with ``expression``, pose entries with ``head``; a slow
+    +-15 % wobble keeps the face alive."""
+    out = np.zeros((num_frames, NUM_PARAMS), np.float32)
+    if emotion != "none" and emotion not in EMOTION_OFFSETS:
+        raise ValueError(f"unknown emotion {emotion!r}; valid: none, {', '.join(EMOTIONS)}")
+    table = EMOTION_OFFSETS.get(emotion, {})
+    wobble = 1.0 + 0.15 * np.clip(band_noise(num_frames, fps, 1.5, rng, 1)[:, 0], -2, 2)
+    for name, value in table.items():
+        if name == "head_gain":
+            continue
+        scale = head if name in _POSE_NAMES else expression
+        out[:, index(name)] = value * scale * wobble
+    return out, float(table.get("head_gain", 1.0))
+
+
+# ----------------------------------------------------------------------------- composition
+
+
+def sample_nonlip_motion(num_frames: int, fps: float, rng: np.random.Generator, *, head: float,
+                         expression: float, blink_rate: float, emotion: str = "none",
+                         activity: np.ndarray | None = None, accents: Sequence[int] = (),
+                         pauses: Sequence[int] = ()) -> np.ndarray:
+    """(T, D) float32: head pose, blinks, brows and emotion offsets; lips only carry the
+    emotion's offsets (add speech lips with ``compose``). Draw order is fixed, so a seed
+    fixes the result."""
+    offsets, head_gain = emotion_offsets(emotion, expression, head, num_frames, fps, rng)
+    motion = offsets
+    motion[:, POSE_SLICE] += head_motion(num_frames, fps, head * head_gain, rng, activity, accents)
+    blink = blink_track(num_frames, fps, blink_rate, rng, pauses)
+    motion[:, index("blink_left")] = blink
+    motion[:, index("blink_right")] = blink
+    brows = brow_motion(num_frames, fps, expression, rng, accents)
+    motion[:, index("brow_raise")] += brows[:, 0]
+    motion[:, index("brow_furrow")] += brows[:, 1]
+    return motion
+
+
+def compose(nonlip: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """Speech lips (T, 5 in LIP_NAMES order) on top of ``sample_nonlip_motion``'s output.
+
+    The emotion's lip offsets are added except where the lips are pressed (a closure
+    stays closed); expression columns are clamped to 0..1."""
+    out = nonlip.copy()
+    cols = [index(n) for n in LIP_NAMES]
+    press = lips[:, 3:4]
+    out[:, cols] = lips + nonlip[:, cols] * (1.0 - press)
+    expr = slice(POSE_SLICE.stop, NUM_PARAMS)
+    out[:, expr] = np.clip(out[:, expr], 0.0, 1.0)
+    return out.astype(np.float32)
