@@ -133,8 +133,8 @@ def phoneme_visemes(name: str) -> list[Viseme]:
                 continue
             vis = _FALLBACK
         out.append(vis)
-    if not out:
-        out = [_FALLBACK]
+    if not out:  # a bare modifier such as Polish 'ʲ': palatalisation
+        out = [CONSONANTS["j"] if "ʲ" in name else _FALLBACK]
     if rounded:
         out = [Viseme((v.target[0], max(v.target[1], 0.6), *v.target[2:]), v.dominance, v.label, v.lead_s, v.lag_s) for v in out]
     return out
