@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 import whisper
+from _media import dominant_freq, speechlike, transcode, video_with_audio, write_wav
 
 from moda_cli.audio.decode import check_audio, load_audio
 from moda_cli.audio.features import compute_features
 from moda_cli.audio.whisper_encoder import WhisperEncoder
 from moda_cli.errors import AudioDecodeError, MissingDependency, ModelLoadError
-
-from _media import dominant_freq, speechlike, transcode, video_with_audio, write_wav
 
 
 @pytest.fixture(scope="module")

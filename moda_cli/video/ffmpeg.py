@@ -91,7 +91,9 @@ _NAMED_LAYOUTS = {"mono": 1, "stereo": 2, "quad": 4, "hexagonal": 6, "octagonal"
 
 def _split_top(text: str) -> list[str]:
     """Split a stream summary on commas outside parentheses: ``yuv420p(tv, bt709)`` stays whole."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         depth += (ch in "([") - (ch in ")]")
         if ch == "," and depth == 0:

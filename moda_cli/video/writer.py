@@ -87,6 +87,7 @@ class VideoWriter:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._thread: threading.Thread | None = None
+        self._cmd: list[str] = []
         self._feed_error: BaseException | None = None
         self._closed = False
         if self.audio is not None and not self.audio.is_file():
@@ -114,8 +115,9 @@ class VideoWriter:
 
     def _start(self, width: int, height: int) -> None:
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: ffmpeg can never block on it
-        cmd = self.command(width, height)
+        # A file, not a pipe: ffmpeg can never block on it. Closed in _cleanup.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self._cmd = cmd = self.command(width, height)
         # Its own session: Ctrl-C reaches only Python, which then kills ffmpeg and cleans up.
         self._proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
@@ -130,7 +132,7 @@ class VideoWriter:
         while (frame := self._queue.get()) is not _DONE:
             if self._feed_error is None:
                 try:
-                    self._proc.stdin.write(memoryview(frame))
+                    self._proc.stdin.write(frame.data)
                 except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
                     self._feed_error = exc
         try:
@@ -192,10 +194,9 @@ class VideoWriter:
 
     def _fail(self, message: str) -> None:
         assert self._stderr is not None and self._proc is not None
-        cmd = list(self._proc.args)  # type: ignore[arg-type]
         stderr = _read_tail(self._stderr)
         self.abort()
-        raise FFmpegError(message, cmd=cmd, stderr=stderr, path=self.output)
+        raise FFmpegError(message, cmd=self._cmd, stderr=stderr, path=self.output)
 
     def _cleanup(self) -> None:
         self._closed = True
