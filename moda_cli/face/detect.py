@@ -58,13 +58,7 @@ class MeshRunner:
         s = MESH_INPUT / max(side, 1.0)
         origin = centre - side / 2
         m = np.array([[s, 0, -origin[0] * s], [0, s, -origin[1] * s]])
-        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        if s < 1:  # warpAffine has no area filter: pre-shrink the whole image instead
-            small = cv2.resize(image, None, fx=s, fy=s, interpolation=interp)
-            m = np.array([[1, 0, -origin[0] * s], [0, 1, -origin[1] * s]])
-            crop = cv2.warpAffine(small, m, (MESH_INPUT, MESH_INPUT), borderMode=cv2.BORDER_REPLICATE)
-        else:
-            crop = cv2.warpAffine(image, m, (MESH_INPUT, MESH_INPUT), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+        crop = crop_image(image, CropTransform(matrix=m, size=MESH_INPUT))
         pts = self.run(crop)
         if pts is None:
             return None
@@ -86,13 +80,54 @@ class MediaPipeBoxes:
         self._det = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
 
     def boxes(self, image: np.ndarray) -> list[np.ndarray]:
+        found = self._detect(image)
+        # The detector sees a 192 px version of its input, so a small face in a large
+        # photo vanishes; then look again in overlapping tiles, coarse to fine.
+        short = min(image.shape[:2])
+        for tile in (short // 2, short // 4):
+            if found or tile < MIN_TILE:
+                break
+            found = _nms(self._tiled(image, tile))
+        return _largest_first(found)
+
+    def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         h, w = image.shape[:2]
-        result = self._det.process(image)
+        result = self._det.process(np.ascontiguousarray(image))
         out = []
         for d in result.detections or []:
             b = d.location_data.relative_bounding_box
             out.append(np.array([b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h]))
-        return _largest_first(out)
+        return out
+
+    def _tiled(self, image: np.ndarray, tile: int) -> list[np.ndarray]:
+        h, w = image.shape[:2]
+        step = tile // 2
+        out = []
+        for y in range(0, max(h - step, 1), step):
+            for x in range(0, max(w - step, 1), step):
+                for b in self._detect(image[y : y + tile, x : x + tile]):
+                    out.append(b + np.array([x, y, x, y], np.float64))
+        return out
+
+
+MIN_TILE = 160
+
+
+def _nms(boxes: list[np.ndarray], iou_limit: float = 0.3) -> list[np.ndarray]:
+    """Drop boxes that overlap a larger kept one (the same face seen from two tiles)."""
+    kept: list[np.ndarray] = []
+    for b in _largest_first(boxes):
+        if all(_iou(b, k) < iou_limit for k in kept):
+            kept.append(b)
+    return kept
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / max(union, 1e-9))
 
 
 class InsightFaceBoxes:
@@ -127,6 +162,20 @@ def check_insightface_root(root: Path) -> None:
         raise MissingDependency("InsightFace model folder has no models/buffalo_l", path=root, hint=hint)
     if not any(folder.glob("*.onnx")):
         raise MissingDependency("InsightFace model folder contains no .onnx files", path=folder, hint=hint)
+
+
+def crop_image(image: np.ndarray, crop: CropTransform) -> np.ndarray:
+    """The crop's pixels: area-filtered when shrinking (no aliasing), bilinear otherwise."""
+    s = float(crop.matrix[0, 0])
+    size = (crop.size, crop.size)
+    if s >= 1.0:
+        return cv2.warpAffine(image, crop.matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # warpAffine has no area filter: shrink the image first, then only translate.
+    small = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    m = crop.matrix.copy()
+    m[:, :2] = np.eye(2)
+    m[:, 2] -= 0.5 * s - 0.5  # resize maps x -> s * x + (0.5 * s - 0.5) (pixel centres)
+    return cv2.warpAffine(small, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _largest_first(boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
