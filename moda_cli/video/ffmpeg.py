@@ -178,6 +178,9 @@ def probe(path: str | Path) -> MediaInfo:
         proc = subprocess.run(cmd, capture_output=True, check=False, timeout=60)
     except OSError as exc:
         raise MissingDependency(f"cannot run {cmd[0]}: {exc}", hint=_REMEDY) from None
+    except subprocess.TimeoutExpired:
+        # A FIFO or a stalled network mount: reading a header never takes this long.
+        raise InputError("ffmpeg could not read the header within 60 s", path=path) from None
     stderr = proc.stderr.decode("utf-8", errors="replace")
     if "Input #0" not in stderr:
         lines = stderr.strip().splitlines()
