@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Sequence
+import random
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
-
-import numpy as np
 
 Split = Literal["train", "heldout"]
 SPLITS: tuple[Split, ...] = ("train", "heldout")
@@ -248,10 +246,8 @@ def sentence_split(sentence: str) -> Split:
     return "heldout" if _stable_unit(sentence) < HELDOUT_SENTENCE_FRACTION else "train"
 
 
-def _fill(lt: LanguageText, template: str, rng: np.random.Generator) -> str:
-    def pick(seq: Sequence[str]) -> str:
-        return seq[int(rng.integers(len(seq)))]
-
+def _fill(lt: LanguageText, template: str, rng: random.Random) -> str:
+    pick = rng.choice
     subject, place = pick(lt.subjects), pick(lt.places)
     first, _, rest = subject.partition(" ")
     s_mid = f"{first.lower()} {rest}" if first in _LOWER_MID_SENTENCE and rest else subject
@@ -261,23 +257,28 @@ def _fill(lt: LanguageText, template: str, rng: np.random.Generator) -> str:
 
 # Sentence-initial function words written lower-case when the subject moves mid-sentence.
 _LOWER_MID_SENTENCE = frozenset(
-    ["My", "The", "A", "Our", "Peter's", "Mein", "Die", "Der", "Ein", "Mon", "La", "Le", "Un", "Mi", "El", "Mio", "Il", "Meu", "O", "Um", "Mijn", "De", "Een", "Mój", "Stary", "Mały"]
+    ["My", "The", "A", "Our", "Mein", "Die", "Der", "Ein", "Mon", "La", "Le", "Un", "Mi", "El", "Mio", "Il", "Meu", "O", "Um", "Mijn", "De", "Een", "Mój", "Stary", "Mały"]
 )
+
+
+@cache
+def _all_sentences(language: str) -> tuple[str, ...]:
+    if language not in TEXTS:
+        raise ValueError(f"no corpus for language {language!r}; available: {', '.join(LANGUAGES)}")
+    lt = TEXTS[language]
+    rng = random.Random(int(_stable_unit("corpus/" + language) * 2**32))  # stable across versions
+    seen: dict[str, None] = dict.fromkeys(lt.short)
+    tries = 0
+    while len(seen) < SENTENCES_PER_LANGUAGE and tries < 20 * SENTENCES_PER_LANGUAGE:
+        tries += 1
+        seen.setdefault(_fill(lt, rng.choice(lt.templates), rng))
+    return tuple(seen)
 
 
 @cache
 def sentences(language: str, split: Split) -> tuple[str, ...]:
     """Distinct sentences of ``language`` on one side of the split (deterministic)."""
-    if language not in TEXTS:
-        raise ValueError(f"no corpus for language {language!r}; available: {', '.join(LANGUAGES)}")
-    lt = TEXTS[language]
-    rng = np.random.default_rng(int(_stable_unit("corpus/" + language) * 2**32))
-    seen: dict[str, None] = dict.fromkeys(lt.short)
-    tries = 0
-    while len(seen) < SENTENCES_PER_LANGUAGE and tries < 20 * SENTENCES_PER_LANGUAGE:
-        tries += 1
-        seen.setdefault(_fill(lt, lt.templates[int(rng.integers(len(lt.templates)))], rng))
-    return tuple(s for s in seen if sentence_split(s) == split)
+    return tuple(s for s in _all_sentences(language) if sentence_split(s) == split)
 
 
 def voices(language: str, split: Split) -> tuple[str, ...]:

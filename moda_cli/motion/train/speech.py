@@ -126,13 +126,13 @@ class _Engine:
         return 0
 
     def run(self, text: str, voice: str, rate_wpm: int, pitch: int, pitch_range: int,
-            word_gap: int) -> tuple[np.ndarray, list]:
+            word_gap: int, volume: int) -> tuple[np.ndarray, list]:
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice {voice!r} (e.g. 'en', 'de', 'en-us+f3')")
         self.lib.espeak_SetParameter(_PARAM_RATE, int(rate_wpm), 0)
         self.lib.espeak_SetParameter(_PARAM_PITCH, int(pitch), 0)
         self.lib.espeak_SetParameter(_PARAM_RANGE, int(pitch_range), 0)
-        self.lib.espeak_SetParameter(_PARAM_VOLUME, 100, 0)
+        self.lib.espeak_SetParameter(_PARAM_VOLUME, int(volume), 0)
         self.lib.espeak_SetParameter(_PARAM_WORDGAP, int(word_gap), 0)
         self._chunks, self._events = [], []
         data = text.encode("utf-8")
@@ -181,17 +181,18 @@ def _timings(events: list, text: str, rate: int, duration_s: float) -> tuple[lis
 
 
 def synthesize(text: str, voice: str = "en", rate_wpm: int = 160, pitch: int = 50,
-               pitch_range: int = 50, word_gap: int = 0) -> SpeechClip:
+               pitch_range: int = 50, word_gap: int = 0, volume: int = 50) -> SpeechClip:
     """Speak ``text`` with an espeak-ng voice; samples resampled to 16 kHz, float32 in [-1, 1].
 
     voice:       espeak voice name, optionally with a variant ('en', 'en-us+f3', 'de+m2').
     rate_wpm:    words per minute (espeak accepts about 80..450).
     pitch:       base pitch 0..99; pitch_range: intonation range 0..99 (0 = monotone).
     word_gap:    extra pause between words in units of 10 ms.
+    volume:      espeak amplitude 0..200; 100 clips many variants, 50 leaves headroom.
     """
     with _LOCK:
         eng = _engine()
-        pcm, events = eng.run(text, voice, rate_wpm, pitch, pitch_range, word_gap)
+        pcm, events = eng.run(text, voice, rate_wpm, pitch, pitch_range, word_gap, volume)
         rate = eng.rate
     x = pcm.astype(np.float32) / 32768.0
     if rate != SAMPLE_RATE:

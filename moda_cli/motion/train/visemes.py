@@ -22,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -118,7 +119,8 @@ def normalize_ipa(name: str) -> str:
     return "".join(ch for ch in decomposed if ch not in _DROP and not unicodedata.combining(ch)).replace("g", "ɡ")
 
 
-def phoneme_visemes(name: str) -> list[Viseme]:
+@cache
+def phoneme_visemes(name: str) -> tuple[Viseme, ...]:
     """Visemes of one espeak phoneme in order: 'aɪ' -> [a, ɪ], 'tʃ' -> [t, ʃ], 'p' -> [p].
 
     A labialised consonant ('kʷ') rounds its lips; unknown letters fall back to a weak
@@ -137,7 +139,7 @@ def phoneme_visemes(name: str) -> list[Viseme]:
         out = [CONSONANTS["j"] if "ʲ" in name else _FALLBACK]
     if rounded:
         out = [Viseme((v.target[0], max(v.target[1], 0.6), *v.target[2:]), v.dominance, v.label, v.lead_s, v.lag_s) for v in out]
-    return out
+    return tuple(out)
 
 
 @dataclass
