@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from _media import write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PORTRAIT = ROOT / "samples" / "astronaut.png"
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from moda_cli.face.measure import FaceMeter
 from moda_cli.video.ffmpeg import probe
 from moda_cli.video.writer import read_frames
 
-from .conftest import write_wav
+from _media import write_wav
 
 runner = CliRunner()
 FAST = ["--set", "render.size=256", "--device", "cpu"]
