@@ -57,6 +57,7 @@ EMOTION_OFFSETS: dict[str, dict[str, float]] = {
 }
 assert set(EMOTION_OFFSETS) == set(EMOTIONS)
 _POSE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale")
+Frames = Sequence[int] | np.ndarray  # frame indices
 
 
 # ----------------------------------------------------------------------------- speech cues
@@ -122,7 +123,7 @@ def _blink_shape(t_rel: np.ndarray, close_s: float, open_s: float) -> np.ndarray
 
 
 def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
-                pause_onsets: Sequence[int] = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+                pause_onsets: Frames = (), pause_blink_prob: float = 0.35) -> np.ndarray:
     """Frame indices of fully-closed instants."""
     duration = num_frames / fps
     if rate_per_min <= 0 or num_frames == 0:
@@ -146,7 +147,7 @@ def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random
 
 
 def blink_track(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
-                pause_onsets: Sequence[int] = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+                pause_onsets: Frames = (), pause_blink_prob: float = 0.35) -> np.ndarray:
     """(T,) float32 lid closure 0..1 shared by both eyes."""
     out = np.zeros(num_frames, np.float64)
     times = (np.arange(num_frames) + 0.5) / fps
@@ -188,15 +189,15 @@ def activity_gain(activity: np.ndarray | None, num_frames: int, fps: float, rest
 
 
 def head_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
-                activity: np.ndarray | None = None, accents: Sequence[int] = (),
+                activity: np.ndarray | None = None, accents: Frames = (),
                 nod_prob: float = 0.3) -> np.ndarray:
     """(T, 6) float32 pitch, yaw, roll (deg), tx, ty, scale; all zeros at intensity 0."""
     slow = band_noise(num_frames, fps, 1.2, rng, 6)
     sway = band_noise(num_frames, fps, 0.35, rng, 6)
     pose = (0.8 * slow + 0.6 * sway) * NATURAL_POSE_STD[None]
-    accents = np.asarray(accents, np.int64)
-    nod = rng.random(len(accents)) < nod_prob
-    centres = (accents[nod] + 0.5) / fps - 0.05  # the apex slightly leads the syllable
+    acc = np.asarray(accents, np.int64)
+    nod = rng.random(len(acc)) < nod_prob
+    centres = (acc[nod] + 0.5) / fps - 0.05  # the apex slightly leads the syllable
     amps = rng.uniform(0.8, 2.2, len(centres))
     pose[:, 0] += _bumps(num_frames, fps, centres, amps, rng.uniform(0.1, 0.16, len(centres)))
     pose *= activity_gain(activity, num_frames, fps)[:, None]
@@ -207,11 +208,11 @@ def head_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Ge
 
 
 def brow_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
-                accents: Sequence[int] = (), raise_prob: float = 0.3) -> np.ndarray:
+                accents: Frames = (), raise_prob: float = 0.3) -> np.ndarray:
     """(T, 2) float32 brow_raise, brow_furrow >= 0: emphasis raises plus slow noise."""
-    accents = np.asarray(accents, np.int64)
-    pick = rng.random(len(accents)) < raise_prob
-    centres = (accents[pick] + 0.5) / fps
+    acc = np.asarray(accents, np.int64)
+    pick = rng.random(len(acc)) < raise_prob
+    centres = (acc[pick] + 0.5) / fps
     raise_ = _bumps(num_frames, fps, centres, rng.uniform(0.2, 0.5, len(centres)), rng.uniform(0.12, 0.25, len(centres)))
     noise = band_noise(num_frames, fps, 1.0, rng, 2)
     raise_ = raise_ + 0.05 * np.abs(noise[:, 0])
@@ -246,8 +247,8 @@ def emotion_offsets(emotion: str, expression: float, head: float, num_frames: in
 
 def sample_nonlip_motion(num_frames: int, fps: float, rng: np.random.Generator, *, head: float,
                          expression: float, blink_rate: float, emotion: str = "none",
-                         activity: np.ndarray | None = None, accents: Sequence[int] = (),
-                         pauses: Sequence[int] = ()) -> np.ndarray:
+                         activity: np.ndarray | None = None, accents: Frames = (),
+                         pauses: Frames = ()) -> np.ndarray:
     """(T, D) float32: head pose, blinks, brows and emotion offsets; lips only carry the
     emotion's offsets (add speech lips with ``compose``). Draw order is fixed, so a seed
     fixes the result."""

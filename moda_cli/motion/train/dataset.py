@@ -43,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,9 +101,12 @@ class DataRecipe:
 
     @staticmethod
     def from_json(data: dict) -> DataRecipe:
-        data = dict(data)
-        data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["augment"].items()})
-        return DataRecipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        def tuples(d: dict) -> dict[str, Any]:  # JSON lists back to the dataclasses' tuples
+            return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+        fields = tuples(data)
+        fields["augment"] = AugmentConfig(**tuples(data["augment"]))
+        return DataRecipe(**fields)
 
 
 @dataclass
