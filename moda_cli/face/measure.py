@@ -92,18 +92,24 @@ class FaceMeter:
     def __init__(self, reference: np.ndarray | None = None, static: bool = False) -> None:
         from mediapipe.python.solutions import face_mesh
 
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=static, refine_landmarks=False, max_num_faces=1, min_detection_confidence=0.5
-        )
+        # The attention (refined) model tracks lids and lips better; the plain one is the
+        # fallback for frames where the refined model finds nothing.
+        self._meshes = [
+            face_mesh.FaceMesh(static_image_mode=static, refine_landmarks=refine, max_num_faces=1)
+            for refine in (True, False)
+        ]
         self.reference = None if reference is None else np.asarray(reference, np.float64)[:NUM_MESH_POINTS]
 
     def landmarks(self, frame: np.ndarray) -> np.ndarray | None:
         """(H, W, 3) uint8 RGB -> (468, 3) mesh in pixels (z scaled like x), or None."""
-        result = self._mesh.process(np.ascontiguousarray(frame))
-        if not result.multi_face_landmarks:
-            return None
-        pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float64)
-        return pts * (frame.shape[1], frame.shape[0], frame.shape[1])
+        frame = np.ascontiguousarray(frame)
+        for mesh in self._meshes:
+            result = mesh.process(frame)
+            if result.multi_face_landmarks:
+                lms = result.multi_face_landmarks[0].landmark[:NUM_MESH_POINTS]
+                pts = np.array([(p.x, p.y, p.z) for p in lms], np.float64)
+                return pts * (frame.shape[1], frame.shape[0], frame.shape[1])
+        return None
 
     def measure_frames(self, frames: Iterable[np.ndarray]) -> FaceMeasurements:
         detected: list[bool] = []
@@ -123,4 +129,5 @@ class FaceMeter:
         return FaceMeasurements(detected=np.asarray(detected, bool), **arrays)
 
     def close(self) -> None:
-        self._mesh.close()
+        for mesh in self._meshes:
+            mesh.close()

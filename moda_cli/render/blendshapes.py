@@ -1,0 +1,259 @@
+"""Expression blendshapes on MediaPipe's 478-landmark topology, built per portrait.
+
+Each expression coefficient of ``motion/params.py`` gets per-landmark 3D displacements.
+They are designed in a face-normalised frame (origin between the outer eye corners,
+x towards the subject's left = image right, y towards the chin, z away from the camera,
+unit = outer eye-corner distance) and then turned into crop pixels with the face's own
+rotation and size, so a tilted or turned face deforms along its own axes.
+
+jaw_open is absolute (params.py: 0 = inner lips touching): the basis opens the inner-lip
+gap by one eye-span per unit, and the renderer sets its coefficient to
+``JAW_FULL_GAP * jaw_open - rest_gap``, so 0 closes a photo's parted lips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..face import landmarks as lm
+from ..motion.params import EXPRESSION_SPECS
+
+EXPRESSION_NAMES = tuple(s.name for s in EXPRESSION_SPECS)
+JAW_FULL_GAP = 0.45  # inner-lip gap at jaw_open = 1, in eye-corner distances
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Face-normalised frame: face = (crop - origin) @ axes / unit."""
+
+    origin: np.ndarray  # (3,) crop pixels
+    axes: np.ndarray  # (3, 3) columns = face x, y, z in crop coordinates
+    unit: float  # eye-corner distance in crop pixels
+
+    def to_face(self, pts: np.ndarray) -> np.ndarray:
+        return (pts - self.origin) @ self.axes / self.unit
+
+    def vectors_to_crop(self, vecs: np.ndarray) -> np.ndarray:
+        return vecs @ self.axes.T * self.unit
+
+
+def face_frame(points: np.ndarray) -> FaceFrame:
+    """Estimate the face's orientation from its mesh (crop pixels, z scaled like x)."""
+    pts = points.astype(np.float64)
+    right, left = pts[lm.EYE_CORNERS[0]], pts[lm.EYE_CORNERS[1]]
+    x = left - right
+    unit = float(np.linalg.norm(x))
+    x /= unit
+    down = pts[lm.CHIN] - pts[lm.FOREHEAD]
+    y = down - x * (down @ x)  # Gram-Schmidt: the vertical axis orthogonal to the eye line
+    y /= np.linalg.norm(y)
+    z = np.cross(x, y)  # x right, y down -> z away from the camera
+    return FaceFrame(origin=0.5 * (right + left), axes=np.stack([x, y, z], axis=1), unit=unit)
+
+
+def _smoothstep(lo: float, hi: float, v: np.ndarray) -> np.ndarray:
+    t = np.clip((v - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _gauss(f: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
+    """(N,) weights falling off with in-plane distance from ``centre``."""
+    d2 = ((f[:, :2] - centre[:2]) ** 2).sum(axis=1)
+    return np.exp(-d2 / (2 * sigma**2))
+
+
+def _near(f: np.ndarray, idx: tuple[int, ...], sigma: float) -> np.ndarray:
+    """(N,) weight by distance to the nearest of the landmarks ``idx``."""
+    d2 = ((f[:, None, :2] - f[None, list(idx), :2]) ** 2).sum(axis=2).min(axis=1)
+    return np.exp(-d2 / (2 * sigma**2))
+
+
+def _lower_face_weight(f: np.ndarray, hinge_y: float) -> np.ndarray:
+    """How much each landmark follows the jaw: 1 on the lower lip and chin, 0 above the seam."""
+    seam_y = 0.5 * (f[lm.INNER_LIP_MID[0], 1] + f[lm.INNER_LIP_MID[1], 1])
+    corner_x = 0.5 * abs(f[lm.MOUTH_CORNERS[1], 0] - f[lm.MOUTH_CORNERS[0], 0])
+    mouth_x = 0.5 * (f[lm.MOUTH_CORNERS[1], 0] + f[lm.MOUTH_CORNERS[0], 0])
+    # Beside the mouth the dividing line rises towards the jaw hinge.
+    side = np.clip((np.abs(f[:, 0] - mouth_x) - corner_x) / 0.45, 0.0, 1.0)
+    div_y = seam_y + side * (hinge_y - seam_y)
+    w = _smoothstep(-0.06, 0.22, f[:, 1] - div_y)
+    upper = [*lm.UPPER_INNER_LIP, *lm.UPPER_LIP_MID, *lm.UPPER_OUTER_LIP]
+    lower = [*lm.LOWER_INNER_LIP, *lm.LOWER_LIP_MID, *lm.LOWER_OUTER_LIP]
+    w[upper] = 0.0
+    w[lower] = 1.0
+    # Corners stay near the upper lip so the opening closes smoothly at its ends.
+    w[[*lm.INNER_MOUTH_CORNERS, *lm.MOUTH_CORNERS, 76, 306]] = 0.4
+    return w
+
+
+def _jaw(f: np.ndarray) -> np.ndarray:
+    cheeks = list(lm.CHEEKS)
+    hinge = np.array([0.0, f[cheeks, 1].mean() + 0.25, f[cheeks, 2].mean() + 0.15])
+    rel = f - hinge
+    # Small rotation about the hinge's x axis: chin goes down and back.
+    d = np.stack([np.zeros(len(f)), -rel[:, 2], rel[:, 1]], axis=1)
+    d *= _lower_face_weight(f, hinge[1])[:, None]
+    lip = lm.INNER_LIP_MID[1]
+    return d / max(d[lip, 1], 1e-6)  # one unit = one eye-span of extra inner-lip gap
+
+
+def _toward(f: np.ndarray, src: tuple[int, ...], dst: tuple[int, ...], frac: float) -> np.ndarray:
+    d = np.zeros_like(f)
+    d[list(src)] += frac * (f[list(dst)] - f[list(src)])
+    return d
+
+
+def _lip_press(f: np.ndarray) -> np.ndarray:
+    # Lips thin by rolling their outer edges towards the seam; corners stay.
+    d = _toward(f, lm.UPPER_OUTER_LIP[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.35)
+    d += _toward(f, lm.UPPER_LIP_MID[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.25)
+    d += _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.4)
+    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.3)
+    d[:, 2] += 0.02 * _near(f, lm.UPPER_INNER_LIP, 0.08)
+    return d
+
+
+def _mouth_centre(f: np.ndarray) -> np.ndarray:
+    return f[list(lm.INNER_LIP_MID)].mean(axis=0)
+
+
+def _lip_round(f: np.ndarray) -> np.ndarray:
+    c = _mouth_centre(f)
+    g = _gauss(f, c, 0.28)
+    d = np.zeros_like(f)
+    half = 0.5 * abs(f[lm.MOUTH_CORNERS[1], 0] - f[lm.MOUTH_CORNERS[0], 0])
+    lateral = np.clip(np.abs(f[:, 0] - c[0]) / half, 0.0, 1.0) ** 2
+    d[:, 0] = -0.75 * (f[:, 0] - c[0]) * g  # corners towards the middle
+    d[:, 1] = -0.8 * (f[:, 1] - c[1]) * g * lateral  # and to its height: an O, not a V
+    d[:, 2] = -0.12 * g  # lips pushed forward
+    d[list(lm.UPPER_OUTER_LIP[1:-1]), 1] -= 0.02  # rounded lips look fuller
+    d[list(lm.LOWER_OUTER_LIP[1:-1]), 1] += 0.02
+    return d
+
+
+def _lip_spread(f: np.ndarray) -> np.ndarray:
+    c = _mouth_centre(f)
+    g = _gauss(f, c, 0.3)
+    d = np.zeros_like(f)
+    d[:, 0] = 0.3 * (f[:, 0] - c[0]) * g
+    d[:, 2] = 0.03 * g
+    d += _toward(f, lm.UPPER_OUTER_LIP[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.15)
+    d += _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.15)
+    return d
+
+
+def _lip_tuck(f: np.ndarray) -> np.ndarray:
+    d = _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.55)
+    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.35)
+    chin = _gauss(f, f[lm.LOWER_OUTER_LIP[5]], 0.2)
+    d[:, 1] -= 0.03 * chin  # the skin under the lip follows it up
+    d[list(lm.LOWER_INNER_LIP[1:-1]), 2] += 0.06  # and back, under the teeth
+    return d
+
+
+def _corners(f: np.ndarray, vec: tuple[float, float, float], sigma: float) -> np.ndarray:
+    """Move each mouth corner by ``vec`` (x mirrored), the skin around following."""
+    d = np.zeros_like(f)
+    for k, corner in enumerate(lm.MOUTH_CORNERS):
+        sign = -1.0 if k == 0 else 1.0  # 61 is on the image's left
+        g = _gauss(f, f[corner], sigma)[:, None]
+        d += g * np.array([sign * vec[0], vec[1], vec[2]])
+    return d
+
+
+def _smile(f: np.ndarray) -> np.ndarray:
+    d = _corners(f, (0.07, -0.09, 0.04), 0.16)
+    for cheek_x in (-0.42, 0.42):  # cheeks rise under the eyes
+        centre = np.array([cheek_x, 0.62, 0.0]) + np.array([f[lm.NOSE_TIP, 0], 0, 0])
+        d[:, 1] -= 0.04 * _gauss(f, centre, 0.18)
+    lower_lids = [*lm.RIGHT_LOWER_LID, *lm.LEFT_LOWER_LID]
+    d[lower_lids, 1] -= 0.012
+    return d
+
+
+def _frown(f: np.ndarray) -> np.ndarray:
+    return _corners(f, (-0.015, 0.07, 0.0), 0.15)
+
+
+def _blink(f: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], crease: tuple[int, ...]) -> np.ndarray:
+    # The margins meet 85 % of the way down; the lid skin above follows part of the way.
+    d = _toward(f, upper, lower, 0.85)
+    d += _toward(f, lower, upper, 0.15)
+    gap = f[list(lower)] - f[list(upper)]
+    d[list(crease)] += 0.45 * gap
+    return d
+
+
+def _brow_raise(f: np.ndarray) -> np.ndarray:
+    w = _near(f, (*lm.RIGHT_BROW, *lm.LEFT_BROW), 0.09)
+    eyes = [*lm.RIGHT_EYE, *lm.LEFT_EYE]
+    w[eyes] = 0.0  # the lid margins stay; the skin between stretches
+    d = np.zeros_like(f)
+    d[:, 1] = -0.09 * w
+    return d
+
+
+def _brow_furrow(f: np.ndarray) -> np.ndarray:
+    brows = (*lm.RIGHT_BROW, *lm.LEFT_BROW)
+    w = _near(f, brows, 0.09)
+    w[[*lm.RIGHT_EYE, *lm.LEFT_EYE]] = 0.0
+    inner = np.clip(1.0 - np.abs(f[:, 0]) / 0.7, 0.3, 1.0)  # the inner ends move most
+    d = np.zeros_like(f)
+    d[:, 0] = -np.sign(f[:, 0]) * 0.045 * inner * w
+    d[:, 1] = 0.05 * w
+    return d
+
+
+def face_basis(f: np.ndarray) -> np.ndarray:
+    """(478, 3) face-frame landmarks -> (11, 478, 3) displacements in EXPRESSION_NAMES order."""
+    shapes = {
+        "jaw_open": _jaw(f),
+        "lip_round": _lip_round(f),
+        "lip_spread": _lip_spread(f),
+        "lip_press": _lip_press(f),
+        "lip_tuck": _lip_tuck(f),
+        "smile": _smile(f),
+        "frown": _frown(f),
+        "blink_left": _blink(f, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID, lm.LEFT_UPPER_CREASE),
+        "blink_right": _blink(f, lm.RIGHT_UPPER_LID, lm.RIGHT_LOWER_LID, lm.RIGHT_UPPER_CREASE),
+        "brow_raise": _brow_raise(f),
+        "brow_furrow": _brow_furrow(f),
+    }
+    return np.stack([shapes[n] for n in EXPRESSION_NAMES]).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class ExpressionBasis:
+    """Per-portrait blendshapes in crop pixels.
+
+    shapes:   (11, 478, 3) displacement per unit coefficient, crop pixels.
+    rest_gap: the photo's inner-lip gap in eye spans (jaw_open = 0 closes it).
+    frame:    the face frame the shapes were designed in.
+    """
+
+    shapes: np.ndarray
+    rest_gap: float
+    frame: FaceFrame
+
+    def coefficients(self, expr: np.ndarray) -> np.ndarray:
+        """(11,) params in 0..1 -> (11,) blend weights (jaw made absolute, press overriding)."""
+        c = np.clip(np.asarray(expr, np.float64), 0.0, 1.0)
+        jaw, press = c[0], c[EXPRESSION_NAMES.index("lip_press")]
+        c = c.copy()
+        c[0] = JAW_FULL_GAP * jaw * (1.0 - press) - self.rest_gap
+        return c
+
+    def displace(self, expr: np.ndarray) -> np.ndarray:
+        """(11,) params -> (478, 3) landmark displacements in crop pixels."""
+        return np.tensordot(self.coefficients(expr), self.shapes, axes=1)
+
+
+def build_basis(landmarks: np.ndarray) -> ExpressionBasis:
+    frame = face_frame(landmarks)
+    f = frame.to_face(landmarks.astype(np.float64))
+    shapes = frame.vectors_to_crop(face_basis(f))
+    a, b = lm.INNER_LIP_MID
+    rest_gap = max(float(f[b, 1] - f[a, 1]), 0.0)
+    return ExpressionBasis(shapes=shapes, rest_gap=rest_gap, frame=frame)

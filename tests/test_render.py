@@ -1,0 +1,144 @@
+"""Renderer: frames judged from their pixels with the independent FaceMeter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moda_cli.face import landmarks as lm
+from moda_cli.face.detect import FaceDetector
+from moda_cli.face.measure import FaceMeter
+from moda_cli.face.types import Portrait
+from moda_cli.motion.params import NUM_PARAMS, index
+from moda_cli.presets import RenderSettings
+from moda_cli.render import Renderer
+
+from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, small_face_canvas
+
+
+def params(**values: float) -> np.ndarray:
+    p = np.zeros(NUM_PARAMS, np.float32)
+    for name, v in values.items():
+        p[index(name)] = v
+    return p
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def renderer(detector) -> Renderer:
+    portrait = Portrait(astronaut(), SAMPLE)
+    return Renderer(portrait, detector.detect(portrait), RenderSettings(output="crop"))
+
+
+@pytest.fixture(scope="module")
+def neutral_mesh(renderer) -> np.ndarray:
+    pts = FaceMeter(static=True).landmarks(renderer.render(params()))
+    assert pts is not None
+    return pts
+
+
+def measure(frames, reference=None):
+    return FaceMeter(reference=reference, static=True).measure_frames(frames)
+
+
+def test_output_sizes(detector, renderer):
+    assert renderer.output_size == (512, 512)
+    assert renderer.render(params()).shape == (512, 512, 3)
+    portrait = Portrait(astronaut(), SAMPLE)
+    face = detector.detect(portrait, RenderSettings(size=256))
+    paste = Renderer(portrait, face, RenderSettings(size=256, output="pasteback"))
+    assert paste.output_size == (512, 512)
+    frame = paste.render(params(jaw_open=0.5))
+    assert frame.shape == (512, 512, 3) and frame.dtype == np.uint8
+    crop = Renderer(portrait, face, RenderSettings(size=256, output="crop"))
+    assert crop.output_size == (256, 256) and crop.render(params()).shape == (256, 256, 3)
+
+
+def test_bad_param_shape(renderer):
+    with pytest.raises(ValueError, match="17"):
+        renderer.render(np.zeros(5, np.float32))
+
+
+def test_jaw_open_is_absolute_and_monotonic(renderer):
+    jaws = [0.0, 0.25, 0.5, 0.75, 1.0]
+    m = measure([renderer.render(params(jaw_open=j)) for j in jaws])
+    assert m.detected.all()
+    gaps = m.mouth_open
+    assert gaps[0] < 0.06  # the photo's parted lips (~0.11) are closed at jaw_open = 0
+    assert gaps[-1] > gaps[0] + 0.2  # wide open at 1 (target 0.45 eye spans)
+    assert (np.diff(gaps) > -0.02).all()  # monotonic, up to measurement noise
+
+
+def test_blink_closes_eyes(renderer):
+    m = measure([renderer.render(params()), renderer.render(params(blink_left=1.0, blink_right=1.0))])
+    assert m.detected.all()
+    # MediaPipe's mesh never reports a shut eye as fully shut (~0.6 x open at best).
+    assert m.eye_open_left[1] < 0.72 * m.eye_open_left[0]
+    assert m.eye_open_right[1] < 0.72 * m.eye_open_right[0]
+
+
+def test_single_blink_is_one_sided(renderer):
+    m = measure([renderer.render(params()), renderer.render(params(blink_left=1.0))])
+    assert m.eye_open_left[1] < 0.75 * m.eye_open_left[0]
+    assert m.eye_open_right[1] > 0.85 * m.eye_open_right[0]
+
+
+def test_yaw_sign_measured(renderer, neutral_mesh):
+    m = measure([renderer.render(params(yaw=15.0)), renderer.render(params(yaw=-15.0))], neutral_mesh)
+    assert m.detected.all()
+    assert m.yaw[0] > 3 and m.yaw[1] < -3
+
+
+def test_roll_and_pitch_signs_measured(renderer, neutral_mesh):
+    m = measure([renderer.render(params(roll=10.0)), renderer.render(params(pitch=12.0))], neutral_mesh)
+    assert m.detected.all()
+    assert m.roll[0] > 5
+    assert m.pitch[1] > 2
+
+
+def test_expressions_move_the_measured_mouth(renderer):
+    m = measure([renderer.render(params(**p)) for p in ({}, {"lip_round": 1.0}, {"lip_spread": 1.0})])
+    assert m.detected.all()
+    assert m.mouth_width[1] < m.mouth_width[0] - 0.05  # rounded lips are narrower
+    assert m.mouth_width[2] > m.mouth_width[0] + 0.02
+
+
+def test_mouth_interior_darker_than_lips(renderer):
+    frame = renderer.render(params(jaw_open=0.8)).astype(np.float64)
+    targets = renderer.rig.face_targets(params(jaw_open=0.8))
+    lum = frame @ np.array([0.299, 0.587, 0.114])
+    inner_top = targets[lm.INNER_LIP_MID[0], :2]
+    inner_bottom = targets[lm.INNER_LIP_MID[1], :2]
+    cavity = lum[int(inner_top[1] + 0.6 * (inner_bottom[1] - inner_top[1])), int(inner_top[0])]
+    lower_lip = targets[lm.LOWER_LIP_MID[5], :2]  # middle of the lower lip's red part
+    lip = lum[int(lower_lip[1]) - 1 : int(lower_lip[1]) + 2, int(lower_lip[0]) - 2 : int(lower_lip[0]) + 3].mean()
+    assert cavity < 0.5 * lip
+
+
+def test_neutral_render_changes_only_the_face(renderer):
+    frame = renderer.render(params(jaw_open=renderer.rig.basis.rest_gap / 0.45))  # the photo's own gap
+    diff = np.abs(frame.astype(int) - renderer.crop.astype(int)).max(axis=2)
+    assert (diff[:40] == 0).all() and (diff[:, :40] == 0).all()  # border: untouched
+    assert np.mean(diff[100:400, 100:400]) < 6  # the photo's own expression: nearly the crop
+
+
+def test_pasteback_keeps_far_pixels_identical(detector):
+    canvas = small_face_canvas()
+    portrait = Portrait(canvas)
+    face = detector.detect(portrait)
+    r = Renderer(portrait, face, RenderSettings(output="pasteback"))
+    assert r.output_size == CANVAS_SIZE
+    frame = r.render(params(jaw_open=1.0, yaw=20.0, blink_left=1.0, smile=1.0))
+    assert frame.shape == canvas.shape
+    x0, y0, x1, y1 = r._paste.box  # only this box may change
+    outside = np.ones(canvas.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert (frame[outside] == canvas[outside]).all()
+    for ys, xs in ((slice(0, 50), slice(0, 50)), (slice(0, 50), slice(-50, None)), (slice(-50, None), slice(0, 50))):
+        assert frame[ys, xs].tobytes() == canvas[ys, xs].tobytes()  # corners byte-identical
+    assert (frame[y0:y1, x0:x1] != canvas[y0:y1, x0:x1]).any()  # the face did move
+    assert (x1 - x0) * (y1 - y0) < 0.1 * canvas.shape[0] * canvas.shape[1]
