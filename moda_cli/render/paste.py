@@ -45,15 +45,18 @@ class PasteBack:
         self._roi_to_crop = m
         self._shape = (int(x1 - x0), int(y1 - y0))
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        self.mask = cv2.warpAffine(mask, m, self._shape, flags=flags, borderValue=0.0)[..., None]
-        self._base = image[y0:y1, x0:x1].astype(np.float32)
+        self.mask = cv2.warpAffine(mask, m, self._shape, flags=flags, borderValue=0.0)
+        self._keep = np.ascontiguousarray(1.0 - self.mask, dtype=np.float32)
+        self._base = np.ascontiguousarray(image[y0:y1, x0:x1])
 
     def paste(self, crop_image: np.ndarray) -> np.ndarray:
         """(size, size, 3) uint8 crop -> full-size uint8 frame (a new array)."""
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         warped = cv2.warpAffine(crop_image, self._roi_to_crop, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        blended = self._base + (warped.astype(np.float32) - self._base) * self.mask
+        # Per-pixel weights on uint8 in one OpenCV call; weight (1, 0) returns the
+        # portrait's own byte exactly, so unmoved pixels stay byte-identical.
+        blended = cv2.blendLinear(self._base, warped, self._keep, self.mask)
         out = self.image.copy()
         x0, y0, x1, y1 = self.box
-        out[y0:y1, x0:x1] = np.rint(blended).astype(np.uint8)
+        out[y0:y1, x0:x1] = blended
         return out

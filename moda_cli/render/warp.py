@@ -55,9 +55,12 @@ class MeshWarp:
         gy = region.y0 + FIELD_STEP * np.arange(gh, dtype=np.float64)
         xx, yy = np.meshgrid(gx, gy)
         pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
-        tri_id = self.delaunay.find_simplex(pts)
+        # Our own rasterisation: Qhull's find_simplex took seconds on some meshes.
+        tri_map = np.full((gh, gw), -1, np.int64)
+        _rasterize(source, self.delaunay.simplices, xx, yy, tri_map, 0)
         if len(extra):  # preferred triangles win wherever they cover a node
-            _rasterize(source, extra, xx, yy, tri_id.reshape(gh, gw), len(self.delaunay.simplices))
+            _rasterize(source, extra, xx, yy, tri_map, len(self.delaunay.simplices))
+        tri_id = tri_map.ravel()
         inside = tri_id >= 0  # grid points past the hull (the last row/column) get zero motion
         tri_id = np.maximum(tri_id, 0)
         corners = source[self.triangles]  # (T, 3, 2)
