@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from _face_fixtures import CANVAS_OFFSET, SAMPLE, astronaut, small_face_canvas
 from PIL import Image
 
 from moda_cli.errors import ImageDecodeError, InputError, MissingDependency, NoFaceFound
@@ -18,8 +19,6 @@ from moda_cli.face.measure import FaceMeter
 from moda_cli.face.pose import euler_from_matrix, fit_similarity, rotation_matrix
 from moda_cli.face.types import Portrait
 from moda_cli.presets import RenderSettings
-
-from _face_fixtures import CANVAS_OFFSET, SAMPLE, astronaut, small_face_canvas
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,7 @@ def test_rgba_alpha_composited_on_white(tmp_path):
 
 
 def test_16bit_png_scaled_to_8bit(tmp_path):
-    gray16 = (np.asarray(Image.fromarray(astronaut()).convert("L")).astype(np.uint16) * 257)
+    gray16 = np.asarray(Image.fromarray(astronaut()).convert("L")).astype(np.uint16) * 257
     src = Image.frombytes("I;16", (512, 512), gray16.astype("<u2").tobytes())
     path = _save(src, tmp_path / "g16.png")
     assert Image.open(path).mode.startswith("I")  # really stored with 16 bits
@@ -223,7 +222,9 @@ def test_rotation_sign_conventions():
 
 def test_meter_on_photo_and_rotated_photo():
     img = astronaut()
-    rotated = cv2.warpAffine(img, cv2.getRotationMatrix2D((225, 125), -10, 1.0), (512, 512))  # 10 deg CW
+    rotated = cv2.warpAffine(
+        img, cv2.getRotationMatrix2D((225, 125), -10, 1.0), (512, 512)
+    )  # 10 deg CW
     meter = FaceMeter(static=True)
     m = meter.measure_frames([img, rotated, np.zeros_like(img)])
     assert m.detected.tolist() == [True, True, False]

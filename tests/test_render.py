@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, small_face_canvas
 
 from moda_cli.face import landmarks as lm
 from moda_cli.face.detect import FaceDetector
@@ -12,8 +13,6 @@ from moda_cli.face.types import Portrait
 from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.presets import RenderSettings
 from moda_cli.render import Renderer
-
-from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, small_face_canvas
 
 
 def params(**values: float) -> np.ndarray:
@@ -74,7 +73,9 @@ def test_jaw_open_is_absolute_and_monotonic(renderer):
 
 
 def test_blink_closes_eyes(renderer):
-    m = measure([renderer.render(params()), renderer.render(params(blink_left=1.0, blink_right=1.0))])
+    m = measure(
+        [renderer.render(params()), renderer.render(params(blink_left=1.0, blink_right=1.0))]
+    )
     assert m.detected.all()
     # MediaPipe's mesh never reports a shut eye as fully shut (~0.6 x open at best).
     assert m.eye_open_left[1] < 0.72 * m.eye_open_left[0]
@@ -88,20 +89,26 @@ def test_single_blink_is_one_sided(renderer):
 
 
 def test_yaw_sign_measured(renderer, neutral_mesh):
-    m = measure([renderer.render(params(yaw=15.0)), renderer.render(params(yaw=-15.0))], neutral_mesh)
+    m = measure(
+        [renderer.render(params(yaw=15.0)), renderer.render(params(yaw=-15.0))], neutral_mesh
+    )
     assert m.detected.all()
     assert m.yaw[0] > 3 and m.yaw[1] < -3
 
 
 def test_roll_and_pitch_signs_measured(renderer, neutral_mesh):
-    m = measure([renderer.render(params(roll=10.0)), renderer.render(params(pitch=12.0))], neutral_mesh)
+    m = measure(
+        [renderer.render(params(roll=10.0)), renderer.render(params(pitch=12.0))], neutral_mesh
+    )
     assert m.detected.all()
     assert m.roll[0] > 5
     assert m.pitch[1] > 2
 
 
 def test_expressions_move_the_measured_mouth(renderer):
-    m = measure([renderer.render(params(**p)) for p in ({}, {"lip_round": 1.0}, {"lip_spread": 1.0})])
+    m = measure(
+        [renderer.render(params(**p)) for p in ({}, {"lip_round": 1.0}, {"lip_spread": 1.0})]
+    )
     assert m.detected.all()
     assert m.mouth_width[1] < m.mouth_width[0] - 0.05  # rounded lips are narrower
     assert m.mouth_width[2] > m.mouth_width[0] + 0.02
@@ -115,12 +122,16 @@ def test_mouth_interior_darker_than_lips(renderer):
     inner_bottom = targets[lm.INNER_LIP_MID[1], :2]
     cavity = lum[int(inner_top[1] + 0.6 * (inner_bottom[1] - inner_top[1])), int(inner_top[0])]
     lower_lip = targets[lm.LOWER_LIP_MID[5], :2]  # middle of the lower lip's red part
-    lip = lum[int(lower_lip[1]) - 1 : int(lower_lip[1]) + 2, int(lower_lip[0]) - 2 : int(lower_lip[0]) + 3].mean()
+    lip = lum[
+        int(lower_lip[1]) - 1 : int(lower_lip[1]) + 2, int(lower_lip[0]) - 2 : int(lower_lip[0]) + 3
+    ].mean()
     assert cavity < 0.5 * lip
 
 
 def test_neutral_render_changes_only_the_face(renderer):
-    frame = renderer.render(params(jaw_open=renderer.rig.basis.rest_gap / 0.45))  # the photo's own gap
+    frame = renderer.render(
+        params(jaw_open=renderer.rig.basis.rest_gap / 0.45)
+    )  # the photo's own gap
     diff = np.abs(frame.astype(int) - renderer.crop.astype(int)).max(axis=2)
     assert (diff[:40] == 0).all() and (diff[:, :40] == 0).all()  # border: untouched
     assert np.mean(diff[100:400, 100:400]) < 6  # the photo's own expression: nearly the crop
@@ -138,7 +149,11 @@ def test_pasteback_keeps_far_pixels_identical(detector):
     outside = np.ones(canvas.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     assert (frame[outside] == canvas[outside]).all()
-    for ys, xs in ((slice(0, 50), slice(0, 50)), (slice(0, 50), slice(-50, None)), (slice(-50, None), slice(0, 50))):
+    for ys, xs in (
+        (slice(0, 50), slice(0, 50)),
+        (slice(0, 50), slice(-50, None)),
+        (slice(-50, None), slice(0, 50)),
+    ):
         assert frame[ys, xs].tobytes() == canvas[ys, xs].tobytes()  # corners byte-identical
     assert (frame[y0:y1, x0:x1] != canvas[y0:y1, x0:x1]).any()  # the face did move
     assert (x1 - x0) * (y1 - y0) < 0.1 * canvas.shape[0] * canvas.shape[1]

@@ -37,8 +37,12 @@ class MeshRunner:
         from mediapipe.python.solutions import face_mesh
 
         # refine_landmarks=True sometimes finds nothing where False finds the face.
-        self._refined = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1)
-        self._plain = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=False, max_num_faces=1)
+        self._refined = face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=1
+        )
+        self._plain = face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=False, max_num_faces=1
+        )
 
     def run(self, rgb: np.ndarray) -> np.ndarray | None:
         """(H, W, 3) RGB -> (478, 3) points in its pixels (z scaled like x), or None."""
@@ -77,7 +81,9 @@ class MediaPipeBoxes:
     def __init__(self, min_confidence: float = 0.5) -> None:
         from mediapipe.python.solutions import face_detection
 
-        self._det = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        self._det = face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_confidence
+        )
 
     def boxes(self, image: np.ndarray) -> list[np.ndarray]:
         found = self._detect(image)
@@ -96,7 +102,9 @@ class MediaPipeBoxes:
         out = []
         for d in result.detections or []:
             b = d.location_data.relative_bounding_box
-            out.append(np.array([b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h]))
+            out.append(
+                np.array([b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h])
+            )
         return out
 
     def _tiled(self, image: np.ndarray, tile: int) -> list[np.ndarray]:
@@ -142,7 +150,10 @@ class InsightFaceBoxes:
                 f"insightface is not installed ({exc})", hint="pip install 'moda-cli[insightface]'"
             ) from None
         self._app = FaceAnalysis(
-            name="buffalo_l", root=str(root), allowed_modules=["detection"], providers=["CPUExecutionProvider"]
+            name="buffalo_l",
+            root=str(root),
+            allowed_modules=["detection"],
+            providers=["CPUExecutionProvider"],
         )
         self._app.prepare(ctx_id=-1, det_size=(640, 640))
 
@@ -159,9 +170,13 @@ def check_insightface_root(root: Path) -> None:
     if not root.is_dir():
         raise MissingDependency("InsightFace model folder not found", path=root, hint=hint)
     if not folder.is_dir():
-        raise MissingDependency("InsightFace model folder has no models/buffalo_l", path=root, hint=hint)
+        raise MissingDependency(
+            "InsightFace model folder has no models/buffalo_l", path=root, hint=hint
+        )
     if not any(folder.glob("*.onnx")):
-        raise MissingDependency("InsightFace model folder contains no .onnx files", path=folder, hint=hint)
+        raise MissingDependency(
+            "InsightFace model folder contains no .onnx files", path=folder, hint=hint
+        )
 
 
 def crop_image(image: np.ndarray, crop: CropTransform) -> np.ndarray:
@@ -169,7 +184,9 @@ def crop_image(image: np.ndarray, crop: CropTransform) -> np.ndarray:
     s = float(crop.matrix[0, 0])
     size = (crop.size, crop.size)
     if s >= 1.0:
-        return cv2.warpAffine(image, crop.matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            image, crop.matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
     # warpAffine has no area filter: shrink the image first, then only translate.
     small = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     m = crop.matrix.copy()
@@ -191,7 +208,7 @@ class FaceDetector:
 
     def detect(self, portrait: Portrait, render_settings: RenderSettings | None = None) -> Face:
         """The largest face's mesh in working-crop coordinates; NoFaceFound when none."""
-        settings = render_settings or RenderSettings()
+        settings = render_settings or RenderSettings.model_validate({})
         image = portrait.image
         boxes = self._boxes.boxes(image)
         points = None
@@ -252,4 +269,6 @@ def build_face(points: np.ndarray, num_faces: int, settings: RenderSettings) -> 
     lm = np.empty_like(points)
     lm[:, :2] = points[:, :2] @ crop.matrix[:, :2].T + crop.matrix[:, 2]
     lm[:, 2] = points[:, 2] * s
-    return Face(landmarks=lm.astype(np.float32), box=box.astype(np.float32), crop=crop, num_faces=num_faces)
+    return Face(
+        landmarks=lm.astype(np.float32), box=box.astype(np.float32), crop=crop, num_faces=num_faces
+    )

@@ -33,12 +33,15 @@ def load_portrait(path: str | Path) -> Portrait:
     try:
         with Image.open(path) as img:
             img.load()  # decode now so truncated files fail here, not later
-            img = ImageOps.exif_transpose(img)
-            rgb = _to_rgb(img)
+            rgb = _to_rgb(ImageOps.exif_transpose(img))
     except UnidentifiedImageError:
-        raise ImageDecodeError("cannot decode image: not a recognised image format", path=path) from None
+        raise ImageDecodeError(
+            "cannot decode image: not a recognised image format", path=path
+        ) from None
     except Image.DecompressionBombError as exc:
-        raise ImageDecodeError(f"cannot decode image: {exc}", path=path, hint="image too large") from None
+        raise ImageDecodeError(
+            f"cannot decode image: {exc}", path=path, hint="image too large"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow reports truncation as OSError
         raise ImageDecodeError(f"cannot decode image: {exc}", path=path) from None
     return Portrait(image=_limit_size(rgb), path=path)

@@ -48,13 +48,75 @@ RIGHT_BROW_INNER = (55, 65, 107, 66)
 LEFT_BROW_INNER = (285, 295, 336, 296)
 
 FACE_OVAL = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
-    377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
 )
 # Points that barely move with expressions: used to fit the head's rigid pose.
 STABLE = (
-    10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362, 127, 356, 234, 454,
-    98, 327, 2, 129, 358, 67, 297, 109, 338, 103, 332,
+    10,
+    151,
+    9,
+    8,
+    168,
+    6,
+    197,
+    195,
+    5,
+    4,
+    1,
+    33,
+    133,
+    263,
+    362,
+    127,
+    356,
+    234,
+    454,
+    98,
+    327,
+    2,
+    129,
+    358,
+    67,
+    297,
+    109,
+    338,
+    103,
+    332,
 )
 
 RIGHT_IRIS = tuple(range(468, 473))  # centre, then four ring points
@@ -71,7 +133,10 @@ def pad_iris(points: np.ndarray) -> np.ndarray:
         return points[:NUM_LANDMARKS]
     out = np.zeros((NUM_LANDMARKS, points.shape[1]), points.dtype)
     out[:NUM_MESH_POINTS] = points[:NUM_MESH_POINTS]
-    for eye, corners, first in ((RIGHT_EYE, RIGHT_EYE_CORNERS, 468), (LEFT_EYE, LEFT_EYE_CORNERS, 473)):
+    for eye, corners, first in (
+        (RIGHT_EYE, RIGHT_EYE_CORNERS, 468),
+        (LEFT_EYE, LEFT_EYE_CORNERS, 473),
+    ):
         centre = points[list(eye)].mean(axis=0)
         radius = 0.2 * float(np.linalg.norm(points[corners[0], :2] - points[corners[1], :2]))
         offsets = ((0, 0), (radius, 0), (0, -radius), (-radius, 0), (0, radius))

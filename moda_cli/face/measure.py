@@ -55,7 +55,9 @@ class FaceMeasurements:
 _FIELDS = ("mouth_open", "mouth_width", "eye_open_left", "eye_open_right", "pitch", "yaw", "roll")
 
 
-def _eye_open(pts: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], corners: tuple[int, int]) -> float:
+def _eye_open(
+    pts: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], corners: tuple[int, int]
+) -> float:
     mid = slice(2, 5)  # the middle of the lid, where the gap is largest
     gap = np.linalg.norm(pts[list(upper[mid]), :2] - pts[list(lower[mid]), :2], axis=1).mean()
     width = np.linalg.norm(pts[corners[0], :2] - pts[corners[1], :2]) + 1e-6
@@ -66,8 +68,12 @@ def measure_points(pts: np.ndarray, reference: np.ndarray | None) -> dict[str, f
     """One (>=468, 3) mesh in pixels -> the scalar measurements (rotation vs ``reference``)."""
     span = eye_span(pts)
     out = {
-        "mouth_open": float(np.linalg.norm(pts[INNER_LIP_MID[0], :2] - pts[INNER_LIP_MID[1], :2]) / span),
-        "mouth_width": float(np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]) / span),
+        "mouth_open": float(
+            np.linalg.norm(pts[INNER_LIP_MID[0], :2] - pts[INNER_LIP_MID[1], :2]) / span
+        ),
+        "mouth_width": float(
+            np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]) / span
+        ),
         "eye_open_left": _eye_open(pts, LEFT_UPPER_LID, LEFT_LOWER_LID, LEFT_EYE_CORNERS),
         "eye_open_right": _eye_open(pts, RIGHT_UPPER_LID, RIGHT_LOWER_LID, RIGHT_EYE_CORNERS),
         "pitch": 0.0,
@@ -98,7 +104,9 @@ class FaceMeter:
             face_mesh.FaceMesh(static_image_mode=static, refine_landmarks=refine, max_num_faces=1)
             for refine in (True, False)
         ]
-        self.reference = None if reference is None else np.asarray(reference, np.float64)[:NUM_MESH_POINTS]
+        self.reference = (
+            None if reference is None else np.asarray(reference, np.float64)[:NUM_MESH_POINTS]
+        )
 
     def landmarks(self, frame: np.ndarray) -> np.ndarray | None:
         """(H, W, 3) uint8 RGB -> (468, 3) mesh in pixels (z scaled like x), or None."""

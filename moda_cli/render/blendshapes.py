@@ -177,7 +177,9 @@ def _frown(f: np.ndarray) -> np.ndarray:
     return _corners(f, (-0.015, 0.07, 0.0), 0.15)
 
 
-def _blink(f: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], crease: tuple[int, ...]) -> np.ndarray:
+def _blink(
+    f: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], crease: tuple[int, ...]
+) -> np.ndarray:
     # The margins meet 85 % of the way down; the lid skin above follows part of the way.
     d = _toward(f, upper, lower, 0.85)
     d += _toward(f, lower, upper, 0.15)

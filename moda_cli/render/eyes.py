@@ -18,7 +18,9 @@ BAND_ABOVE = 2.0  # px the band reaches above the upper margin
 BAND_BELOW = 1.0
 
 
-def paint_eyelid(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, unit: float) -> None:
+def paint_eyelid(
+    image: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, unit: float
+) -> None:
     """Cover a nearly closed eye, in place.
 
     upper, lower: (K, 2) target lid margins in image pixels, corner to corner (same corners).

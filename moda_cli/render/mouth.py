@@ -39,14 +39,20 @@ def _interior(
     s = np.clip(np.abs(xx - x_mid) / half, 0.0, 1.0)  # 0 centre, 1 at the corners
     depth = np.clip(np.sin(np.pi * t) * (1.0 - s**2), 0.0, 1.0)
     colour = CAVITY_RGB + (THROAT_RGB - CAVITY_RGB) * depth[..., None]
-    tongue = np.clip((t - 0.6) / 0.4, 0.0, 1.0) * (1.0 - s**2) * np.clip(gap / (0.2 * unit), 0.0, 1.0)
+    tongue = (
+        np.clip((t - 0.6) / 0.4, 0.0, 1.0) * (1.0 - s**2) * np.clip(gap / (0.2 * unit), 0.0, 1.0)
+    )
     colour += (TONGUE_RGB - colour) * (0.55 * tongue)[..., None]
     teeth_h = np.minimum(TEETH_HEIGHT * unit, 0.5 * gap)
     below = yy - yu
     teeth = np.clip((teeth_h - below) / 1.5 + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s**2, 0.0, 1.0)
-    lit = (0.55 + 0.45 * (1.0 - s**2)) * (1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1))
+    lit = (0.55 + 0.45 * (1.0 - s**2)) * (
+        1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1)
+    )
     phase = (xx - x_mid) / (TOOTH_WIDTH * unit)  # gaps at the midline and every tooth width
-    lit = lit * (1.0 - 0.22 * np.exp(-(((phase + 0.5) % 1.0 - 0.5) * TOOTH_WIDTH * unit / 0.8) ** 2))
+    lit = lit * (
+        1.0 - 0.22 * np.exp(-((((phase + 0.5) % 1.0 - 0.5) * TOOTH_WIDTH * unit / 0.8) ** 2))
+    )
     colour += (TEETH_RGB * lit[..., None] - colour) * teeth[..., None]
     return colour
 
@@ -71,7 +77,7 @@ def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: f
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
     pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=sub)
+    cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
     soft = max(0.35, 0.006 * unit)
     alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), soft)[..., None]
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)

@@ -17,7 +17,7 @@ from ..face.types import CropTransform
 def feather_mask(size: int, outer_ring: np.ndarray, feather_px: float) -> np.ndarray:
     """(size, size) float32 mask: 0 outside ``outer_ring`` and at the crop border, rising to 1."""
     inside = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(inside, [np.round(outer_ring).astype(np.int32)], 1)
+    cv2.fillPoly(inside, [np.round(outer_ring).astype(np.int32)], (1,))
     inside[[0, -1], :] = 0  # the crop's edge counts as outside: the warp is still there too
     inside[:, [0, -1]] = 0
     dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
@@ -45,14 +45,16 @@ class PasteBack:
         self._roi_to_crop = m
         self._shape = (int(x1 - x0), int(y1 - y0))
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        self.mask = cv2.warpAffine(mask, m, self._shape, flags=flags, borderValue=0.0)
+        self.mask = cv2.warpAffine(mask, m, self._shape, flags=flags, borderValue=(0.0,))
         self._keep = np.ascontiguousarray(1.0 - self.mask, dtype=np.float32)
         self._base = np.ascontiguousarray(image[y0:y1, x0:x1])
 
     def paste(self, crop_image: np.ndarray) -> np.ndarray:
         """(size, size, 3) uint8 crop -> full-size uint8 frame (a new array)."""
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        warped = cv2.warpAffine(crop_image, self._roi_to_crop, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.warpAffine(
+            crop_image, self._roi_to_crop, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE
+        )
         # Per-pixel weights on uint8 in one OpenCV call; weight (1, 0) returns the
         # portrait's own byte exactly, so unmoved pixels stay byte-identical.
         blended = cv2.blendLinear(self._base, warped, self._keep, self.mask)

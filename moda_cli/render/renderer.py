@@ -28,7 +28,9 @@ _EYELIDS = (
 PASTE_FEATHER = 0.2  # mask ramp width, in face-box widths
 
 
-def _moving_region(warp_source: np.ndarray, simplices: np.ndarray, num_moving: int, size: int) -> Region:
+def _moving_region(
+    warp_source: np.ndarray, simplices: np.ndarray, num_moving: int, size: int
+) -> Region:
     """Bounding box of every triangle that has a vertex which can move."""
     moving = (simplices < num_moving).any(axis=1)
     pts = warp_source[np.unique(simplices[moving])]
@@ -46,8 +48,10 @@ class Renderer:
     clipped (expressions to 0..1, pose to 1.5 x its range) so the mesh cannot fold.
     """
 
-    def __init__(self, portrait: Portrait, face: Face, settings: RenderSettings | None = None) -> None:
-        self.settings = settings or RenderSettings()
+    def __init__(
+        self, portrait: Portrait, face: Face, settings: RenderSettings | None = None
+    ) -> None:
+        self.settings = settings or RenderSettings.model_validate({})
         size = face.crop.size
         self.portrait = portrait
         self.face = face
@@ -90,4 +94,3 @@ class Renderer:
     def render(self, params: np.ndarray) -> np.ndarray:
         crop = self.render_crop(params)
         return crop if self._paste is None else self._paste.paste(crop)
-

@@ -102,7 +102,9 @@ class HeadRig:
         self.pivot = self.centre + fr.vectors_to_crop(np.array([0.0, 0.3, 0.35]))
         self.mean_z = float(self.points[:, 2].mean())
         c2 = self.centre[:2]
-        head = _ring(c2, oval[:, :2], _chin_scale(oval[:, :2], c2, HEAD_RING_SCALE, HEAD_RING_SCALE_CHIN))
+        head = _ring(
+            c2, oval[:, :2], _chin_scale(oval[:, :2], c2, HEAD_RING_SCALE, HEAD_RING_SCALE_CHIN)
+        )
         outer = _ring(c2, oval[:, :2], np.full(len(oval), OUTER_RING_SCALE))
         inside = np.all((outer > 8) & (outer < crop_size - 9), axis=1)
         self.outer_ring = outer[inside]  # in the crop only; otherwise the border anchors hold it
@@ -121,12 +123,16 @@ class HeadRig:
         p = np.clip(np.asarray(params, np.float64), LOW * POSE_LIMIT, HIGH * POSE_LIMIT)
         if p.shape != (NUM_PARAMS,):
             raise ValueError(f"params must have shape ({NUM_PARAMS},), got {p.shape}")
-        moved = self.points + np.tensordot(self.basis.coefficients(p[EXPRESSION_SLICE]), self.shapes, axes=1)
+        moved = self.points + np.tensordot(
+            self.basis.coefficients(p[EXPRESSION_SLICE]), self.shapes, axes=1
+        )
         rot = rotation_matrix(p[0], p[1], p[2])
         rel = moved - self.pivot
         rel[:, 2] = (moved[:, 2] - self.mean_z) * ROTATION_RELIEF + (self.mean_z - self.pivot[2])
         moved = self.pivot + rel @ rot.T
-        moved = self.centre + (1.0 + p[5]) * (moved - self.centre)  # scale about the face, not the pivot
+        moved = self.centre + (1.0 + p[5]) * (
+            moved - self.centre
+        )  # scale about the face, not the pivot
         moved[:, 0] += p[3] * self.box_width
         moved[:, 1] += p[4] * self.box_width
         return moved

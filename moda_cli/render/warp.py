@@ -42,7 +42,9 @@ class MeshWarp:
     may have non-zero displacement (the caller keeps fixed anchors around it).
     """
 
-    def __init__(self, source: np.ndarray, size: int, region: Region, preferred: np.ndarray | None = None) -> None:
+    def __init__(
+        self, source: np.ndarray, size: int, region: Region, preferred: np.ndarray | None = None
+    ) -> None:
         self.size = size
         self.region = region
         self.delaunay = Delaunay(source)
@@ -75,7 +77,9 @@ class MeshWarp:
         # The field is linear in the vertex displacements: one sparse (N, V) matrix.
         rows = np.repeat(np.arange(len(pts)), 3)
         cols = self.triangles[tri_id].ravel()
-        self._interp = csr_matrix((weights.ravel().astype(np.float32), (rows, cols)), shape=(len(pts), len(source)))
+        self._interp = csr_matrix(
+            (weights.ravel().astype(np.float32), (rows, cols)), shape=(len(pts), len(source))
+        )
         cx, cy = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
         self._cell_x, self._cell_y = cx, cy
         rx = np.arange(region.x0, region.x1, dtype=np.float32)
@@ -111,17 +115,28 @@ class MeshWarp:
         h, w = r.y1 - r.y0, r.x1 - r.x0
         # Grid node k sits at pixel FIELD_STEP * k: resize with matching corners.
         gh, gw = self.grid_shape
-        full = cv2.resize(u, ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1), interpolation=cv2.INTER_LINEAR)
+        full = cv2.resize(
+            u,
+            ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1),
+            interpolation=cv2.INTER_LINEAR,
+        )
         full = full[:h, :w]
         map_x = self._pix_x - full[..., 0]
         map_y = self._pix_y - full[..., 1]
         out = image.copy()
-        out[r.slices] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out[r.slices] = cv2.remap(
+            image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         return out
 
 
 def _rasterize(
-    source: np.ndarray, triangles: np.ndarray, xx: np.ndarray, yy: np.ndarray, out: np.ndarray, offset: int
+    source: np.ndarray,
+    triangles: np.ndarray,
+    xx: np.ndarray,
+    yy: np.ndarray,
+    out: np.ndarray,
+    offset: int,
 ) -> None:
     """Write ``offset + k`` into ``out`` at the grid nodes (xx, yy) inside triangle k."""
     x0, y0 = xx[0, 0], yy[0, 0]
