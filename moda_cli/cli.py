@@ -110,9 +110,7 @@ def render(
     job = Job(portrait, audio, output, settings)
     check_job(job)
     engine = Engine(_engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint))
-    from .progress import JobBar
-
-    with JobBar(enabled=not quiet and out.is_terminal, console=err) as bar:
+    with _job_bar(not quiet and out.is_terminal) as bar:
         result = engine.render(job, bar.update)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -219,6 +217,70 @@ def doctor(
         table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", c.detail)
     out.print(table)
     raise typer.Exit(1 if any(c.status == "missing" for c in checks) else 0)
+
+
+@app.command()
+@_reports_errors
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder (built here unless it holds this recipe).")] = Path("moda-data"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.safetensors).")] = Path("motion.safetensors"),
+    clips: Annotated[int, typer.Option("--clips", help="Synthetic training clips (about 12 s each).")] = 1000,
+    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps.")] = 3000,
+    minutes: Annotated[float | None, typer.Option("--minutes", help="Stop by wall time too (the LR schedule follows).")] = None,
+    from_videos: Annotated[Path | None, typer.Option("--from-videos", help="Train on your own talking-head videos instead.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Build the training data (espeak-ng speech + viseme targets, or your videos) and train the motion model."""
+    from .motion.train.trainer import TrainConfig, train_model
+    from .pipeline import resolve_device
+
+    dev = resolve_device(device)  # type: ignore[arg-type]
+    with _job_bar(out.is_terminal) as bar:
+        if from_videos is not None:
+            from .motion.train.from_videos import build_from_videos
+
+            summary = build_from_videos(from_videos, data, progress=lambda d, t: bar.update("data", d, t))
+        else:
+            from .motion.train.dataset import DataRecipe, build_dataset
+
+            summary = build_dataset(DataRecipe(num_clips=clips, seed=seed), data,
+                                    progress=lambda d, t: bar.update("data", d, t))
+        out.print(f"data: {summary}", highlight=False)
+        result = train_model(data, TrainConfig(steps=steps, max_minutes=minutes, seed=seed), output, device=dev,
+                             progress=lambda s, t, info: bar.update("train", s, t))
+    out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, {result.num_params / 1e6:.2f} M "
+              f"parameters, train loss {result.train_loss:.4f}, held-out loss {result.val_loss:.4f}", highlight=False)
+
+
+@app.command("eval")
+@_reports_errors
+def eval_(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder with a held-out split (see `moda train`).")] = Path("moda-data"),
+    portrait: Annotated[Path, typer.Option("--portrait", help="Portrait to render the cases on.")] = Path("samples/astronaut.png"),
+    clips: Annotated[int, typer.Option("--clips", help="Held-out clips to render.")] = 12,
+    motion_checkpoint: CheckpointOpt = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON here.")] = None,
+) -> None:
+    """Render held-out cases with the learned model and the baseline; measure the frames."""
+    from dataclasses import asdict
+
+    from .evaluation import evaluate, markdown_table
+    from .motion.baseline import BaselineGenerator
+    from .motion.generate import LearnedGenerator
+
+    generators = {"baseline": BaselineGenerator(), "learned": LearnedGenerator(motion_checkpoint, "cpu")}
+    with _job_bar(out.is_terminal) as bar:
+        results = evaluate(generators, data, portrait, clips, progress=lambda text: bar.update(text, 0, 0))
+    out.print(markdown_table(results), highlight=False, markup=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps({k: asdict(v) for k, v in results.items()}, indent=2))
+
+
+def _job_bar(enabled: bool) -> Any:
+    from .progress import JobBar
+
+    return JobBar(enabled=enabled, console=err)
 
 
 def main() -> None:
