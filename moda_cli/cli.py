@@ -286,3 +286,7 @@ def _job_bar(enabled: bool) -> Any:
 def main() -> None:
     app()
 
+
+
+if __name__ == "__main__":
+    main()

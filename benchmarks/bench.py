@@ -1,0 +1,128 @@
+"""Speed and memory of whole `moda render` runs, by hand: `python benchmarks/bench.py`.
+
+For each case (audio length x output) it runs `moda render` as a child process, so the
+wall time includes interpreter start and model loading, and the peak RSS is the child's
+own (from wait4). Per-stage times come from the command's own report line. The encode
+floor is ffmpeg alone encoding the same frames with the same settings in the same run:
+t(decode + encode of the rendered video) - t(decode alone).
+
+    python benchmarks/bench.py                      # 10 s, 60 s, 600 s at 512 px and 1080p
+    python benchmarks/bench.py --seconds 10 60      # a subset
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def speech(seconds: float) -> Path:
+    """espeak sentences with pauses, cached, exactly ``seconds`` long."""
+    from _media import write_wav
+
+    from moda_cli.motion.train.corpus import sentences
+    from moda_cli.motion.train.speech import synthesize
+
+    path = CACHE / f"speech_{int(seconds)}s.wav"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    parts, total, rng = [], 0, np.random.default_rng(0)
+    texts = sentences("en", "heldout")
+    while total < seconds * 16_000:
+        clip = synthesize(texts[len(parts) % len(texts)], voice="en", rate_wpm=165).samples
+        pause = np.zeros(int(rng.uniform(0.2, 0.9) * 16_000), np.float32)
+        parts += [clip, pause]
+        total += len(clip) + len(pause)
+    write_wav(path, np.concatenate(parts)[: int(seconds * 16_000)] * 0.8)
+    return path
+
+
+def portrait_1080p() -> Path:
+    """The sample portrait placed in a 1920x1080 frame (face about 400 px tall)."""
+    path = CACHE / "portrait_1080p.png"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        face = cv2.imread(str(ROOT / "samples" / "astronaut.png"))
+        canvas = cv2.resize(cv2.GaussianBlur(face, (0, 0), 25), (1920, 1080))
+        big = cv2.resize(face, (1000, 1000), interpolation=cv2.INTER_CUBIC)
+        canvas[40:1040, 460:1460] = big[:1000]
+        cv2.imwrite(str(path), canvas)
+    return path
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB, stdout) of a child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024.0, out
+
+
+def encode_floor(video: Path, crf: int, preset: str) -> float:
+    """Seconds ffmpeg alone needs to encode the video's frames with moda's settings."""
+    from moda_cli.video.ffmpeg import ffmpeg_exe
+
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-an"]
+    decode, _, _ = run_child([*base, "-f", "null", "-"])
+    both, _, _ = run_child([*base, "-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
+                            "-f", "null", "-"])
+    return max(both - decode, 1e-3)
+
+
+def bench_case(seconds: float, output: str, generator: str) -> dict:
+    audio = speech(seconds)
+    portrait = ROOT / "samples" / "astronaut.png" if output == "512" else portrait_1080p()
+    video = CACHE / f"out_{int(seconds)}_{output}.mp4"
+    cmd = [sys.executable, "-m", "moda_cli.cli", "render", str(portrait), str(audio), "-o", str(video),
+           "--device", "cpu", "--generator", generator]
+    wall, rss, text = run_child(cmd)
+    stages = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", text.split("(", 1)[-1])}
+    frames = int(re.search(r"(\d+) frames", text).group(1))
+    floor = encode_floor(video, 18, "veryfast")
+    render_fps = frames / stages.get("render", wall)
+    return {"audio_s": seconds, "output": output, "frames": frames, "wall_s": wall, "rtf": wall / seconds,
+            "fps": frames / wall, "render_fps": render_fps, "floor_fps": frames / floor,
+            "floor_ratio": render_fps / (frames / floor), "peak_rss_mb": rss, **stages}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
+    ap.add_argument("--outputs", nargs="+", default=["512", "1080p"])
+    ap.add_argument("--generator", default="learned")
+    args = ap.parse_args()
+    print(f"moda render benchmark, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{date.today()}, generator {args.generator}")
+    head = ("| audio | output | frames | wall s | realtime factor | fps | face s | audio s | motion s | render+encode s "
+            "| encode-floor ratio | peak RSS MB |")
+    print(head)
+    print("|" + " --- |" * 12)
+    for seconds in args.seconds:
+        for output in args.outputs:
+            r = bench_case(seconds, output, args.generator)
+            print(f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | {r['rtf']:.3f} | "
+                  f"{r['fps']:.1f} | {r.get('face', 0):.2f} | {r.get('audio', 0):.2f} | {r.get('motion', 0):.2f} | "
+                  f"{r.get('render', 0):.1f} | {r['floor_ratio']:.2f} | {r['peak_rss_mb']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
