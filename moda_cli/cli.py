@@ -149,7 +149,7 @@ def batch(
     whisper_checkpoint: WhisperOpt = None,
 ) -> None:
     """Render every job of a folder or manifest; failed jobs do not stop the others."""
-    from .batch.plan import plan_inputs
+    from .batch.plan import output_name, plan_inputs
     from .batch.report import build_report, write_report
     from .batch.run import BatchOptions, run_batch
     from .errors import UsageError
@@ -159,12 +159,15 @@ def batch(
         raise UsageError(f"--executor must be local or ray, got {executor!r}")
     if report_format not in ("json", "jsonl"):
         raise UsageError(f"--report-format must be json or jsonl, got {report_format!r}")
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
     load_preset(preset, _overrides(overrides, generator))  # a bad preset is a usage error before any work
+    output_name(template, "portrait", "audio", "job")  # so is a malformed --template
     engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
     options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
                            workers, executor, ray_address, dry_run)  # type: ignore[arg-type]
     plan = plan_inputs(source)
-    console = err if json_out else out
+    console = err if json_out else out  # with --json, stdout carries the JSON document only
     with BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display:
         outcome = run_batch(plan, options, engine_options, display)
     settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,

@@ -6,11 +6,19 @@ from types import TracebackType
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from .batch.run import BatchEvents, BatchOutcome, JobRecord
 
+SUMMARY_ROWS = 30  # larger batches list only failed or warned jobs in the final table
 _STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion", "render": "rendering"}
 
 
@@ -43,7 +51,8 @@ class JobBar:
 
 
 class BatchDisplay(BatchEvents):
-    """Overall jobs bar + the current job's bar in one Live group, or log lines."""
+    """On a terminal: an overall bar plus the running job's bar in one Live group. Elsewhere
+    (a pipe, a log file): one plain line per finished job. ``quiet`` keeps only failures."""
 
     def __init__(self, console: Console, live: bool, quiet: bool):
         self.console, self.live_enabled, self.quiet = console, live, quiet
@@ -51,11 +60,12 @@ class BatchDisplay(BatchEvents):
         self.current = _bar(console)
         self.overall_task: TaskID | None = None
         self.job_tasks: dict[str, TaskID] = {}
+        self.rendering = False
         self.live = Live(Group(self.overall, self.current), console=console, transient=True)
 
     def __enter__(self) -> BatchDisplay:
         if self.live_enabled:
-            self.overall_task = self.overall.add_task("jobs", total=0)
+            self.overall_task = self.overall.add_task("checking inputs", total=None)
             self.live.start()
         return self
 
@@ -64,9 +74,22 @@ class BatchDisplay(BatchEvents):
         if self.live_enabled:
             self.live.stop()
 
-    def job_started(self, record: JobRecord) -> None:
+    def checking(self, done: int, total: int) -> None:
         if self.overall_task is not None:
-            self.overall.update(self.overall_task, total=(self.overall.tasks[0].total or 0) + 1)
+            self.overall.update(self.overall_task, completed=done, total=total)
+        elif done == 1 and not self.quiet:
+            self.console.print(f"checking the inputs of {total} job(s)", highlight=False)
+
+    def batch_started(self, total: int) -> None:
+        self.rendering = True
+        if self.overall_task is not None:
+            self.overall.update(self.overall_task, description="jobs", completed=0, total=total)
+        elif not self.quiet:
+            self.console.print(f"rendering {total} job(s)", highlight=False)
+
+    def job_started(self, record: JobRecord) -> None:
+        # Only jobs running in this process report stages; pool and Ray jobs just finish.
+        if self.overall_task is not None:
             self.job_tasks[record.name] = self.current.add_task(record.name, total=None)
 
     def job_progress(self, record: JobRecord, stage: str, done: int, total: int) -> None:
@@ -79,7 +102,9 @@ class BatchDisplay(BatchEvents):
         task = self.job_tasks.pop(record.name, None)
         if task is not None:
             self.current.remove_task(task)
-        if self.overall_task is not None:
+        if record.status == "busy":
+            return  # another process has it; the batch comes back to it at the end
+        if self.overall_task is not None and self.rendering:  # not for preflight failures
             self.overall.advance(self.overall_task)
         if record.status == "failed":
             self.console.print(f"[red]failed[/] {record.name}: {record.error}", highlight=False, soft_wrap=True)
@@ -89,23 +114,33 @@ class BatchDisplay(BatchEvents):
 
 
 def print_plan(console: Console, outcome: BatchOutcome) -> None:
+    """The dry-run plan: every job with its output, preset, seed and estimated frames."""
     table = Table("job", "portrait", "audio", "output", "preset", "seed", "frames", "status")
     for r in outcome.records:
         preset = (r.preset or {}).get("name", "")
-        table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", str(preset), str(r.seed or ""),
-                      str(r.frames or ""), r.status if not r.error else f"{r.status}: {r.error}")
+        table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", str(preset),
+                      "" if r.seed is None else str(r.seed), "" if r.frames is None else str(r.frames),
+                      r.status if not r.error else f"{r.status}: {r.error}")
     console.print(table)
     for path in outcome.unpaired:
         console.print(f"unpaired: {path}", highlight=False)
+    todo = [r for r in outcome.records if r.status == "planned"]
+    frames = sum(r.frames or 0 for r in todo)
+    seconds = sum(r.audio_seconds or 0.0 for r in todo)
+    console.print(f"would render {len(todo)} job(s): {frames} frames, {seconds:.1f}s of video", highlight=False)
 
 
 def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> None:
     if verbose:
         table = Table("job", "status", "frames", "realtime", "detail")
-        for r in outcome.records:
+        rows = outcome.records
+        if len(rows) > SUMMARY_ROWS:  # thousands of jobs: the lines above listed them all
+            rows = [r for r in rows if r.status not in ("done", "skipped") or r.warnings]
+        for r in rows:
             rtf = f"x{r.realtime_factor:.2f}" if r.realtime_factor is not None else ""
             table.add_row(r.name, r.status, str(r.frames or ""), rtf, r.error or "; ".join(r.warnings))
-        console.print(table)
+        if rows:
+            console.print(table)
     parts = [f"{outcome.count(s)} {s}" for s in ("done", "skipped", "failed", "busy", "interrupted", "planned")
              if outcome.count(s)]
     if outcome.unpaired:

@@ -10,8 +10,9 @@ Folder rules (documented in the README):
 
 Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portrait``
 and ``audio`` (required), ``output``, ``preset``, ``seed``, ``set`` (overrides, as a
-list, a mapping, or ``key=value`` pairs separated by ``;``). Relative paths resolve
-against the manifest's folder.
+list, a mapping, or ``key=value`` pairs separated by ``;``). Relative portrait and
+audio paths resolve against the manifest's folder; a relative output against the
+batch's output folder.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
         name=f"{name}:{portrait.stem}__{audio.stem}",
         portrait=portrait,
         audio=audio,
-        output=resolve(row["output"]) if row.get("output") else None,
+        # A relative output goes under --output, where the rest of the batch goes.
+        output=Path(str(row["output"])).expanduser() if row.get("output") else None,
         preset=str(row["preset"]) if row.get("preset") else None,
         seed=seed,
         overrides=_overrides(row.get("set")),
@@ -202,23 +204,36 @@ def plan_inputs(source: Path) -> BatchPlan:
     return plan_folder(source) if source.is_dir() else plan_manifest(source)
 
 
+def output_name(template: str, portrait: str, audio: str, job: str) -> str:
+    """Fill the output template; a malformed one is a usage error naming the fields."""
+    try:
+        name = template.format(portrait=portrait, audio=audio, job=job)
+    except KeyError as exc:
+        raise UsageError(f"output template {template!r} uses unknown field {exc}",
+                         hint="fields: {portrait}, {audio}, {job}") from None
+    except (IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise UsageError(f"output template {template!r} is malformed: {exc}",
+                         hint="fields: {portrait}, {audio}, {job}; write a literal brace as {{ or }}") from None
+    if not name.strip() or name.endswith(("/", os.sep)):
+        raise UsageError(f"output template {template!r} gives an empty file name")
+    return name
+
+
 def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> None:
     """Fill in outputs from the template; two jobs writing one file is a usage error."""
+    output_name(template, "portrait", "audio", "job")  # malformed: fail even with no jobs
     owners: dict[str, str] = {}
     for job in plan.jobs:
         if job.error:
             continue
         if job.output is None:
             assert job.portrait is not None and job.audio is not None
-            try:
-                name = template.format(portrait=job.portrait.stem, audio=job.audio.stem, job=job.name.replace("/", "_"))
-            except (KeyError, IndexError) as exc:
-                raise UsageError(f"output template {template!r} uses unknown field {exc}",
-                                 hint="fields: {portrait}, {audio}, {job}") from None
-            job.output = out_dir / name
+            job.output = out_dir / output_name(template, job.portrait.stem, job.audio.stem, job.name.replace("/", "_"))
+        elif not job.output.is_absolute():
+            job.output = out_dir / job.output
         if job.output.suffix.lower() != ".mp4":
             job.output = job.output.with_suffix(job.output.suffix + ".mp4")
-        key = os.path.normcase(str(job.output.resolve()))
+        key = os.path.normcase(os.path.realpath(job.output))
         if key in owners:
             raise UsageError(
                 f"jobs {owners[key]!r} and {job.name!r} would both write {job.output}",

@@ -8,18 +8,23 @@ engine between tasks. Every executor calls the same ``execute_job``.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
+from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
 from ..errors import ModaError, UsageError
-from ..pipeline import Engine, EngineOptions, Job, JobProgress
+from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job
 from ..presets import DEFAULT_PRESET, load_preset
+from ..video.writer import temp_path_for
 from .plan import DEFAULT_TEMPLATE, BatchPlan, JobSpec, assign_outputs
 from .state import JobBusy, file_digest, is_done, job_key, job_lock, write_sidecar
 
@@ -57,6 +62,8 @@ class JobRecord:
     frames: int | None = None
     audio_seconds: float | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float | None = None  # wall time of the job in its worker, lock and sidecar included
+    worker: int | None = None  # process id that rendered it
     realtime_factor: float | None = None
     peak_rss_mb: float | None = None
     warnings: list[str] = field(default_factory=list)
@@ -74,19 +81,39 @@ class ResolvedJob:
 class BatchEvents:
     """Hooks the CLI overrides to show progress; the defaults do nothing."""
 
-    def job_started(self, record: JobRecord) -> None: ...
+    def checking(self, done: int, total: int) -> None:
+        """Preflight progress: ``done`` of ``total`` pending jobs' inputs decoded."""
+
+    def batch_started(self, total: int) -> None:
+        """Rendering starts with ``total`` jobs to run."""
+
+    def job_started(self, record: JobRecord) -> None:
+        """A job starts in this process (per-job progress follows)."""
+
     def job_progress(self, record: JobRecord, stage: str, done: int, total: int) -> None: ...
-    def job_finished(self, record: JobRecord) -> None: ...
+
+    def job_finished(self, record: JobRecord) -> None:
+        """A job's record is final: done, skipped, failed (preflight included), busy."""
 
 
 def model_id(engine_options: EngineOptions, generator: str) -> str:
-    """What identifies the motion model in resume keys and reports."""
+    """What identifies the models in resume keys and reports: the motion generator (a
+    learned one by its checkpoint's hash), plus the detector and any Whisper checkpoint,
+    since each changes the video."""
     if generator != "learned":
-        return generator
-    from ..motion.checkpoint import default_checkpoint_path
+        motion = generator
+    else:
+        from ..motion.checkpoint import default_checkpoint_path
 
-    path = engine_options.motion_checkpoint or default_checkpoint_path()
-    return f"learned:{file_digest(path)[:16]}" if path.is_file() else "learned:missing"
+        path = engine_options.motion_checkpoint or default_checkpoint_path()
+        motion = f"learned:{file_digest(path)[:16]}" if path.is_file() else "learned:missing"
+    parts = [motion]
+    if engine_options.detector != "mediapipe":
+        parts.append(f"detector:{engine_options.detector}")
+    whisper = engine_options.whisper_checkpoint
+    if whisper is not None:
+        parts.append(f"whisper:{file_digest(whisper)[:16]}" if whisper.is_file() else "whisper:missing")
+    return "+".join(parts)
 
 
 def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions, models: dict[str, str]) -> ResolvedJob | JobRecord:
@@ -134,24 +161,30 @@ def _engine(options: EngineOptions) -> Engine:
     return _ENGINE
 
 
-def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: JobProgress | None = None) -> JobRecord:
-    """Render one job unless it is already done or held by another process. Never raises
-    for a job's own failure: the record says what went wrong."""
+def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: JobProgress | None = None,
+                wait: bool = False) -> JobRecord:
+    """Render one job unless it is already done or held by another process (with
+    ``wait``, wait for that process and then look again). Never raises for a job's own
+    failure: the record says what went wrong."""
     record, job = resolved.record, resolved.job
     assert record.key is not None
+    start = time.perf_counter()
+    record.worker = os.getpid()
     try:
-        with job_lock(job.output):
-            if not resolved.force and is_done(job.output, record.key):
-                record.status = "skipped"
+        with job_lock(job.output, wait=wait):
+            if (not resolved.force or wait) and is_done(job.output, record.key):
+                # (a forced job we waited for was just rendered by the other process)
+                record.status, record.error = "skipped", None
                 return record
             result = _engine(engine_options).render(job, progress)
-            record.status = "done"
+            record.status, record.error = "done", None
             record.frames, record.audio_seconds = result.frames, round(result.audio_seconds, 3)
             record.stage_seconds = {k: round(v, 3) for k, v in result.stage_seconds.items()}
             record.realtime_factor = round(result.realtime_factor, 4)
             record.peak_rss_mb = round(result.peak_rss_mb, 1)
             record.warnings = result.warnings
-            write_sidecar(job.output, record.key, _public(record))
+            record.seconds = round(time.perf_counter() - start, 3)
+            write_sidecar(job.output, record.key, asdict(record))
     except JobBusy:
         record.status, record.error = "busy", "another moda process is rendering this output"
     except KeyboardInterrupt:
@@ -159,67 +192,114 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
         raise
     except Exception as exc:  # one job's failure must never stop the batch
         record.status, record.error = "failed", _reason(exc)
+    record.seconds = round(time.perf_counter() - start, 3)
     return record
 
 
-def _public(record: JobRecord) -> dict[str, Any]:
-    return asdict(record)
+def preflight(resolved: list[ResolvedJob], engine: Engine, events: BatchEvents | None = None) -> list[JobRecord]:
+    """Decode every pending job's portrait (face found) and audio before rendering any.
 
-
-def preflight(resolved: list[ResolvedJob], engine: Engine) -> list[JobRecord]:
-    """Decode every pending job's portrait (face found) and audio before rendering any."""
-    failed = []
-    for item in resolved:
-        if not item.force and item.record.key and is_done(item.job.output, item.record.key):
-            continue
+    Jobs already done are marked skipped. A portrait shared by many jobs is checked once
+    per render setting. Returns the records that failed.
+    """
+    events = events or BatchEvents()
+    failed: list[JobRecord] = []
+    faces: dict[tuple[str, str], tuple[int, BaseException | None]] = {}
+    for n, item in enumerate(resolved, 1):
+        job, record = item.job, item.record
         try:
-            inputs = engine.prepare(item.job)
-            item.record.frames = num_video_frames(inputs.audio.duration_s, item.job.preset.video.fps)
-            item.record.audio_seconds = round(inputs.audio.duration_s, 3)
-            if inputs.face.num_faces > 1:
-                item.record.warnings.append(f"{inputs.face.num_faces} faces found, animating the largest")
+            if not item.force and record.key and is_done(job.output, record.key):
+                record.status = "skipped"
+                continue
+            check_job(job)
+            num_faces = _check_face(engine, job, faces)
+            audio = load_audio(job.audio)
+            record.frames = num_video_frames(audio.duration_s, job.preset.video.fps)
+            record.audio_seconds = round(audio.duration_s, 3)
+            if num_faces > 1:
+                record.warnings.append(f"{job.portrait}: {num_faces} faces found, animating the largest")
         except Exception as exc:
-            item.record.status, item.record.error = "failed", _reason(exc)
-            failed.append(item.record)
+            record.status, record.error = "failed", _reason(exc)
+            failed.append(record)
+        finally:
+            events.checking(n, len(resolved))
     return failed
 
 
-def _run_serial(jobs: list[ResolvedJob], engine_options: EngineOptions, events: BatchEvents) -> None:
+def _check_face(engine: Engine, job: Job, seen: dict[tuple[str, str], tuple[int, BaseException | None]]) -> int:
+    key = (file_digest(job.portrait), job.preset.render.model_dump_json())
+    if key not in seen:
+        try:
+            seen[key] = (engine.load_face(job)[1].num_faces, None)
+        except Exception as exc:
+            seen[key] = (0, exc)
+    num_faces, error = seen[key]
+    if error is None:
+        return num_faces
+    if isinstance(error, ModaError) and error.path not in (None, job.portrait):
+        # The same bytes under another name: the same cause, naming this job's file.
+        raise ModaError(error.args[0], path=job.portrait, hint=error.hint)
+    raise error
+
+
+def _run_serial(jobs: list[ResolvedJob], engine_options: EngineOptions, events: BatchEvents, wait: bool = False) -> None:
     for item in jobs:
         events.job_started(item.record)
-        execute_job(item, engine_options, lambda s, d, t, r=item.record: events.job_progress(r, s, d, t))
+        execute_job(item, engine_options, functools.partial(events.job_progress, item.record), wait)
         events.job_finished(item.record)
 
 
-def _worker_init(threads: int) -> None:
-    import signal
+# -- process pool ---------------------------------------------------------------------
 
+_IN_JOB = False  # in a pool worker: is a job running (so SIGTERM must clean up)?
+
+
+def _worker_init(threads: int) -> None:
+    _set_threads(threads)
+    # The parent decides when to stop: Ctrl-C on the terminal reaches the whole process
+    # group, so workers ignore SIGINT and wait for the parent's SIGTERM instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
+
+
+def _set_threads(threads: int) -> None:
     import cv2
     import torch
 
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
-    # SIGTERM from the parent becomes KeyboardInterrupt, so the writer removes its temp file.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
-def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: int, events: BatchEvents) -> None:
+def _worker_sigterm(signum: int, frame: Any) -> None:
+    if _IN_JOB:
+        raise KeyboardInterrupt  # unwinds the job: the video writer deletes its temp file
+    os._exit(130)  # idle: nothing to clean up, and no traceback from the pool's internals
+
+
+def _pool_job(resolved: ResolvedJob, engine_options: EngineOptions, wait: bool) -> JobRecord:
+    global _IN_JOB
+    _IN_JOB = True
+    try:
+        return execute_job(resolved, engine_options, None, wait)
+    finally:
+        _IN_JOB = False
+
+
+def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: int, events: BatchEvents,
+              wait: bool = False) -> None:
     threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(threads,))
     try:
-        pending = {}
-        for item in jobs:
-            events.job_started(item.record)
-            pending[pool.submit(execute_job, item, engine_options)] = item
+        pending = {pool.submit(_pool_job, item, engine_options, wait): item for item in jobs}
         while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 item = pending.pop(future)
                 _copy_result(item.record, future)
                 events.job_finished(item.record)
     except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()  # SIGTERM: each worker deletes its partial file
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()  # SIGTERM: a worker in a job deletes its partial file and exits
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
@@ -234,22 +314,38 @@ def _copy_result(record: JobRecord, future: Any) -> None:
     record.__dict__.update(done.__dict__)
 
 
-def _run_ray(jobs: list[ResolvedJob], engine_options: EngineOptions, address: str | None, events: BatchEvents) -> None:
+# -- Ray ------------------------------------------------------------------------------
+
+
+def _ray_job(resolved: ResolvedJob, engine_options: EngineOptions, wait: bool, threads: int) -> JobRecord:
+    _set_threads(threads)
+    return execute_job(resolved, engine_options, None, wait)
+
+
+def _start_ray(address: str | None, workers: int) -> tuple[Any, bool]:
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # read when Ray starts; no token prompts
     try:
         import ray
     except ImportError:
         raise UsageError("--executor ray needs Ray", hint="pip install 'moda-cli[ray]'") from None
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}} if address is None else None)
-    remote = ray.remote(num_cpus=1, max_retries=0)(execute_job)
-    refs = {}
+    if ray.is_initialized():
+        return ray, False
+    if address is None:
+        cpus = workers if workers > 1 else (os.cpu_count() or 1)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled"}})
+    else:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    return ray, True
+
+
+def _run_ray(jobs: list[ResolvedJob], engine_options: EngineOptions, options: BatchOptions, events: BatchEvents,
+             wait: bool = False) -> None:
+    ray, started_here = _start_ray(options.ray_address, options.workers)
+    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_job)
+    refs: dict[Any, ResolvedJob] = {}
     try:
-        for item in jobs:
-            events.job_started(item.record)
-            refs[remote.remote(item, engine_options)] = item
+        refs = {remote.remote(item, engine_options, wait, 1): item for item in jobs}
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             item = refs.pop(ready[0])
@@ -257,7 +353,9 @@ def _run_ray(jobs: list[ResolvedJob], engine_options: EngineOptions, address: st
             events.job_finished(item.record)
     except BaseException:
         for ref in refs:
-            ray.cancel(ref, force=True)
+            ray.cancel(ref)  # KeyboardInterrupt in the task: its writer deletes the temp file
+        if refs:
+            ray.wait(list(refs), num_returns=len(refs), timeout=10)
         raise
     finally:
         if started_here:
@@ -270,6 +368,9 @@ class _RayFuture:
 
     def result(self) -> Any:
         return self._ray.get(self._ref)
+
+
+# -- the batch ------------------------------------------------------------------------
 
 
 @dataclass
@@ -291,40 +392,68 @@ class BatchOutcome:
 
 def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOptions,
               events: BatchEvents | None = None) -> BatchOutcome:
-    """Resolve, preflight and render every job of ``plan``; never raises for a job."""
+    """Resolve, preflight and render every job of ``plan``; never raises for a job.
+
+    Raises UsageError (before any work) for bad options, a bad template or two jobs
+    writing one file. Ctrl-C or SIGTERM ends with ``interrupted`` set and no partial file.
+    """
     events = events or BatchEvents()
     start = time.perf_counter()
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {options.workers}")
     assign_outputs(plan, options.out_dir, options.template)
-    options.out_dir.mkdir(parents=True, exist_ok=True)
     models: dict[str, str] = {}
     items = [_resolve(spec, options, engine_options, models) for spec in plan.jobs]
     records = [i.record if isinstance(i, ResolvedJob) else i for i in items]
     runnable = [i for i in items if isinstance(i, ResolvedJob)]
-    engine = _engine(engine_options)
-    preflight(runnable, engine)
-    todo = [i for i in runnable if i.record.status == "planned"]
     outcome = BatchOutcome(records, [str(p) for p in plan.unpaired], 0.0)
-    if options.dry_run:
-        outcome.seconds = time.perf_counter() - start
-        return outcome
+    for record in records:
+        if record.status == "failed":
+            events.job_finished(record)
     try:
-        _dispatch(todo, options, engine_options, events)
+        for record in preflight(runnable, _engine(engine_options), events):
+            events.job_finished(record)
+        todo = [i for i in runnable if i.record.status == "planned"]
+        if not options.dry_run:
+            options.out_dir.mkdir(parents=True, exist_ok=True)
+            events.batch_started(len(todo))
+            _dispatch(todo, options, engine_options, events)
+            # Jobs another process held: wait for it, then they are skipped (or ours to render).
+            _dispatch([i for i in todo if i.record.status == "busy"], options, engine_options, events, wait=True)
     except KeyboardInterrupt:
         outcome.interrupted = True
         for r in records:
             if r.status == "planned":
                 r.status, r.error = "interrupted", "batch stopped before this job ran"
+        remove_partial_files(runnable)
     outcome.seconds = time.perf_counter() - start
     return outcome
 
 
-def _dispatch(todo: list[ResolvedJob], options: BatchOptions, engine_options: EngineOptions, events: BatchEvents) -> None:
-    if options.executor == "ray":
-        _run_ray(todo, engine_options, options.ray_address, events)
-    elif options.workers == 1 or len(todo) <= 1:
-        _run_serial(todo, engine_options, events)
-    else:
-        _run_pool(todo, engine_options, min(options.workers, len(todo)), events)
+def remove_partial_files(jobs: list[ResolvedJob]) -> None:
+    """After an interruption: delete temp videos no live process is writing.
 
+    Writers delete their own temp files on the way out; this catches one whose process
+    was killed first. A job whose lock someone holds is left alone.
+    """
+    for item in jobs:
+        tmp = temp_path_for(item.job.output)
+        if item.record.status == "done" or not tmp.exists():
+            continue
+        try:
+            with job_lock(item.job.output):
+                tmp.unlink(missing_ok=True)
+        except (JobBusy, OSError):
+            pass
+
+
+def _dispatch(todo: list[ResolvedJob], options: BatchOptions, engine_options: EngineOptions, events: BatchEvents,
+              wait: bool = False) -> None:
+    if not todo:
+        return
+    if options.executor == "ray":
+        _run_ray(todo, engine_options, options, events, wait)
+    elif options.workers == 1 or len(todo) == 1:
+        _run_serial(todo, engine_options, events, wait)
+    else:
+        _run_pool(todo, engine_options, min(options.workers, len(todo)), events, wait)
