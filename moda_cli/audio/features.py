@@ -1,12 +1,26 @@
-"""Frame-aligned audio features: Whisper's log-mel (no weights needed) and a loudness envelope."""
+"""Frame-aligned audio features: Whisper's log-mel (no weights needed) and a loudness envelope.
+
+Importing ``whisper`` runs its package ``__init__``, which loads the whole model, the
+decoder and numba (about a second, and ~100 MB); the features need only its mel filter
+bank, a data file. So the log-mel is computed here with the same torch operations
+(bit-identical to ``whisper.log_mel_spectrogram``), in blocks so that its memory does not
+grow with the length of the audio, and torch is imported only when a log-mel is made.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
-import torch
-import whisper
 
 from .types import MEL_HOP_S, MEL_PER_FRAME, N_MELS, Audio, AudioFeatures
+
+N_FFT = 400  # Whisper's STFT: 25 ms Hann window, 10 ms hop at 16 kHz
+HOP_LENGTH = 160
+MEL_BLOCK = 6000  # STFT frames per block (60 s): bounds the complex STFT to ~10 MB
+ENVELOPE_BLOCK = 60_000  # hops per block of the loudness envelope
 
 
 def num_video_frames(duration_s: float, fps: float) -> int:
@@ -23,10 +37,45 @@ def _resample_rows(rows: np.ndarray, hop_s: float, times_s: np.ndarray) -> np.nd
     return rows[lo] * (1.0 - w) + rows[hi] * w
 
 
-def log_mel(audio: Audio) -> np.ndarray:
-    """(N_mel, 80) float32 Whisper log-mel at 100 frames per second."""
-    mel = whisper.log_mel_spectrogram(torch.from_numpy(np.ascontiguousarray(audio.samples)), N_MELS)
-    return mel.T.numpy().astype(np.float32)
+@lru_cache(maxsize=2)
+def mel_filters(n_mels: int = N_MELS) -> np.ndarray:
+    """(n_mels, N_FFT // 2 + 1) float32: the filter bank shipped inside openai-whisper."""
+    spec = importlib.util.find_spec("whisper")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("openai-whisper is not installed (its mel filter bank is needed)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "mel_filters.npz"
+    with np.load(path, allow_pickle=False) as f:
+        return np.ascontiguousarray(f[f"mel_{n_mels}"])
+
+
+def log_mel(audio: Audio, block: int = MEL_BLOCK) -> np.ndarray:
+    """(N_mel, 80) float32 Whisper log-mel at 100 frames per second.
+
+    Same result as ``whisper.log_mel_spectrogram`` (centred STFT with reflect padding,
+    power, mel, log10, 8-decade floor below the peak, scaled), computed ``block`` STFT
+    frames at a time: each frame's FFT and mel product does not depend on its neighbours,
+    and only the (N_mel, 80) result, never the whole complex STFT, is held.
+    """
+    import torch
+
+    samples = torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))
+    n = samples.shape[0]
+    pad = N_FFT // 2
+    if n <= pad:  # reflect padding needs more samples than the pad: let torch say so
+        raise ValueError(f"audio too short for a log-mel: {n} samples")
+    num = n // HOP_LENGTH + 1  # torch.stft(center=True) frame count; the last is dropped
+    padded = torch.nn.functional.pad(samples[None, None], (pad, pad), mode="reflect")[0, 0]
+    window = torch.hann_window(N_FFT)
+    filters = torch.from_numpy(mel_filters(N_MELS))
+    out = torch.empty((N_MELS, num - 1), dtype=torch.float32)
+    for a in range(0, num - 1, block):
+        b = min(a + block, num - 1)
+        chunk = padded[a * HOP_LENGTH : (b - 1) * HOP_LENGTH + N_FFT]
+        stft = torch.stft(chunk, N_FFT, HOP_LENGTH, window=window, center=False, return_complex=True)
+        out[:, a:b] = torch.clamp(filters @ (stft.abs() ** 2), min=1e-10).log10()
+    out = torch.maximum(out, out.max() - 8.0)
+    out = (out + 4.0) / 4.0
+    return out.T.numpy().astype(np.float32)
 
 
 def loudness_envelope(audio: Audio, hop_s: float = MEL_HOP_S) -> np.ndarray:
@@ -38,7 +87,12 @@ def loudness_envelope(audio: Audio, hop_s: float = MEL_HOP_S) -> np.ndarray:
     hop = int(round(hop_s * audio.sample_rate))
     n = max(1, len(audio.samples) // hop)
     frames = audio.samples[: n * hop].reshape(n, hop) if len(audio.samples) >= hop else audio.samples[None]
-    db = 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+    # Rows in blocks: a float64 copy of a whole 10-minute clip would be 77 MB.
+    power = np.concatenate([
+        np.mean(frames[i : i + ENVELOPE_BLOCK].astype(np.float64) ** 2, axis=1)
+        for i in range(0, len(frames), ENVELOPE_BLOCK)
+    ])
+    db = 10.0 * np.log10(power + 1e-10)
     floor = np.percentile(db, 10)
     loud = np.percentile(db, 95)
     # A floor below loud-60 dB is digital silence; measure speech against a sane range.
