@@ -60,6 +60,10 @@ EMOTION_NONE = len(EMOTIONS)  # 8
 # (see tests/test_render.py). Closure 1 - gap / open_gap is therefore mapped from
 # BLINK_DEAD (lid jitter, ignored) .. BLINK_FULL (shut as far as the mesh can tell) to 0..1.
 BLINK_DEAD, BLINK_FULL = 0.10, 0.42
+# The open-eye level: a percentile of the clip's lid gap. Not a high one: raised brows make
+# the mesh read the eyes as wider, and a level taken from those frames turns every
+# ordinary frame into a small blink. Eyes are shut in well under 40 % of the frames.
+OPEN_PERCENTILE = 60
 # Coefficients measured relative to the clip's median see the mesh's jitter as small
 # expressions in half the frames; values below this are taken as zero (soft threshold).
 EXPRESSION_DEAD = 0.08
@@ -349,7 +353,9 @@ def expression_params(feats: np.ndarray, sens: np.ndarray) -> np.ndarray:
         1.0 - EXPRESSION_DEAD
     )
     for name, feat in (("blink_left", "eye_left"), ("blink_right", "eye_right")):
-        closure = 1.0 - feats[:, c[feat]] / max(float(np.percentile(feats[:, c[feat]], 90)), 1e-6)
+        closure = 1.0 - feats[:, c[feat]] / max(
+            float(np.percentile(feats[:, c[feat]], OPEN_PERCENTILE)), 1e-6
+        )
         out[:, e[name]] = (closure - BLINK_DEAD) / (BLINK_FULL - BLINK_DEAD)
     return out
 
