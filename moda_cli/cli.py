@@ -115,7 +115,8 @@ def render(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if not quiet:
-        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())
+        stages = ", ".join(f"{k} {v:.2f}s {result.stage_peak_rss_mb.get(k, 0.0):.0f}MB"
+                           for k, v in result.stage_seconds.items())
         out.print(
             f"{result.output}  {result.frames} frames, {result.audio_seconds:.2f}s audio, "
             f"realtime x{result.realtime_factor:.2f} ({stages}), peak {result.peak_rss_mb:.0f} MB",
@@ -249,7 +250,10 @@ def train(
 
             summary = build_dataset(DataRecipe(num_clips=clips, seed=seed), data,
                                     progress=lambda d, t: bar.update("data", d, t))
-        out.print(f"data: {summary}", highlight=False)
+        out.print(f"data: {summary.clips} clips, {summary.hours} hours, in {summary.out_dir} "
+                  f"(recipe {summary.recipe_hash}{', reused' if summary.reused else ''})", highlight=False)
+        for name, reason in getattr(summary, "skipped", []):
+            err.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False)
         result = train_model(data, TrainConfig(steps=steps, max_minutes=minutes, seed=seed), output, device=dev,
                              progress=lambda s, t, info: bar.update("train", s, t))
     out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, {result.num_params / 1e6:.2f} M "
