@@ -117,11 +117,17 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
     """The dry-run plan: every job with its output, preset, seed and estimated frames."""
     table = Table("job", "portrait", "audio", "output", "preset", "seed", "frames", "status")
     for r in outcome.records:
-        preset = (r.preset or {}).get("name", "")
-        table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", str(preset),
-                      "" if r.seed is None else str(r.seed), "" if r.frames is None else str(r.frames),
-                      r.status if not r.error else f"{r.status}: {r.error}")
-    console.print(table)
+        preset = str((r.preset or {}).get("name", ""))
+        seed, frames = ("" if v is None else str(v) for v in (r.seed, r.frames))
+        status = r.status if not r.error else f"{r.status}: {r.error}"
+        if console.is_terminal:
+            table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", preset, seed, frames, status)
+        else:  # a pipe or a log: one whole line per job, never wrapped or cut
+            console.print(f"{r.status:8} {r.name}: {r.portrait} + {r.audio} -> {r.output} "
+                          f"preset={preset} seed={seed} frames={frames}" + (f" ({r.error})" if r.error else ""),
+                          highlight=False, markup=False, soft_wrap=True)
+    if table.rows:
+        console.print(table)
     for path in outcome.unpaired:
         console.print(f"unpaired: {path}", highlight=False)
     todo = [r for r in outcome.records if r.status == "planned"]

@@ -7,6 +7,7 @@ a module fixture and several tests read its report.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -227,3 +228,296 @@ def test_matrix_each_job_fails_clearly_or_renders(matrix):
     report = json.loads((out / "report.json").read_text())
     assert [Path(p).name for p in report["unpaired"]] == ["lonely.wav"]
     assert len(jobs) == len(EXPECTED_FAILURES) + len(EXPECTED_DONE) + 1
+
+
+# -- manifests, relative paths, usage errors -------------------------------------------
+
+
+def test_manifest_rows_fail_alone_and_paths_resolve_against_the_manifest(tmp_path, small_portrait, good_wav):
+    media = tmp_path / "project" / "media"
+    media.mkdir(parents=True)
+    shutil.copy(small_portrait, media / "anna.png")
+    shutil.copy(good_wav, media / "anna.wav")
+    big = np.full((4000, 5000, 3), 180, np.uint8)  # a 5000x4000 photo with the portrait in it
+    face = cv2.resize(cv2.imread(str(small_portrait)), (960, 900))
+    big[1500:2400, 2000:2960] = face
+    cv2.imwrite(str(media / "big.jpg"), big)
+    manifest = tmp_path / "project" / "jobs.csv"
+    manifest.write_text(
+        "portrait,audio,output,seed,set\n"
+        "media/anna.png,media/anna.wav,named/anna.mp4,7,\n"
+        "media/big.jpg,media/anna.wav,,,render.output=crop\n"
+        "media/anna.png,,,,\n"
+        "media/missing.png,media/anna.wav,,,\n"
+        "media/anna.png,media/anna.wav,other.mp4,notanumber,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    os.chdir(tmp_path)  # relative paths must not depend on where moda runs
+    result = moda("batch", manifest, "-o", out, *FAST)
+    assert result.exit_code == 1, result.output
+    jobs = list(json.loads((out / "report.json").read_text())["jobs"])
+    assert [j["status"] for j in jobs] == ["done", "done", "failed", "failed", "failed"]
+    assert jobs[0]["output"] == str(out / "named" / "anna.mp4") and jobs[0]["seed"] == 7
+    assert jobs[0]["portrait"] == str(media / "anna.png")
+    assert "row 3: missing column(s) audio" in jobs[2]["error"]
+    assert "missing.png" in jobs[3]["error"] and "not found" in jobs[3]["error"]
+    assert "not an integer" in jobs[4]["error"]
+    assert (probe(Path(jobs[1]["output"])).width, jobs[1]["preset"]["render"]["output"]) == (128, "crop")
+    assert not leftovers(out)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "no-such-preset"], "no-such-preset"),
+        (["--set", "motion.nope=1"], "motion.nope"),
+        (["--set", "render.size=3"], "render.size"),
+        (["--template", "{nope}.mp4"], "unknown field"),
+        (["--template", "{portrait"], "malformed"),
+        (["--template", "same.mp4"], "would both write"),
+        (["--workers", "0"], "--workers"),
+        (["--executor", "spark"], "--executor"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_work(tmp_path, small_portrait, good_wav, args, message):
+    src = tmp_path / "in"
+    src.mkdir()
+    for stem in ("a", "b"):
+        shutil.copy(small_portrait, src / f"{stem}.png")
+        shutil.copy(good_wav, src / f"{stem}.wav")
+    result = moda("batch", src, "-o", tmp_path / "out", *FAST, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_template_names_outputs_and_same_stems_in_subfolders_collide(tmp_path, small_portrait, good_wav):
+    src = tmp_path / "in"
+    for sub in ("x", "y"):
+        (src / sub).mkdir(parents=True)
+        shutil.copy(small_portrait, src / sub / "face.png")
+        shutil.copy(good_wav, src / sub / "take.wav")
+    collide = moda("batch", src, "-o", tmp_path / "out", "--dry-run", *FAST)
+    assert collide.exit_code == 2 and "would both write" in collide.output
+    ok = moda("batch", src, "-o", tmp_path / "out", "--dry-run", "--json", "--template", "{job}.mp4", *FAST)
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.stdout)
+    assert sorted(Path(j["output"]).name for j in doc["jobs"]) == ["x_take.mp4", "y_take.mp4"]
+    assert not list((tmp_path / "out").glob("*.mp4"))
+
+
+# -- resume, interruption, two processes -----------------------------------------------
+
+MODA = Path(sys.executable).with_name("moda")
+
+
+def _folder(root: Path, portrait: Path, n: int, seconds: float = 0.5) -> Path:
+    """``n`` jobs of one portrait, each with its own speech (different pitch)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        shutil.copy(portrait, root / f"p{i}.png")
+        write_wav(root / f"p{i}.wav", speechlike(seconds, freq=160 + 30 * i))
+    return root
+
+
+def _popen(*args: object, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([str(MODA), *map(str, args)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+
+
+def test_resume_skips_matching_outputs_and_renders_changed_settings(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
+    video = out / "p0__p0.mp4"
+
+    def run(*extra: str) -> dict:
+        result = moda("batch", src, "-o", out, "-q", *FAST, *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "report.json").read_text())["jobs"][0]
+
+    assert run()["status"] == "done"
+    first = video.stat().st_mtime_ns
+    assert run()["status"] == "skipped" and video.stat().st_mtime_ns == first
+    assert run("--seed", "5")["status"] == "done"  # a new seed is a new video
+    assert run("--seed", "5")["status"] == "skipped"
+    assert run("--seed", "5", "--preset", "calm")["status"] == "done"
+    assert run("--seed", "5", "--preset", "calm", "--force")["status"] == "done"
+    sidecar = json.loads((out / "p0__p0.mp4.moda.json").read_text())
+    assert sidecar["seed"] == 5 and sidecar["preset"]["name"] == "calm" and sidecar["status"] == "done"
+    (src / "p0.wav").write_bytes(write_wav(tmp_path / "new.wav", speechlike(0.5, freq=300)).read_bytes())
+    assert run("--seed", "5", "--preset", "calm")["status"] == "done"  # changed input bytes
+
+
+@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGTERM, 1), (signal.SIGINT, 2)])
+def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path, small_portrait, sig, workers):
+    src, out = _folder(tmp_path / "in", small_portrait, 3, seconds=1.0), tmp_path / "out"
+    args = ("batch", src, "-o", out, "--workers", workers, *FAST[:2], "--set", "render.size=160", *FAST[2:])
+    proc = _popen(*args, log=tmp_path / "log.txt")
+    deadline = time.monotonic() + 120
+    # Interrupt once a video is being written (its temp file exists), the first one done or not.
+    while not list(out.glob(".*.moda-tmp.mp4")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, (tmp_path / "log.txt").read_text()
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    assert proc.wait(60) == 130, (tmp_path / "log.txt").read_text()
+    assert not leftovers(out), leftovers(out)
+    for video in out.glob("*.mp4"):  # whatever exists is complete and recorded
+        assert (out / f"{video.name}.moda.json").is_file()
+        probe(video)
+    jobs = json.loads((out / "report.json").read_text())["jobs"]
+    assert {j["status"] for j in jobs} <= {"done", "interrupted"} and "interrupted" in {j["status"] for j in jobs}
+    finished = {j["name"] for j in jobs if j["status"] == "done"}
+    if workers > 1:
+        return  # resuming is the same whichever executor was interrupted
+    again = moda("batch", src, "-o", out, "-q", *FAST[:2], "--set", "render.size=160", *FAST[2:])
+    assert again.exit_code == 0, again.output
+    status = {j["name"]: j["status"] for j in json.loads((out / "report.json").read_text())["jobs"]}
+    assert {n for n, s in status.items() if s == "skipped"} == finished
+    assert {n for n, s in status.items() if s == "done"} == set(status) - finished
+    assert not leftovers(out)
+
+
+def test_two_processes_on_one_folder_render_each_job_once(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 3), tmp_path / "out"
+    procs = [_popen("batch", src, "-o", out, "--report", tmp_path / f"r{i}.json", *FAST, log=tmp_path / f"log{i}.txt")
+             for i in range(2)]
+    codes = [p.wait(180) for p in procs]
+    assert codes == [0, 0], [(tmp_path / f"log{i}.txt").read_text()[-2000:] for i in range(2)]
+    reports = [jobs_by_name(tmp_path / f"r{i}.json") for i in range(2)]
+    for name in reports[0]:
+        statuses = sorted(r[name]["status"] for r in reports)
+        assert statuses == ["done", "skipped"], (name, statuses)  # rendered by one, skipped by the other
+        assert_video_matches_audio(Path(reports[0][name]["output"]), 0.5)
+    assert not leftovers(out) and not list(out.glob(".*.lock"))
+
+
+# -- executors give the same videos ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory, small_portrait):
+    root = tmp_path_factory.mktemp("executors")
+    src = _folder(root / "in", small_portrait, 3)
+    result = moda("batch", src, "-o", root / "serial", "-q", "--seed", "11", *FAST)
+    assert result.exit_code == 0, result.output
+    return src, root
+
+
+def _same_videos(a: Path, b: Path, names: list[str]) -> None:
+    for name in names:
+        fa, fb = frames_of(a / name), frames_of(b / name)
+        assert fa.shape == fb.shape and np.array_equal(fa, fb), name
+
+
+def test_two_workers_give_the_same_videos_as_one(serial_run):
+    src, root = serial_run
+    result = moda("batch", src, "-o", root / "pool", "-q", "--seed", "11", "--workers", "2", *FAST)
+    assert result.exit_code == 0, result.output
+    jobs = json.loads((root / "pool" / "report.json").read_text())["jobs"]
+    assert all(j["status"] == "done" for j in jobs) and len({j["worker"] for j in jobs}) == 2
+    _same_videos(root / "serial", root / "pool", [f"p{i}__p{i}.mp4" for i in range(3)])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
+def test_ray_executor_gives_the_same_videos(serial_run, tmp_path, monkeypatch):
+    src, root = serial_run
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    manifest = tmp_path / "two.jsonl"
+    manifest.write_text("".join(json.dumps({"portrait": str(src / f"p{i}.png"), "audio": str(src / f"p{i}.wav")}) + "\n"
+                                for i in range(2)))
+    result = moda("batch", manifest, "-o", root / "ray", "-q", "--seed", "11", "--executor", "ray", "--workers", "2",
+                  "--template", "{portrait}__{audio}.mp4", *FAST)
+    assert result.exit_code == 0, result.output
+    jobs = json.loads((root / "ray" / "report.json").read_text())["jobs"]
+    assert [j["status"] for j in jobs] == ["done", "done"]
+    _same_videos(root / "serial", root / "ray", ["p0__p0.mp4", "p1__p1.mp4"])
+
+
+# -- preflight, dry run, reports, progress ------------------------------------------------
+
+
+def _noface(path: Path) -> Path:
+    ramp = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (180, 1))
+    cv2.imwrite(str(path), cv2.merge([ramp, ramp[::-1], np.full_like(ramp, 90)]))
+    return path
+
+
+def test_dry_run_plans_without_rendering(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 2), tmp_path / "out"
+    result = moda("batch", src, "-o", out, "--dry-run", *FAST)
+    assert result.exit_code == 0, result.output
+    assert "p0__p0.mp4" in result.output and "natural" in result.output
+    assert "would render 2 job(s): 24 frames" in result.output  # 2 x 0.5 s at 25 fps
+    assert not list(out.glob("*.mp4")) and not (out / "report.json").exists()
+    _noface(src / "p1.png")
+    bad = moda("batch", src, "-o", out, "--dry-run", "--json", *FAST)
+    assert bad.exit_code == 1
+    jobs = {j["name"]: j for j in json.loads(bad.stdout)["jobs"]}
+    assert jobs["p0"]["status"] == "planned" and jobs["p0"]["frames"] == 12
+    assert jobs["p1"]["status"] == "failed" and "no face" in jobs["p1"]["error"]
+
+
+def test_preflight_fails_bad_jobs_before_rendering_any(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
+    _noface(src / "zz_noface.png")  # sorts after p0: without preflight p0 would render first
+    shutil.copy(src / "p0.wav", src / "zz_noface.wav")
+    result = moda("batch", src, "-o", out, *FAST)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    failed = next(i for i, line in enumerate(lines) if line.startswith("failed zz_noface"))
+    rendering = next(i for i, line in enumerate(lines) if line.startswith("rendering 1 job(s)"))
+    assert failed < rendering, result.output
+    jobs = jobs_by_name(out / "report.json")
+    assert jobs["p0"]["status"] == "done" and jobs["zz_noface"]["status"] == "failed"
+    assert jobs["zz_noface"]["stage_seconds"] == {} and jobs["zz_noface"]["seconds"] is None  # never started
+    assert not (out / "zz_noface__zz_noface.mp4").exists() and not leftovers(out)
+
+
+def test_report_fields_json_on_stdout_and_jsonl(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
+    proc = subprocess.run([str(MODA), "batch", str(src), "-o", str(out), "--json", "--report-format", "jsonl",
+                           *FAST], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # stdout is the JSON document and nothing else
+    (job,) = doc["jobs"]
+    assert job["portrait"] == str(src / "p0.png") and job["audio"] == str(src / "p0.wav")
+    assert job["output"] == str(out / "p0__p0.mp4") and job["status"] == "done" and job["error"] is None
+    assert job["preset"]["name"] == "natural" and job["preset"]["render"]["size"] == 128 and job["seed"] == 42
+    assert job["model"] == "baseline" and len(job["key"]) == 32
+    assert set(job["stage_seconds"]) == {"face", "audio", "motion", "render"} and job["frames"] == 12
+    assert job["realtime_factor"] > 0 and job["seconds"] >= sum(job["stage_seconds"].values())
+    assert (doc["summary"]["jobs"], doc["summary"]["done"], doc["summary"]["exit_code"]) == (1, 1, 0)
+    lines = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert [line["type"] for line in lines] == ["job", "summary"] and lines[1]["summary"]["done"] == 1
+    assert "done" in proc.stderr and "p0__p0.mp4" in proc.stderr  # the human lines went to stderr
+
+
+def test_progress_bars_on_a_terminal_and_quiet_lines_elsewhere(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from moda_cli.batch.run import JobRecord
+    from moda_cli.progress import BatchDisplay
+
+    done = JobRecord("a", "a.png", "a.wav", "a.mp4", "done", realtime_factor=1.5)
+    failed = JobRecord("b", "b.png", "b.wav", "b.mp4", "failed", error="b.png: no face found")
+    buffer = io.StringIO()
+    terminal = Console(file=buffer, force_terminal=True, width=100)
+    with BatchDisplay(terminal, live=True, quiet=False) as display:
+        display.checking(1, 2)
+        display.batch_started(2)
+        display.job_started(done)
+        display.job_progress(done, "render", 5, 10)
+        assert display.current.tasks[0].completed == 5
+        display.job_finished(done)
+        display.job_finished(failed)
+        assert display.overall.tasks[0].completed == 2 and not display.current.tasks
+    assert "\x1b[" in buffer.getvalue()  # drawn with terminal control codes
+    plain = io.StringIO()
+    with BatchDisplay(Console(file=plain, force_terminal=False, width=200), live=False, quiet=True) as display:
+        display.batch_started(2)
+        display.job_finished(done)
+        display.job_finished(failed)
+    assert plain.getvalue() == "failed b: b.png: no face found\n"

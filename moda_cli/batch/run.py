@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
-from ..errors import ModaError, UsageError
+from ..errors import InputError, ModaError, UsageError
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job
 from ..presets import DEFAULT_PRESET, load_preset
 from ..video.writer import temp_path_for
@@ -123,6 +123,9 @@ def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions
         return record
     assert spec.portrait and spec.audio and spec.output
     try:
+        for label, path in (("portrait", spec.portrait), ("audio", spec.audio)):
+            if not path.is_file():  # before hashing it for the resume key
+                raise InputError(f"{label} file not found" if not path.exists() else f"{label} is not a file", path=path)
         preset = load_preset(spec.preset or options.preset, [*options.overrides, *spec.overrides])
         seed = spec.seed if spec.seed is not None else options.seed
         if seed is not None:
@@ -289,6 +292,7 @@ def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: i
               wait: bool = False) -> None:
     threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(threads,))
+    pending: dict[Any, ResolvedJob] = {}
     try:
         pending = {pool.submit(_pool_job, item, engine_options, wait): item for item in jobs}
         while pending:
@@ -301,8 +305,24 @@ def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: i
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()  # SIGTERM: a worker in a job deletes its partial file and exits
         pool.shutdown(wait=True, cancel_futures=True)
+        _collect_finished(pending, events)
         raise
     pool.shutdown(wait=True)
+
+
+def _collect_finished(pending: dict[Any, ResolvedJob], events: BatchEvents) -> None:
+    """After an interruption: record the jobs that completed meanwhile (their videos and
+    sidecars exist, so the report must say done); the others were interrupted."""
+    for future, item in pending.items():
+        try:
+            done = future.done() and not future.cancelled() and future.exception() is None
+        except BaseException:
+            done = False
+        if done:
+            _copy_result(item.record, future)
+            events.job_finished(item.record)
+        elif item.record.status == "planned":
+            item.record.status, item.record.error = "interrupted", "stopped before the video was complete"
 
 
 def _copy_result(record: JobRecord, future: Any) -> None:
@@ -356,6 +376,7 @@ def _run_ray(jobs: list[ResolvedJob], engine_options: EngineOptions, options: Ba
             ray.cancel(ref)  # KeyboardInterrupt in the task: its writer deletes the temp file
         if refs:
             ray.wait(list(refs), num_returns=len(refs), timeout=10)
+        _collect_finished({_RayFuture(ray, ref): item for ref, item in refs.items()}, events)
         raise
     finally:
         if started_here:
@@ -363,11 +384,26 @@ def _run_ray(jobs: list[ResolvedJob], engine_options: EngineOptions, options: Ba
 
 
 class _RayFuture:
+    """Just enough of a concurrent.futures.Future over a Ray object ref."""
+
     def __init__(self, ray: Any, ref: Any):
         self._ray, self._ref = ray, ref
 
     def result(self) -> Any:
         return self._ray.get(self._ref)
+
+    def done(self) -> bool:
+        return bool(self._ray.wait([self._ref], timeout=0)[0])
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        try:
+            self.result()
+        except BaseException as exc:
+            return exc
+        return None
 
 
 # -- the batch ------------------------------------------------------------------------
