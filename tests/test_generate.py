@@ -1,0 +1,114 @@
+"""LearnedGenerator: exact lengths, seeds, settings, long input, progress."""
+
+import numpy as np
+import pytest
+import torch
+
+from moda_cli.audio.types import AudioFeatures
+from moda_cli.errors import InputError, MissingDependency
+from moda_cli.motion.checkpoint import save_checkpoint
+from moda_cli.motion.generate import LearnedGenerator, moving_average, plan_windows
+from moda_cli.motion.generator import MotionRequest
+from moda_cli.motion.model import MotionDiT, MotionDiTConfig
+from moda_cli.motion.normalization import Normalization, motion_stats
+from moda_cli.motion.params import HIGH, LOW, POSE_SLICE, index
+from moda_cli.presets import MotionSettings
+
+TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = MotionDiT(MotionDiTConfig(**TINY))
+    with torch.no_grad():  # an untrained but non-trivial velocity field
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    mean = np.zeros(17, np.float32)
+    mean[index("jaw_open")] = 0.3
+    std = np.full(17, 0.2, np.float32)
+    std[:3] = 3.0
+    norm = Normalization(mean, std, np.zeros(3), np.ones(3), np.array([1.5, 0.03, 17.0]),
+                         np.array([0.2, 0.002, 0.0]), np.array([4.0, 0.1, 50.0]))
+    return save_checkpoint(tmp_path_factory.mktemp("ck") / "m.safetensors", model, norm, dtype=torch.float32)
+
+
+@pytest.fixture(scope="module")
+def gen(checkpoint):
+    return LearnedGenerator(checkpoint)
+
+
+def features(frames, seed=0):
+    rng = np.random.default_rng(seed)
+    env = rng.random(frames).astype(np.float32)
+    mel = (rng.standard_normal((frames, 4, 80)) * 0.3 + env[:, None, None] - 0.5).astype(np.float32)
+    return AudioFeatures(mel=mel, envelope=env, fps=25.0, duration_s=frames / 25.0)
+
+
+def request(frames, seed=42, **settings):
+    ident = np.random.default_rng(1).random(16).astype(np.float32)
+    return MotionRequest(features(frames), ident, MotionSettings(steps=3, **settings), seed)
+
+
+@pytest.mark.parametrize("frames", [1, 23, 24, 25, 79, 80, 81, 200, 1000])
+def test_output_length_is_exact(gen, frames):
+    seq = gen.generate(request(frames))
+    assert seq.params.shape == (frames, 17) and seq.fps == 25.0
+    assert np.all(np.isfinite(seq.params))
+    assert np.all(seq.params >= LOW) and np.all(seq.params <= HIGH)
+
+
+def test_same_seed_same_motion_other_seed_other_motion(gen):
+    a = gen.generate(request(250, seed=7)).params
+    b = gen.generate(request(250, seed=7)).params
+    c = gen.generate(request(250, seed=8)).params
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a[:, POSE_SLICE] - c[:, POSE_SLICE]).max() > 1e-3
+
+
+def test_settings_change_motion(gen):
+    base = gen.generate(request(120)).params
+    still = gen.generate(request(120, head=0.0)).params
+    assert np.all(still[:, POSE_SLICE] == 0.0)
+    no_lips = gen.generate(request(120, lips=0.0)).params
+    assert np.all(no_lips[:, index("jaw_open")] == 0.0)
+    for kw in ({"emotion": "happiness"}, {"guidance": 2.0}, {"solver": "heun"}, {"head": 2.5}):
+        assert np.abs(gen.generate(request(120, **kw)).params - base).max() > 1e-4, kw
+
+
+def test_progress_reaches_total_and_is_monotonic(gen):
+    seen = []
+    gen.generate(request(100), progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (100, 100)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    # windows of 24 frames overlapping by 8 (+ 50 tail frames): the loop stops once all 100 frames are final
+    assert len(seen) == len([s for s in plan_windows(100, 24, 8, 50) if s < 100])
+
+
+def test_window_plan_covers_clip_and_tail():
+    for n in (1, 64, 65, 1000):
+        starts = plan_windows(n, 80, 16, 50)
+        assert starts[0] == 0 and starts[-1] + 80 >= n + 50
+        assert all(b - a == 64 for a, b in zip(starts, starts[1:]))
+
+
+def test_bad_inputs_are_named(gen, checkpoint, tmp_path):
+    req = request(30)
+    req.identity = np.zeros(5, np.float32)
+    with pytest.raises(InputError, match="identity"):
+        gen.generate(req)
+    with pytest.raises(MissingDependency, match="absent.safetensors"):
+        LearnedGenerator(tmp_path / "absent.safetensors")
+
+
+def test_moving_average_and_stats():
+    x = np.arange(10, dtype=np.float32)[:, None]
+    np.testing.assert_allclose(moving_average(x, 3)[1:-1, 0], x[1:-1, 0])
+    assert moving_average(x, 1) is x
+    m = np.zeros((250, 17), np.float32)
+    m[100:104, index("blink_left")] = 1.0
+    m[200:203, index("blink_right")] = 1.0
+    m[:, 1] = np.tile([-2.0, 2.0], 125)
+    s = motion_stats(m, 25.0)
+    assert s[2] == pytest.approx(2 / (10 / 60))  # 2 blinks in 10 s
+    assert s[0] == pytest.approx(2.0 / 3)
