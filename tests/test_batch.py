@@ -20,14 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from _media import speechlike, transcode, write_wav
 from PIL import Image
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
 from moda_cli.video.ffmpeg import probe
 from moda_cli.video.writer import read_frames
-
-from _media import speechlike, transcode, write_wav
 
 runner = CliRunner()
 FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
@@ -521,3 +520,12 @@ def test_progress_bars_on_a_terminal_and_quiet_lines_elsewhere(tmp_path):
         display.job_finished(done)
         display.job_finished(failed)
     assert plain.getvalue() == "failed b: b.png: no face found\n"
+
+
+def test_a_missing_motion_checkpoint_fails_each_job_before_rendering(tmp_path, small_portrait):
+    src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
+    args = ["--device", "cpu", "--generator", "learned", "--motion-checkpoint", tmp_path / "none.safetensors"]
+    result = moda("batch", src, "-o", out, "--dry-run", "--json", *args)
+    assert result.exit_code == 1
+    (job,) = json.loads(result.stdout)["jobs"]
+    assert "none.safetensors: motion checkpoint not found" in job["error"] and job["frames"] is None

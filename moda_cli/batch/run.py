@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
-from ..errors import InputError, ModaError, UsageError
+from ..errors import InputError, MissingDependency, ModaError, UsageError
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job
 from ..presets import DEFAULT_PRESET, load_preset
 from ..video.writer import temp_path_for
@@ -103,9 +103,7 @@ def model_id(engine_options: EngineOptions, generator: str) -> str:
     if generator != "learned":
         motion = generator
     else:
-        from ..motion.checkpoint import default_checkpoint_path
-
-        path = engine_options.motion_checkpoint or default_checkpoint_path()
+        path = _checkpoint(engine_options)
         motion = f"learned:{file_digest(path)[:16]}" if path.is_file() else "learned:missing"
     parts = [motion]
     if engine_options.detector != "mediapipe":
@@ -114,6 +112,12 @@ def model_id(engine_options: EngineOptions, generator: str) -> str:
     if whisper is not None:
         parts.append(f"whisper:{file_digest(whisper)[:16]}" if whisper.is_file() else "whisper:missing")
     return "+".join(parts)
+
+
+def _checkpoint(engine_options: EngineOptions) -> Path:
+    from ..motion.checkpoint import default_checkpoint_path
+
+    return engine_options.motion_checkpoint or default_checkpoint_path()
 
 
 def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions, models: dict[str, str]) -> ResolvedJob | JobRecord:
@@ -133,6 +137,9 @@ def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions
         generator = preset.motion.generator
         if generator not in models:
             models[generator] = model_id(engine_options, generator)
+        if "learned:missing" in models[generator]:  # every such job would fail at its motion stage
+            raise MissingDependency("motion checkpoint not found", path=_checkpoint(engine_options),
+                                    hint="pass --motion-checkpoint FILE, or --generator baseline")
         record.preset, record.seed, record.model = preset.model_dump(), preset.seed, models[generator]
         record.key = job_key(spec.portrait, spec.audio, record.preset, record.model)
     except (ModaError, OSError) as exc:
@@ -447,7 +454,8 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
         if record.status == "failed":
             events.job_finished(record)
     try:
-        for record in preflight(runnable, _engine(engine_options), events):
+        pending = [i for i in runnable if i.record.status == "planned"]
+        for record in preflight(pending, _engine(engine_options), events) if pending else []:
             events.job_finished(record)
         todo = [i for i in runnable if i.record.status == "planned"]
         if not options.dry_run:
