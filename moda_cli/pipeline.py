@@ -11,13 +11,17 @@ before any model is loaded; the output appears only when complete.
 
 from __future__ import annotations
 
+import os
 import resource
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import cv2
 import numpy as np
 
 from .audio.decode import load_audio
@@ -36,6 +40,7 @@ from .video.ffmpeg import ffmpeg_exe
 from .video.writer import VideoWriter
 
 Device = Literal["auto", "cpu", "cuda"]
+SMALL_MACHINE_CORES = 4  # at most this many cores: render single-threaded beside x264
 Stage = Literal["face", "audio", "motion", "render"]
 # Called with (stage, done, total) as a job advances; the CLI turns it into progress bars.
 JobProgress = Callable[[Stage, int, int], None]
@@ -79,6 +84,9 @@ class JobResult:
     generator: str
     num_faces: int
     warnings: list[str] = field(default_factory=list)
+    # Peak resident memory of this process during each stage, same keys as stage_seconds
+    # (ffmpeg's own memory is not included: it is a separate process).
+    stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
@@ -99,7 +107,53 @@ class PreparedInputs:
 
 
 def peak_rss_mb() -> float:
+    """The process's resident-memory high-water mark so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Resident memory now, in MB (Linux /proc); 0.0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class StageMeter:
+    """Wall seconds and peak resident memory of each stage of a job.
+
+    A stage's peak is exact when the process's high-water mark rises during it (that new
+    mark is the stage's peak). Otherwise the stage stayed below an earlier stage's peak,
+    and a background thread sampling /proc every ``interval`` seconds estimates it.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        before = peak_rss_mb()
+        sampled = [current_rss_mb()]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(self.interval):
+                sampled[0] = max(sampled[0], current_rss_mb())
+
+        sampler = threading.Thread(target=sample, name=f"moda-rss-{name}", daemon=True)
+        sampler.start()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - t0
+            stop.set()
+            sampler.join()
+            after = peak_rss_mb()
+            self.peak_rss_mb[name] = after if after > before else max(sampled[0], current_rss_mb())
 
 
 def check_job(job: Job) -> None:
@@ -158,34 +212,32 @@ class Engine:
         return compute_features(audio, fps, embedding=embedding)
 
     def render(self, job: Job, progress: JobProgress | None = None) -> JobResult:
-        preset, seconds = job.preset, {}
+        preset, meter = job.preset, StageMeter()
         notify: JobProgress = progress or (lambda stage, done, total: None)
 
         # 1-2. check inputs, decode the portrait, find the face
-        t0 = time.perf_counter()
-        check_job(job)
-        portrait, face = self.load_face(job)
-        seconds["face"] = time.perf_counter() - t0
+        with meter.stage("face"):
+            check_job(job)
+            portrait, face = self.load_face(job)
         notify("face", 1, 1)
 
         # 3. audio and frame-aligned features
-        t0 = time.perf_counter()
-        audio = load_audio(job.audio)
-        features = self.features(audio, preset.video.fps)
-        seconds["audio"] = time.perf_counter() - t0
+        with meter.stage("audio"):
+            audio = load_audio(job.audio)
+            features = self.features(audio, preset.video.fps)
+            audio_seconds = audio.duration_s
+            del audio  # the features are all later stages need
         notify("audio", 1, 1)
 
         # 4. motion in the joint parameter space
-        t0 = time.perf_counter()
-        generator = self.generator(preset.motion.generator)
-        request = MotionRequest(features, identity_features(face.landmarks), preset.motion, preset.seed)
-        motion = generator.generate(request, lambda d, t: notify("motion", d, t))
-        seconds["motion"] = time.perf_counter() - t0
+        with meter.stage("motion"):
+            generator = self.generator(preset.motion.generator)
+            request = MotionRequest(features, identity_features(face.landmarks), preset.motion, preset.seed)
+            motion = generator.generate(request, lambda d, t: notify("motion", d, t))
 
         # 5. render and encode, streamed frame by frame
-        t0 = time.perf_counter()
-        self._render_video(job, portrait, face, motion, notify)
-        seconds["render"] = time.perf_counter() - t0
+        with meter.stage("render"):
+            self._render_video(job, portrait, face, motion, notify)
 
         warnings = []
         if face.num_faces > 1:
@@ -193,13 +245,14 @@ class Engine:
         return JobResult(
             output=job.output,
             frames=motion.num_frames,
-            audio_seconds=audio.duration_s,
-            stage_seconds=seconds,
+            audio_seconds=audio_seconds,
+            stage_seconds=meter.seconds,
             peak_rss_mb=peak_rss_mb(),
             seed=preset.seed,
             generator=generator.name,
             num_faces=face.num_faces,
             warnings=warnings,
+            stage_peak_rss_mb=meter.peak_rss_mb,
         )
 
     def _render_video(
@@ -207,8 +260,29 @@ class Engine:
     ) -> None:
         renderer = Renderer(portrait, face, job.preset.render)
         total = motion.num_frames
-        with VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total) as writer:
+        with (
+            _render_threads(),
+            VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total) as writer,
+        ):
             for i, row in enumerate(motion.params):
-                writer.write(renderer.render(np.asarray(row)))
+                # render() returns a new array each frame, so the writer need not copy it.
+                writer.write(renderer.render(np.asarray(row)), copy=False)
                 if i % 10 == 9 or i == total - 1:
                     notify("render", i + 1, total)
+
+
+@contextmanager
+def _render_threads() -> Iterator[None]:
+    """One OpenCV thread for rendering on small machines, restored afterwards.
+
+    Rendering and x264 run at the same time; with few cores x264's threads keep every core
+    busy, and OpenCV splitting each small remap across threads only adds hand-offs that
+    compete with the encoder. On larger machines OpenCV's setting is left alone.
+    """
+    before = cv2.getNumThreads()
+    if (os.cpu_count() or 1) <= SMALL_MACHINE_CORES:
+        cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
