@@ -80,11 +80,13 @@ class MeshWarp:
         self._interp = csr_matrix(
             (weights.ravel().astype(np.float32), (rows, cols)), shape=(len(pts), len(source))
         )
-        cx, cy = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
-        self._cell_x, self._cell_y = cx, cy
+        # Interleaved (x, y) coordinates: cv2.remap takes one CV_32FC2 map, so each
+        # frame's maps are one contiguous subtraction instead of two strided ones.
+        cells = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
+        self._cells = np.ascontiguousarray(np.dstack(cells))  # (gh, gw, 2) node -> cell coords
         rx = np.arange(region.x0, region.x1, dtype=np.float32)
         ry = np.arange(region.y0, region.y1, dtype=np.float32)
-        self._pix_x, self._pix_y = np.meshgrid(rx, ry)
+        self._pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
 
     def forward_field(self, disp: np.ndarray) -> np.ndarray:
         """(V, 2) vertex displacements -> (gh, gw, 2) float32 field on the reduced grid."""
@@ -101,11 +103,10 @@ class MeshWarp:
         collapsed triangles and leave blocky noise.)
         """
         u = forward
-        inv_step = 1.0 / FIELD_STEP
+        inv_step = np.float32(1.0 / FIELD_STEP)
         for _ in range(FIXED_POINT_ITERS):
-            src_x = self._cell_x - u[..., 0] * inv_step  # p = q - u, in grid cells
-            src_y = self._cell_y - u[..., 1] * inv_step
-            u = cv2.remap(forward, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            src = self._cells - u * inv_step  # p = q - u, in grid cells: (gh, gw, 2)
+            u = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]  # the stubs miss map2=None (one CV_32FC2 map)
         return u
 
     def apply(self, image: np.ndarray, disp: np.ndarray) -> np.ndarray:
@@ -120,13 +121,15 @@ class MeshWarp:
             ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1),
             interpolation=cv2.INTER_LINEAR,
         )
-        full = full[:h, :w]
-        map_x = self._pix_x - full[..., 0]
-        map_y = self._pix_y - full[..., 1]
+        maps = self._pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
         out = image.copy()
-        out[r.slices] = cv2.remap(
-            image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        # Straight into the output's region (a view): no temporary image, no second copy.
+        dst = out[r.slices]
+        res = cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
+            image, maps, None, cv2.INTER_LINEAR, dst=dst, borderMode=cv2.BORDER_REPLICATE
         )
+        if res is not dst and not np.shares_memory(res, out):  # OpenCV had to reallocate
+            dst[...] = res
         return out
 
 
