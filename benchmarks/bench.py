@@ -65,8 +65,12 @@ def portrait_1080p() -> Path:
     return path
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB, stdout) of a child process."""
+def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS MB, stdout, CPU seconds) of a child process.
+
+    CPU seconds (user + system, the child's own children such as ffmpeg included) are the
+    figure to compare on a shared machine: wall time there depends on the other work.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = proc.stdout.read() if proc.stdout else ""
@@ -74,7 +78,7 @@ def run_child(cmd: list[str]) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024.0, out
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024.0, out, usage.ru_utime + usage.ru_stime
 
 
 def encode_floor(video: Path, crf: int, preset: str) -> float:
@@ -82,8 +86,8 @@ def encode_floor(video: Path, crf: int, preset: str) -> float:
     from moda_cli.video.ffmpeg import ffmpeg_exe
 
     base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-an"]
-    decode, _, _ = run_child([*base, "-f", "null", "-"])
-    both, _, _ = run_child([*base, "-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
+    decode, *_ = run_child([*base, "-f", "null", "-"])
+    both, *_ = run_child([*base, "-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
                             "-f", "null", "-"])
     return max(both - decode, 1e-3)
 
@@ -94,14 +98,17 @@ def bench_case(seconds: float, output: str, generator: str) -> dict:
     video = CACHE / f"out_{int(seconds)}_{output}.mp4"
     cmd = [sys.executable, "-m", "moda_cli.cli", "render", str(portrait), str(audio), "-o", str(video),
            "--device", "cpu", "--generator", generator]
-    wall, rss, text = run_child(cmd)
-    stages = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", text.split("(", 1)[-1])}
+    wall, rss, text, cpu = run_child(cmd)
+    text = " ".join(text.split())  # rich may wrap the report line
+    stage_text = text.split("(", 1)[-1]
+    stages = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", stage_text)}
+    stage_mb = {f"{k}_mb": float(v) for k, v in re.findall(r"(\w+) [\d.]+s ([\d.]+)MB", stage_text)}
     frames = int(re.search(r"(\d+) frames", text).group(1))
     floor = encode_floor(video, 18, "veryfast")
     render_fps = frames / stages.get("render", wall)
-    return {"audio_s": seconds, "output": output, "frames": frames, "wall_s": wall, "rtf": wall / seconds,
+    return {"audio_s": seconds, "output": output, "frames": frames, "wall_s": wall, "cpu_s": cpu, "rtf": wall / seconds,
             "fps": frames / wall, "render_fps": render_fps, "floor_fps": frames / floor,
-            "floor_ratio": render_fps / (frames / floor), "peak_rss_mb": rss, **stages}
+            "floor_ratio": render_fps / (frames / floor), "peak_rss_mb": rss, **stages, **stage_mb}
 
 
 def main() -> None:
@@ -112,16 +119,18 @@ def main() -> None:
     args = ap.parse_args()
     print(f"moda render benchmark, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{date.today()}, generator {args.generator}")
-    head = ("| audio | output | frames | wall s | realtime factor | fps | face s | audio s | motion s | render+encode s "
-            "| encode-floor ratio | peak RSS MB |")
+    head = ("| audio | output | frames | wall s | CPU s | realtime factor | fps | face s | audio s | motion s "
+            "| render+encode s | encode-floor ratio | peak RSS MB | stage peaks MB (face/audio/motion/render) |")
     print(head)
-    print("|" + " --- |" * 12)
+    print("|" + " --- |" * 14)
     for seconds in args.seconds:
         for output in args.outputs:
             r = bench_case(seconds, output, args.generator)
-            print(f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | {r['rtf']:.3f} | "
-                  f"{r['fps']:.1f} | {r.get('face', 0):.2f} | {r.get('audio', 0):.2f} | {r.get('motion', 0):.2f} | "
-                  f"{r.get('render', 0):.1f} | {r['floor_ratio']:.2f} | {r['peak_rss_mb']:.0f} |", flush=True)
+            peaks = "/".join(f"{r.get(f'{k}_mb', 0):.0f}" for k in ("face", "audio", "motion", "render"))
+            print(f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+                  f"{r['rtf']:.3f} | {r['fps']:.1f} | {r.get('face', 0):.2f} | {r.get('audio', 0):.2f} | "
+                  f"{r.get('motion', 0):.2f} | {r.get('render', 0):.1f} | {r['floor_ratio']:.2f} | "
+                  f"{r['peak_rss_mb']:.0f} | {peaks} |", flush=True)
 
 
 if __name__ == "__main__":
