@@ -529,3 +529,21 @@ def test_a_missing_motion_checkpoint_fails_each_job_before_rendering(tmp_path, s
     assert result.exit_code == 1
     (job,) = json.loads(result.stdout)["jobs"]
     assert "none.safetensors: motion checkpoint not found" in job["error"] and job["frames"] is None
+
+
+def test_plan_ignores_earlier_outputs_hidden_files_and_reads_spreadsheet_csv(tmp_path):
+    from moda_cli.batch.plan import assign_outputs, plan_folder, plan_manifest
+
+    for name in ("anna.png", "anna.wav", "anna__anna.mp4", ".anna.mp4.moda-tmp.mp4", ".hidden.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "anna__anna.mp4.moda.json").write_text("{}")  # an earlier batch's output, same folder
+    plan = plan_folder(tmp_path)
+    assert [(j.portrait.name, j.audio.name) for j in plan.jobs] == [("anna.png", "anna.wav")] and not plan.unpaired
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "jobs.csv").write_text("portrait, audio, preset\n anna.png , anna.wav , presets/mine.yaml\n"
+                                       "anna.png,anna.wav,calm\n")
+    jobs = plan_manifest(tmp_path / "jobs.csv").jobs
+    assert jobs[0].error is None and jobs[0].audio == tmp_path / "anna.wav"
+    assert jobs[0].preset == str(tmp_path / "presets" / "mine.yaml") and jobs[1].preset == "calm"
+    with pytest.raises(Exception, match=r"anna.png \+ anna.wav"):
+        assign_outputs(plan_manifest(tmp_path / "jobs.csv"), tmp_path / "out")  # both rows write one file

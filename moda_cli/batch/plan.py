@@ -64,8 +64,12 @@ def _safe_entries(folder: Path) -> list[Path]:
 
 
 def _is_kind(path: Path, exts: set[str]) -> bool:
+    if path.name.startswith(".") or path.suffix.lower() not in exts:
+        return False  # hidden files include moda's own temp files and locks
     try:
-        return path.suffix.lower() in exts and path.is_file()
+        # A video with a moda sidecar is an earlier batch's output (the output folder can
+        # be the input folder): taking its sound as speech would render it again.
+        return path.is_file() and not path.with_name(path.name + ".moda.json").exists()
     except OSError:  # e.g. a symlink loop: not a usable file
         return False
 
@@ -158,17 +162,32 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
         audio=audio,
         # A relative output goes under --output, where the rest of the batch goes.
         output=Path(str(row["output"])).expanduser() if row.get("output") else None,
-        preset=str(row["preset"]) if row.get("preset") else None,
+        preset=_preset_ref(row.get("preset"), base),
         seed=seed,
         overrides=_overrides(row.get("set")),
     )
+
+
+def _preset_ref(value: Any, base: Path) -> str | None:
+    """A preset name as is; a preset file relative to the manifest's folder."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if Path(text).suffix.lower() in (".yaml", ".yml") and not Path(text).expanduser().is_absolute():
+        return str(base / text)
+    return text
+
+
+def _clean_csv_row(row: dict[Any, Any]) -> dict[Any, Any]:
+    """Spreadsheets write ``portrait, audio`` with spaces: strip names and values."""
+    return {(k.strip() if isinstance(k, str) else k): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
 
 
 def _read_rows(path: Path) -> list[Any]:
     text = path.read_text(encoding="utf-8-sig")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return list(csv.DictReader(text.splitlines()))
+        return [_clean_csv_row(row) for row in csv.DictReader(text.splitlines())]
     if suffix == ".jsonl":
         rows = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -236,7 +255,11 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
         key = os.path.normcase(os.path.realpath(job.output))
         if key in owners:
             raise UsageError(
-                f"jobs {owners[key]!r} and {job.name!r} would both write {job.output}",
+                f"jobs {owners[key]} and {_describe(job)} would both write {job.output}",
                 hint="change the output template (e.g. add {job}) or the manifest's output column",
             )
-        owners[key] = job.name
+        owners[key] = _describe(job)
+
+
+def _describe(job: JobSpec) -> str:
+    return f"{job.name!r} ({job.portrait.name if job.portrait else '?'} + {job.audio.name if job.audio else '?'})"
