@@ -28,13 +28,24 @@ def num_video_frames(duration_s: float, fps: float) -> int:
     return max(1, int(round(duration_s * fps)))
 
 
-def _resample_rows(rows: np.ndarray, hop_s: float, times_s: np.ndarray) -> np.ndarray:
-    """Linear interpolation of (N, C) rows sampled every hop_s (row i at its centre) at times_s."""
+def _resample_rows(
+    rows: np.ndarray, hop_s: float, times_s: np.ndarray, block: int = 1500
+) -> np.ndarray:
+    """Linear interpolation of (N, C) rows sampled every hop_s (row i at its centre) at times_s.
+
+    Computed ``block`` leading entries of ``times_s`` at a time into one output array, so the
+    temporaries stay small however long the clip (each is the output's size otherwise).
+    """
     pos = np.clip(times_s / hop_s - 0.5, 0.0, len(rows) - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, len(rows) - 1)
     w = (pos - lo)[..., None].astype(np.float32)
-    return rows[lo] * (1.0 - w) + rows[hi] * w
+    out_dtype = np.result_type(rows.dtype, w.dtype)
+    out = np.empty((*times_s.shape, *rows.shape[1:]), out_dtype)
+    for a in range(0, len(times_s), block):
+        b = a + block
+        out[a:b] = rows[lo[a:b]] * (1.0 - w[a:b]) + rows[hi[a:b]] * w[a:b]
+    return out
 
 
 @lru_cache(maxsize=2)
@@ -67,15 +78,15 @@ def log_mel(audio: Audio, block: int = MEL_BLOCK) -> np.ndarray:
     padded = torch.nn.functional.pad(samples[None, None], (pad, pad), mode="reflect")[0, 0]
     window = torch.hann_window(N_FFT)
     filters = torch.from_numpy(mel_filters(N_MELS))
-    out = torch.empty((N_MELS, num - 1), dtype=torch.float32)
+    out = torch.empty((num - 1, N_MELS), dtype=torch.float32)  # (N_mel, 80), filled per block
     for a in range(0, num - 1, block):
         b = min(a + block, num - 1)
         chunk = padded[a * HOP_LENGTH : (b - 1) * HOP_LENGTH + N_FFT]
         stft = torch.stft(chunk, N_FFT, HOP_LENGTH, window=window, center=False, return_complex=True)
-        out[:, a:b] = torch.clamp(filters @ (stft.abs() ** 2), min=1e-10).log10()
-    out = torch.maximum(out, out.max() - 8.0)
-    out = (out + 4.0) / 4.0
-    return out.T.numpy().astype(np.float32)
+        out[a:b] = torch.clamp(filters @ (stft.abs() ** 2), min=1e-10).log10().T
+    # In place (same arithmetic): floor 8 decades below the peak, then Whisper's scaling.
+    out.clamp_(min=float(out.max()) - 8.0).add_(4.0).div_(4.0)
+    return out.numpy()
 
 
 def loudness_envelope(audio: Audio, hop_s: float = MEL_HOP_S) -> np.ndarray:
@@ -118,7 +129,7 @@ def compute_features(audio: Audio, fps: float, embedding: np.ndarray | None = No
     if embedding is not None:
         emb = _resample_rows(embedding.astype(np.float32), 0.02, frame_t).astype(np.float32)
     return AudioFeatures(
-        mel=mel_frames.astype(np.float32),
+        mel=mel_frames.astype(np.float32, copy=False),
         envelope=envelope.astype(np.float32),
         fps=fps,
         duration_s=audio.duration_s,
