@@ -147,16 +147,17 @@ def test_tiny_overfit_loss_drops(tmp_path):
 
     data = write_synthetic_dataset(tmp_path / "data")
     cfg = TrainConfig(
-        model=MotionDiTConfig(**TINY), batch_size=16, steps=120, lr=3e-3, warmup_steps=10, eval_every=40,
+        model=MotionDiTConfig(**TINY), batch_size=12, steps=100, lr=3e-3, warmup_steps=10, eval_every=50,
         eval_windows=32, save_every=1000, stats_windows=64, ema_decay=0.9,
     )
     seen = []
     res = train_model(data, cfg, tmp_path / "m.safetensors", progress=lambda s, n, i: seen.append(i["loss"]))
-    assert res.steps == 120 and len(seen) == 120
+    assert res.steps == 100 and len(seen) == 100
     first, last = np.mean(seen[:10]), np.mean(seen[-20:])
+    print("overfit loss", first, last, res.val_history)
     assert last < 0.6 * first, (first, last)
     assert res.val_history[-1][1] < res.val_history[0][1]
     ck = load_checkpoint(res.checkpoint)
     assert ck.recipe_hash == "synthetic-test"
-    assert ck.training["steps"] == 120
+    assert ck.training["steps"] == 100
     assert ck.norm.stats_reference.shape == (3,)

@@ -314,13 +314,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
+    ap.add_argument("--save-every", type=int, default=TrainConfig.save_every)
     args = ap.parse_args(argv)
     cfg = TrainConfig(steps=args.steps, max_minutes=args.minutes, batch_size=args.batch_size,
-                      threads=args.threads, seed=args.seed)
+                      threads=args.threads, seed=args.seed, eval_every=args.eval_every,
+                      save_every=args.save_every)
     t0 = time.perf_counter()
 
     def report(step: int, total: int, info: dict) -> None:
-        if step % 25 == 0 or "val_loss" in info:
+        if step % 10 == 0 or "val_loss" in info:
             extra = f" val {info['val_loss']:.4f}" if "val_loss" in info else ""
             rate = step / (time.perf_counter() - t0)
             print(f"step {step}/{total} loss {info['loss']:.4f} lr {info['lr']:.2e} {rate:.2f} steps/s{extra}", flush=True)
