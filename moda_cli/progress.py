@@ -118,13 +118,15 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
     table = Table("job", "portrait", "audio", "output", "preset", "seed", "frames", "status")
     for r in outcome.records:
         preset = str((r.preset or {}).get("name", ""))
-        seed, frames = ("" if v is None else str(v) for v in (r.seed, r.frames))
+        seed_text, frames_text = ("" if v is None else str(v) for v in (r.seed, r.frames))
         status = r.status if not r.error else f"{r.status}: {r.error}"
         if console.is_terminal:
-            table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", preset, seed, frames, status)
+            table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", preset, seed_text, frames_text,
+                          status)
         else:  # a pipe or a log: one whole line per job, never wrapped or cut
             console.print(f"{r.status:8} {r.name}: {r.portrait} + {r.audio} -> {r.output} "
-                          f"preset={preset} seed={seed} frames={frames}" + (f" ({r.error})" if r.error else ""),
+                          f"preset={preset} seed={seed_text} frames={frames_text}"
+                          + (f" ({r.error})" if r.error else ""),
                           highlight=False, markup=False, soft_wrap=True)
     if table.rows:
         console.print(table)

@@ -29,6 +29,7 @@ def summary(outcome: BatchOutcome) -> dict[str, Any]:
         "planned": outcome.count("planned"),
         "unpaired": len(outcome.unpaired),
         "seconds": round(outcome.seconds, 2),
+        "phase_seconds": {k: round(v, 2) for k, v in outcome.phase_seconds.items()},
         "mean_realtime_factor": round(sum(rtf) / len(rtf), 4) if rtf else None,
         "exit_code": outcome.exit_code,
     }

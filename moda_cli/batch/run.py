@@ -12,7 +12,12 @@ import functools
 import os
 import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from concurrent.futures import wait as wait_futures
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -206,34 +211,64 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
     return record
 
 
+PREFLIGHT_THREADS = min(8, 2 * (os.cpu_count() or 1))
+
+
 def preflight(resolved: list[ResolvedJob], engine: Engine, events: BatchEvents | None = None) -> list[JobRecord]:
     """Decode every pending job's portrait (face found) and audio before rendering any.
 
     Jobs already done are marked skipped. A portrait shared by many jobs is checked once
-    per render setting. Returns the records that failed.
+    per render setting, in this thread (the detector is not thread-safe); audio decoding
+    runs ffmpeg in child processes, so a few threads overlap it. Returns the failures.
     """
     events = events or BatchEvents()
-    failed: list[JobRecord] = []
     faces: dict[tuple[str, str], tuple[int, BaseException | None]] = {}
-    for n, item in enumerate(resolved, 1):
-        job, record = item.job, item.record
-        try:
-            if not item.force and record.key and is_done(job.output, record.key):
-                record.status = "skipped"
-                continue
-            check_job(job)
-            num_faces = _check_face(engine, job, faces)
-            audio = load_audio(job.audio)
-            record.frames = num_video_frames(audio.duration_s, job.preset.video.fps)
-            record.audio_seconds = round(audio.duration_s, 3)
-            if num_faces > 1:
-                record.warnings.append(f"{job.portrait}: {num_faces} faces found, animating the largest")
-        except Exception as exc:
-            record.status, record.error = "failed", _reason(exc)
-            failed.append(record)
-        finally:
-            events.checking(n, len(resolved))
-    return failed
+    checked, total = 0, len(resolved)
+    pool = ThreadPoolExecutor(PREFLIGHT_THREADS, thread_name_prefix="moda-preflight")
+    try:
+        futures = []
+        for item in resolved:
+            if _preflight_portrait(item, engine, faces):
+                futures.append(pool.submit(_preflight_audio, item))
+            else:
+                checked += 1
+                events.checking(checked, total)
+        for future in as_completed(futures):
+            future.result()
+            checked += 1
+            events.checking(checked, total)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not decode the rest
+        raise
+    pool.shutdown()
+    return [item.record for item in resolved if item.record.status == "failed"]
+
+
+def _preflight_portrait(item: ResolvedJob, engine: Engine, faces: dict[tuple[str, str], tuple[int, BaseException | None]]) -> bool:
+    """Skip a finished job, check paths and the face; True if its audio needs checking."""
+    job, record = item.job, item.record
+    try:
+        if not item.force and record.key and is_done(job.output, record.key):
+            record.status = "skipped"
+            return False
+        check_job(job)
+        num_faces = _check_face(engine, job, faces)
+        if num_faces > 1:
+            record.warnings.append(f"{job.portrait}: {num_faces} faces found, animating the largest")
+        return True
+    except Exception as exc:
+        record.status, record.error = "failed", _reason(exc)
+        return False
+
+
+def _preflight_audio(item: ResolvedJob) -> None:
+    job, record = item.job, item.record
+    try:
+        audio = load_audio(job.audio)
+        record.frames = num_video_frames(audio.duration_s, job.preset.video.fps)
+        record.audio_seconds = round(audio.duration_s, 3)
+    except Exception as exc:
+        record.status, record.error = "failed", _reason(exc)
 
 
 def _check_face(engine: Engine, job: Job, seen: dict[tuple[str, str], tuple[int, BaseException | None]]) -> int:
@@ -291,6 +326,10 @@ def _pool_job(resolved: ResolvedJob, engine_options: EngineOptions, wait: bool) 
     _IN_JOB = True
     try:
         return execute_job(resolved, engine_options, None, wait)
+    except KeyboardInterrupt:
+        # Stopped by the parent and cleaned up: exit now rather than take the next
+        # queued job. The parent reads the broken future as "interrupted".
+        os._exit(130)
     finally:
         _IN_JOB = False
 
@@ -422,6 +461,7 @@ class BatchOutcome:
     unpaired: list[str]
     seconds: float
     interrupted: bool = False
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # plan, preflight, render
 
     def count(self, status: Status) -> int:
         return sum(r.status == status for r in self.records)
@@ -453,11 +493,14 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
     for record in records:
         if record.status == "failed":
             events.job_finished(record)
+    phases = outcome.phase_seconds
+    phases["plan"] = time.perf_counter() - start
     try:
         pending = [i for i in runnable if i.record.status == "planned"]
         for record in preflight(pending, _engine(engine_options), events) if pending else []:
             events.job_finished(record)
         todo = [i for i in runnable if i.record.status == "planned"]
+        phases["preflight"] = time.perf_counter() - start - phases["plan"]
         if not options.dry_run:
             options.out_dir.mkdir(parents=True, exist_ok=True)
             events.batch_started(len(todo))
@@ -471,6 +514,8 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
                 r.status, r.error = "interrupted", "batch stopped before this job ran"
         remove_partial_files(runnable)
     outcome.seconds = time.perf_counter() - start
+    if "preflight" in phases and not options.dry_run:
+        phases["render"] = outcome.seconds - phases["plan"] - phases["preflight"]
     return outcome
 
 
