@@ -2,7 +2,8 @@
 
     python benchmarks/bench_motion.py [--checkpoint PATH] [--threads 2] [--seconds 10 60]
 
-Times the full LearnedGenerator path (windows, guidance batched with the conditional
+Reports wall time and process CPU time: on a shared machine the CPU time (with
+--threads 1) is the better estimate of an unloaded run. Times the full LearnedGenerator path (windows, guidance batched with the conditional
 half, cross-fades, post-processing) on CPU and, when available, CUDA. Without a checkpoint
 a randomly initialised default-config model is timed (speed does not depend on weights).
 """
@@ -54,25 +55,23 @@ def main() -> None:
     ckpt = args.checkpoint or (default_checkpoint_path() if default_checkpoint_path().is_file() else None)
     ckpt = ckpt or _random_checkpoint(Path(tmp.name))
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    rows = []
+    print(f"checkpoint: {ckpt}; torch threads: {args.threads}; steps: {args.steps}")
+    print(f"{'device':<6} {'audio s':>8} {'solver':<6} {'cfg':>4} {'wall s':>8} {'cpu s':>8} {'s per audio s':>14} {'x realtime':>10}")
     for device in devices:
         gen = LearnedGenerator(ckpt, device=device)
         gen.generate(_request(3.0, 2, "euler", 1.2))  # warm-up
         for seconds in args.seconds:
             for solver, guidance in (("euler", 1.2), ("euler", 1.0), ("heun", 1.2)):
                 req = _request(seconds, args.steps, solver, guidance)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 gen.generate(req)
                 if device == "cuda":
                     torch.cuda.synchronize()
-                dt = time.perf_counter() - t0
-                rows.append((device, seconds, solver, guidance, dt, dt / seconds))
+                dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+                per = dt / seconds
+                print(f"{device:<6} {seconds:>8.1f} {solver:<6} {guidance:>4.1f} {dt:>8.2f} {cpu:>8.2f} {per:>14.3f} {1 / per:>10.1f}", flush=True)
     n_params = gen.model.num_params()
-    print(f"checkpoint: {ckpt}\nparameters: {n_params:,} ({n_params / 1e6:.2f} M); torch threads: {args.threads}; steps: {args.steps}")
-    print(f"{'device':<6} {'audio s':>8} {'solver':<6} {'cfg':>4} {'total s':>8} {'s per audio s':>14} {'x realtime':>10}")
-    for device, seconds, solver, guidance, dt, per in rows:
-        print(f"{device:<6} {seconds:>8.1f} {solver:<6} {guidance:>4.1f} {dt:>8.2f} {per:>14.3f} {1 / per:>10.1f}")
-
+    print(f"parameters: {n_params:,} ({n_params / 1e6:.2f} M)")
 
 if __name__ == "__main__":
     main()
