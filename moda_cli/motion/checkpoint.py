@@ -66,6 +66,7 @@ def save_checkpoint(
     }
     tmp = path.with_name(path.name + ".moda-tmp")
     save_file(tensors, str(tmp), metadata=meta)
+    os.chmod(tmp, 0o644)  # safetensors writes 0600; a packaged checkpoint must be world-readable
     os.replace(tmp, path)
     return path
 
