@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from moda_cli.batch.plan import assign_outputs, plan_folder, plan_manifest
-from moda_cli.batch.state import is_done, job_key, job_lock, write_sidecar, JobBusy
+from moda_cli.batch.state import JobBusy, is_done, job_key, job_lock, write_sidecar
 from moda_cli.errors import UsageError
 
 
@@ -75,9 +75,8 @@ def test_resume_key_changes_with_inputs_and_settings(tmp_path: Path):
 
 def test_job_lock_excludes_a_second_holder(tmp_path: Path):
     out = tmp_path / "a.mp4"
-    with job_lock(out):
-        with pytest.raises(JobBusy), job_lock(out):
-            pass
+    with job_lock(out), pytest.raises(JobBusy), job_lock(out):
+        pass
     with job_lock(out):  # released: can be taken again
         pass
     assert not list(tmp_path.glob(".*.lock"))

@@ -79,7 +79,7 @@ def _rewrite(src, dst, meta_patch=None, tensor_patch=None):
 
     with safe_open(str(src), framework="pt") as f:
         meta = dict(f.metadata())
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     meta.update(meta_patch or {})
     if tensor_patch:
         tensor_patch(tensors)

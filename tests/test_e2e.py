@@ -9,14 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from _media import write_wav
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
 from moda_cli.face.measure import FaceMeter
 from moda_cli.video.ffmpeg import probe
 from moda_cli.video.writer import read_frames
-
-from _media import write_wav
 
 runner = CliRunner()
 FAST = ["--set", "render.size=256", "--device", "cpu"]

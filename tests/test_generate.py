@@ -80,7 +80,7 @@ def test_progress_reaches_total_and_is_monotonic(gen):
     seen = []
     gen.generate(request(100), progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (100, 100)
-    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    assert all(a[0] <= b[0] for a, b in zip(seen[:-1], seen[1:], strict=True))
     # windows of 24 frames overlapping by 8 (+ 50 tail frames): the loop stops once all 100 frames are final
     assert len(seen) == len([s for s in plan_windows(100, 24, 8, 50) if s < 100])
 
@@ -89,7 +89,7 @@ def test_window_plan_covers_clip_and_tail():
     for n in (1, 64, 65, 1000):
         starts = plan_windows(n, 80, 16, 50)
         assert starts[0] == 0 and starts[-1] + 80 >= n + 50
-        assert all(b - a == 64 for a, b in zip(starts, starts[1:]))
+        assert all(b - a == 64 for a, b in zip(starts[:-1], starts[1:], strict=True))
 
 
 def test_bad_inputs_are_named(gen, checkpoint, tmp_path):

@@ -193,7 +193,7 @@ class JointBlock(nn.Module):
         parts = torch.split(x, self.segments, dim=1)
         mods = [s.ada(F.silu(c)).chunk(6, dim=-1) for s in self.streams]  # each (B, C) x6
         qs, ks, vs = [], [], []
-        for part, s, m in zip(parts, self.streams, mods):
+        for part, s, m in zip(parts, self.streams, mods, strict=True):
             h = modulate(s.norm1(part), m[0], m[1])
             q, k, v = s.qkv(h).view(B, part.shape[1], 3, nh, hs).unbind(2)  # (B, Ls, nh, hs) x3
             qs.append(s.q_norm(q))
@@ -205,7 +205,7 @@ class JointBlock(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v)  # (B, nh, L, hs)
         y = torch.split(y.transpose(1, 2).reshape(B, L, C), self.segments, dim=1)
         out = []
-        for part, yp, s, m in zip(parts, y, self.streams, mods):
+        for part, yp, s, m in zip(parts, y, self.streams, mods, strict=True):
             part = part + m[2][:, None] * s.proj(yp)
             part = part + m[5][:, None] * s.mlp(modulate(s.norm2(part), m[3], m[4]))
             out.append(part)

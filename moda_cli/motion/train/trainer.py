@@ -83,7 +83,7 @@ class WindowSampler:
         # per clip: its quietest frame, used as silence outside the clip
         energy = data.mel.mean(axis=(1, 2), dtype=np.float32) + data.envelope
         self.silence = np.array(
-            [s + int(np.argmin(energy[s : s + n])) for s, n in zip(data.clip_start, data.clip_len)]
+            [s + int(np.argmin(energy[s : s + n])) for s, n in zip(data.clip_start, data.clip_len, strict=True)]
         )
         room = np.maximum(data.clip_len - cfg.window + 1, 1).astype(np.float64)
         self.p_clip = room / room.sum()
@@ -189,7 +189,7 @@ def _lr_factor(step: int, progress: float, cfg: TrainConfig) -> float:
 
 @torch.no_grad()
 def _ema_update(ema: MotionDiT, model: MotionDiT, decay: float) -> None:
-    for pe, pm in zip(ema.parameters(), model.parameters()):
+    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
         pe.lerp_(pm, 1.0 - decay)
 
 
