@@ -67,6 +67,7 @@ class JobRecord:
     frames: int | None = None
     audio_seconds: float | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
     seconds: float | None = None  # wall time of the job in its worker, lock and sidecar included
     worker: int | None = None  # process id that rendered it
     realtime_factor: float | None = None
@@ -195,6 +196,7 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
             record.status, record.error = "done", None
             record.frames, record.audio_seconds = result.frames, round(result.audio_seconds, 3)
             record.stage_seconds = {k: round(v, 3) for k, v in result.stage_seconds.items()}
+            record.stage_peak_rss_mb = {k: round(v, 1) for k, v in result.stage_peak_rss_mb.items()}
             record.realtime_factor = round(result.realtime_factor, 4)
             record.peak_rss_mb = round(result.peak_rss_mb, 1)
             record.warnings = result.warnings
