@@ -97,15 +97,6 @@ class JobResult:
         return self.total_seconds / max(self.audio_seconds, 1e-9)
 
 
-@dataclass
-class PreparedInputs:
-    """A job's decoded inputs: what preflight checks and rendering share."""
-
-    portrait: Portrait
-    face: Face
-    audio: Audio
-
-
 def peak_rss_mb() -> float:
     """The process's resident-memory high-water mark so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -200,12 +191,6 @@ class Engine:
     def load_face(self, job: Job) -> tuple[Portrait, Face]:
         portrait = load_portrait(job.portrait)
         return portrait, self._detector.detect(portrait, job.preset.render)
-
-    def prepare(self, job: Job) -> PreparedInputs:
-        """Decode and check a job's inputs without rendering (batch preflight)."""
-        check_job(job)
-        portrait, face = self.load_face(job)
-        return PreparedInputs(portrait, face, load_audio(job.audio))
 
     def features(self, audio: Audio, fps: float) -> AudioFeatures:
         embedding = self._whisper.encode(audio) if self._whisper is not None else None
