@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .batch.plan import DEFAULT_TEMPLATE
 from .errors import ModaError
 from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
 
@@ -133,7 +134,7 @@ def batch(
     seed: SeedOpt = None,
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
-    template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = "{portrait}__{audio}.mp4",
+    template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = DEFAULT_TEMPLATE,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (models load once per worker).")] = 1,
     executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
