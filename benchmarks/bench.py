@@ -3,8 +3,8 @@
 For each case (audio length x output) it runs `moda render` as a child process, so the
 wall time includes interpreter start and model loading, and the peak RSS is the child's
 own (from wait4). Per-stage times come from the command's own report line. The encode
-floor is ffmpeg alone encoding the same frames (raw RGB through a pipe, as moda feeds
-them) with the same settings, in the same run.
+floor is ffmpeg alone encoding the same frames (raw yuv420p through a pipe, as moda feeds
+them) with moda's own encoder command, in the same run.
 
     python benchmarks/bench.py                      # 10 s, 60 s, 600 s at 512 px and 1080p
     python benchmarks/bench.py --seconds 10 60      # a subset
@@ -81,23 +81,24 @@ def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
     return time.perf_counter() - t0, usage.ru_maxrss / 1024.0, out, usage.ru_utime + usage.ru_stime
 
 
-def encode_floor(video: Path, crf: int, preset: str) -> float:
-    """Seconds ffmpeg alone needs to encode the same frames with moda's settings.
+def encode_floor(video: Path) -> float:
+    """Seconds ffmpeg alone needs to encode the same frames with moda's own encoder command.
 
-    The frames reach the encoder as raw RGB through a pipe, exactly as moda feeds them;
-    a second ffmpeg decodes moda's output to produce them (decoding a mostly still
+    The frames reach the encoder as raw yuv420p through a pipe, exactly as moda feeds
+    them; a second ffmpeg decodes moda's output to produce them (decoding a mostly still
     H.264 video costs a fraction of encoding it).
     """
+    from moda_cli.presets import load_preset
     from moda_cli.video.ffmpeg import ffmpeg_exe, probe
+    from moda_cli.video.writer import VideoWriter
 
     info = probe(video)
-    quiet = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    encode = VideoWriter(CACHE / "floor.mp4", settings=load_preset().video).command(info.width, info.height)
+    encode = [*encode[:-1], "-f", "null", "-"]  # same arguments, nothing written
     t0 = time.perf_counter()
-    decoder = subprocess.Popen([*quiet, "-i", str(video), "-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                               stdout=subprocess.PIPE)
-    encoder = subprocess.run([*quiet, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
-                              "-r", "25", "-i", "-", "-c:v", "libx264", "-crf", str(crf), "-preset", preset,
-                              "-pix_fmt", "yuv420p", "-f", "null", "-"], stdin=decoder.stdout, check=True)
+    decoder = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video),
+                                "-an", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], stdout=subprocess.PIPE)
+    encoder = subprocess.run(encode, stdin=decoder.stdout, check=True)
     decoder.wait()
     assert encoder.returncode == 0
     return time.perf_counter() - t0
@@ -115,7 +116,7 @@ def bench_case(seconds: float, output: str, generator: str) -> dict:
     stages = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", stage_text)}
     stage_mb = {f"{k}_mb": float(v) for k, v in re.findall(r"(\w+) [\d.]+s ([\d.]+)MB", stage_text)}
     frames = int(re.search(r"(\d+) frames", text).group(1))
-    floor = encode_floor(video, 18, "veryfast")
+    floor = encode_floor(video)
     render_fps = frames / stages.get("render", wall)
     return {"audio_s": seconds, "output": output, "frames": frames, "wall_s": wall, "cpu_s": cpu, "rtf": wall / seconds,
             "fps": frames / wall, "render_fps": render_fps, "floor_fps": frames / floor,

@@ -269,17 +269,26 @@ def eval_(
     clips: Annotated[int, typer.Option("--clips", help="Held-out clips to render.")] = 12,
     motion_checkpoint: CheckpointOpt = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON here.")] = None,
+    overrides: SetOpt = None,
+    learned_only: Annotated[bool, typer.Option("--learned-only", help="Skip the baseline (to compare settings).")] = False,
 ) -> None:
-    """Render held-out cases with the learned model and the baseline; measure the frames."""
+    """Render held-out cases with the learned model and the baseline; measure the frames.
+
+    --set applies on top of every preset the evaluation uses (e.g. --set motion.steps=5).
+    """
     from dataclasses import asdict
 
     from .evaluation import evaluate, markdown_table
     from .motion.baseline import BaselineGenerator
     from .motion.generate import LearnedGenerator
+    from .motion.generator import MotionGenerator
 
-    generators = {"baseline": BaselineGenerator(), "learned": LearnedGenerator(motion_checkpoint, "cpu")}
+    generators: dict[str, MotionGenerator] = {"learned": LearnedGenerator(motion_checkpoint, "cpu")}
+    if not learned_only:
+        generators = {"baseline": BaselineGenerator(), **generators}
     with _job_bar(out.is_terminal) as bar:
-        results = evaluate(generators, data, portrait, clips, progress=lambda text: bar.update(text, 0, 0))
+        results = evaluate(generators, data, portrait, clips, progress=lambda text: bar.update(text, 0, 0),
+                           overrides=overrides or ())
     out.print(markdown_table(results), highlight=False, markup=False)
     if json_path is not None:
         json_path.write_text(json.dumps({k: asdict(v) for k, v in results.items()}, indent=2))

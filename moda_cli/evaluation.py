@@ -17,7 +17,7 @@ Metrics (per generator, over the held-out clips):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,15 +113,17 @@ class Evaluator:
         self.renderer = Renderer(self.portrait, self.face, settings)
         self.closed_below = closed_threshold(self.renderer, FaceMeter)
 
-    def measure(self, generator: MotionGenerator, case: EvalCase, preset: str = "natural", seed: int = 0) -> FaceMeasurements:
-        settings = load_preset(preset).motion
+    def measure(self, generator: MotionGenerator, case: EvalCase, preset: str = "natural", seed: int = 0,
+                overrides: Sequence[str] = ()) -> FaceMeasurements:
+        settings = load_preset(preset, overrides).motion
         motion = generator.generate(MotionRequest(case.features, self.identity, settings, seed))
         frames = [self.renderer.render(row) for row in motion.params]
         return FaceMeter().measure_frames(frames)
 
 
 def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: Path, max_clips: int = 12,
-             progress: Callable[[str], None] | None = None) -> dict[str, Scores]:
+             progress: Callable[[str], None] | None = None, overrides: Sequence[str] = ()) -> dict[str, Scores]:
+    """Scores of each generator; ``overrides`` (``--set`` items) apply on top of every preset used."""
     say = progress or (lambda text: None)
     ev = Evaluator(portrait)
     cases = held_out_cases(load_split(data_dir, "heldout"), max_clips)
@@ -130,16 +132,16 @@ def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: P
         rows = []
         for i, case in enumerate(cases):
             say(f"{name}: clip {i + 1}/{len(cases)}")
-            rows.append(lip_scores(ev.measure(gen, case, seed=i), case, ev.closed_below))
+            rows.append(lip_scores(ev.measure(gen, case, seed=i, overrides=overrides), case, ev.closed_below))
         mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         scores = Scores(**mean)
         probe_cases = cases[: min(3, len(cases))]
         for preset in ("calm", "natural", "expressive"):
             say(f"{name}: head motion, {preset}")
-            ms = [ev.measure(gen, c, preset, seed=7) for c in probe_cases]
+            ms = [ev.measure(gen, c, preset, seed=7, overrides=overrides) for c in probe_cases]
             rot = np.concatenate([np.stack([m.pitch, m.yaw, m.roll], 1) for m in ms])
             scores.head_std_deg[preset] = float(np.nanmean(np.nanstd(rot, axis=0)))
-        a, b = (ev.measure(gen, probe_cases[0], seed=s) for s in (1, 2))
+        a, b = (ev.measure(gen, probe_cases[0], seed=s, overrides=overrides) for s in (1, 2))
         scores.seed_yaw_diff = float(np.nanmean(np.abs(a.yaw - b.yaw)))
         scores.seed_lip_corr = float(np.corrcoef(np.nan_to_num(a.mouth_open), np.nan_to_num(b.mouth_open))[0, 1])
         results[name] = scores

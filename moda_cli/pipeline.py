@@ -245,13 +245,16 @@ class Engine:
     ) -> None:
         renderer = Renderer(portrait, face, job.preset.render)
         total = motion.num_frames
+        box = renderer.patch_box
         with (
             _render_threads(),
-            VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total) as writer,
+            VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total,
+                        background=renderer.background) as writer,
         ):
             for i, row in enumerate(motion.params):
-                # render() returns a new array each frame, so the writer need not copy it.
-                writer.write(renderer.render(np.asarray(row)), copy=False)
+                # Only the box around the face changes. render_patch returns a new array
+                # each frame, so the writer need not copy it.
+                writer.write(renderer.render_patch(np.asarray(row)), origin=(box.x0, box.y0), copy=False)
                 if i % 10 == 9 or i == total - 1:
                     notify("render", i + 1, total)
 

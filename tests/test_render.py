@@ -145,7 +145,7 @@ def test_pasteback_keeps_far_pixels_identical(detector):
     assert r.output_size == CANVAS_SIZE
     frame = r.render(params(jaw_open=1.0, yaw=20.0, blink_left=1.0, smile=1.0))
     assert frame.shape == canvas.shape
-    x0, y0, x1, y1 = r._paste.box  # only this box may change
+    x0, y0, x1, y1 = r.patch_box.x0, r.patch_box.y0, r.patch_box.x1, r.patch_box.y1  # only this box may change
     outside = np.ones(canvas.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     assert (frame[outside] == canvas[outside]).all()

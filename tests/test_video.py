@@ -117,6 +117,61 @@ def test_read_frames_count_and_pixels(tmp_path):
     assert len(small) == 40 and small[0].shape == (32, 48, 3)
 
 
+def test_colours_survive_the_yuv_conversion(tmp_path):
+    """Saturated primaries and greys come back as they went in (BT.709 in, BT.709 tagged)."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128), (200, 150, 120)]
+    frame = np.zeros((64, 16 * len(colours), 3), np.uint8)
+    for k, c in enumerate(colours):
+        frame[:, 16 * k : 16 * (k + 1)] = c
+    with VideoWriter(tmp_path / "c.mp4", settings=VideoSettings(crf=12)) as writer:
+        writer.write(frame)
+    back = next(read_frames(tmp_path / "c.mp4")).astype(int)
+    for k, c in enumerate(colours):
+        got = back[32, 16 * k + 8]
+        assert np.abs(got - c).max() <= 4, f"{c} came back as {tuple(got)}"
+    assert probe(tmp_path / "c.mp4").width == 16 * len(colours)
+
+
+def test_regions_over_a_background(tmp_path):
+    """A region write changes only the region; moving it elsewhere restores the background."""
+    background = pattern(0)
+    bright, dark = np.full((20, 30, 3), 250, np.uint8), np.full((20, 30, 3), 10, np.uint8)
+    with VideoWriter(tmp_path / "r.mp4", settings=VideoSettings(fps=FPS, crf=12), background=background) as writer:
+        writer.write(bright, origin=(10, 8))
+        writer.write(dark, origin=(50, 30))
+        writer.write(pattern(5))  # a whole frame in between
+        writer.write(dark, origin=(66, 44))  # ends at the frame's corner
+    frames = [f.astype(int) for f in read_frames(tmp_path / "r.mp4")]
+    assert len(frames) == 4
+
+    def expected(region: np.ndarray | None, x: int, y: int, base: np.ndarray = background) -> np.ndarray:
+        out = base.astype(int)
+        if region is not None:
+            out[y : y + region.shape[0], x : x + region.shape[1]] = region
+        return out
+
+    for got, want in zip(frames, [expected(bright, 10, 8), expected(dark, 50, 30), expected(None, 0, 0, pattern(5)),
+                                  expected(dark, 66, 44)], strict=True):
+        assert np.abs(got - want).mean() < 3
+
+
+def test_region_writes_are_checked(tmp_path):
+    writer = VideoWriter(tmp_path / "a.mp4")
+    with pytest.raises(ValueError, match="background"):
+        writer.write(np.zeros((8, 8, 3), np.uint8), origin=(0, 0))
+    writer.abort()
+    with VideoWriter(tmp_path / "b.mp4", background=pattern(0)) as writer:
+        with pytest.raises(ValueError, match="even"):
+            writer.write(np.zeros((8, 8, 3), np.uint8), origin=(3, 0))
+        with pytest.raises(ValueError, match="even"):
+            writer.write(np.zeros((7, 8, 3), np.uint8), origin=(0, 0))
+        with pytest.raises(ValueError, match="outside"):
+            writer.write(np.zeros((8, 8, 3), np.uint8), origin=(92, 0))
+        writer.write(np.zeros((8, 8, 3), np.uint8), origin=(88, 56))
+    assert count_video_frames(tmp_path / "b.mp4") == 1
+    assert not (tmp_path / "a.mp4").exists()
+
+
 def test_read_frames_stopping_early_kills_ffmpeg(tmp_path):
     out = write_clip(tmp_path / "clip.mp4", 40)
     gen = read_frames(out)

@@ -3,7 +3,7 @@
 The crop is a resampled copy of the photo, so only where the face can move is it worth
 using: a fixed feathered mask, 1 around the head and 0 from the outer anchor ring on
 (where the warp is exactly still), blends it in. Where the mask is 0 the result is the
-portrait byte for byte, and only the mask's bounding box is touched per frame.
+portrait byte for byte, and only the mask's bounding box is produced per frame.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..face.types import CropTransform
+from .warp import Region
 
 
 def feather_mask(size: int, outer_ring: np.ndarray, feather_px: float) -> np.ndarray:
@@ -38,7 +39,8 @@ class PasteBack:
         box = corners @ crop.inverse().T  # crop -> original pixels
         x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int) - 1, 0)
         x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, (w, h))
-        self.box = (int(x0), int(y0), int(x1), int(y1))
+        self.box = Region(int(x0), int(y0), int(x1), int(y1)).even(w, h)  # every pixel that can change
+        x0, y0, x1, y1 = self.box.x0, self.box.y0, self.box.x1, self.box.y1
         # ROI pixel (u, v) -> crop coordinates, for warpAffine's inverse-map mode.
         m = crop.matrix.astype(np.float64).copy()
         m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
@@ -50,15 +52,14 @@ class PasteBack:
         self._base = np.ascontiguousarray(image[y0:y1, x0:x1])
 
     def paste(self, crop_image: np.ndarray) -> np.ndarray:
-        """(size, size, 3) uint8 crop -> full-size uint8 frame (a new array)."""
+        """(size, size, 3) uint8 crop -> the frame's ``box`` pixels, a new (h, w, 3) uint8 array.
+
+        Outside ``box`` the frame is ``image`` unchanged.
+        """
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         warped = cv2.warpAffine(
             crop_image, self._roi_to_crop, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE
         )
         # Per-pixel weights on uint8 in one OpenCV call; weight (1, 0) returns the
         # portrait's own byte exactly, so unmoved pixels stay byte-identical.
-        blended = cv2.blendLinear(self._base, warped, self._keep, self.mask)
-        out = self.image.copy()
-        x0, y0, x1, y1 = self.box
-        out[y0:y1, x0:x1] = blended
-        return out
+        return cv2.blendLinear(self._base, warped, self._keep, self.mask)

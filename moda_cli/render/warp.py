@@ -5,7 +5,7 @@ for every pixel of the region that can move (at reduced resolution), its triangl
 barycentric weights. Per frame: the forward displacement field d (source -> target) is a
 weighted sum of vertex displacements; the backward map the image needs is found by the
 fixed-point iteration p = q - d(p) on the reduced grid, upsampled and applied with one
-cv2.remap. Pixels outside the region are copied unchanged.
+cv2.remap. Pixels outside the region never move, so only the region is produced.
 """
 
 from __future__ import annotations
@@ -33,6 +33,13 @@ class Region:
     @property
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def even(self, width: int, height: int) -> Region:
+        """Grown to even corners (yuv420p encodes 2x2 blocks), kept inside width x height."""
+        return Region(
+            self.x0 - self.x0 % 2, self.y0 - self.y0 % 2,
+            min(self.x1 + self.x1 % 2, width), min(self.y1 + self.y1 % 2, height),
+        )
 
 
 class MeshWarp:
@@ -110,7 +117,11 @@ class MeshWarp:
         return u
 
     def apply(self, image: np.ndarray, disp: np.ndarray) -> np.ndarray:
-        """Warp ``image`` (size x size x C) by vertex displacements; returns a new image."""
+        """Warp ``image`` (size x size x C) by vertex displacements; returns the region only.
+
+        The result is a new (h, w, C) array for ``self.region``: every pixel outside it is
+        ``image``'s own, so callers that keep the rest of the image need only this part.
+        """
         u = self.backward_field(self.forward_field(disp))
         r = self.region
         h, w = r.y1 - r.y0, r.x1 - r.x0
@@ -122,15 +133,9 @@ class MeshWarp:
             interpolation=cv2.INTER_LINEAR,
         )
         maps = self._pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
-        out = image.copy()
-        # Straight into the output's region (a view): no temporary image, no second copy.
-        dst = out[r.slices]
-        res = cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
-            image, maps, None, cv2.INTER_LINEAR, dst=dst, borderMode=cv2.BORDER_REPLICATE
+        return cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
+            image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        if res is not dst and not np.shares_memory(res, out):  # OpenCV had to reallocate
-            dst[...] = res
-        return out
 
 
 def _rasterize(

@@ -2,8 +2,10 @@
 
 Frames go to ffmpeg as they are rendered (never the whole clip in memory) through a small
 bounded queue and a feeder thread, so x264 encodes while the next frames render. The
-output appears under its name only when ffmpeg succeeded: it is written to a hidden
-temp file beside it and ``os.replace``d, and any failure or Ctrl-C deletes the temp file.
+feeder converts them to yuv420p (``yuv.Yuv420Frame``), only the changed part when the
+caller hands over a region of the frame. The output appears under its name only when
+ffmpeg succeeded: it is written to a hidden temp file beside it and ``os.replace``d, and
+any failure or Ctrl-C deletes the temp file.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import numpy as np
 from ..errors import FFmpegError, InputError
 from ..presets import VideoSettings
 from .ffmpeg import ffmpeg_exe, ffmpeg_path_arg, probe
+from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
 _MOV_SUFFIXES = {".mp4", ".mov", ".m4v"}
 _DONE = None  # queue sentinel: no more frames
+Origin = tuple[int, int]  # (x, y) of a region's top-left pixel in the frame
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -51,6 +55,12 @@ def _pad_even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+def _checked_rgb(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.shape} {frame.dtype}")
+    return frame
+
+
 def _read_tail(fh: IO[bytes], limit: int = 8000) -> str:
     fh.seek(0, os.SEEK_END)
     fh.seek(max(0, fh.tell() - limit))
@@ -60,8 +70,9 @@ def _read_tail(fh: IO[bytes], limit: int = 8000) -> str:
 class VideoWriter:
     """Encode RGB uint8 frames (H, W, 3) to H.264/yuv420p + AAC in ``output``.
 
-    Use as a context manager; ``write`` each frame as it is rendered. ffmpeg starts at the
-    first frame (which fixes the size); the audio file, if given, is muxed in whole, so the
+    Use as a context manager; ``write`` each frame as it is rendered: a whole frame, or
+    only the region that differs from ``background`` (an (H, W, 3) frame given once).
+    ffmpeg starts at the first frame (which fixes the size); the audio file, if given, is muxed in whole, so the
     caller writes ``num_video_frames(duration, fps)`` frames for the two to agree within
     one frame. ``expected_frames``, if given, is checked at close: a short clip is an
     error, not a silently truncated video.
@@ -75,6 +86,7 @@ class VideoWriter:
         audio: str | Path | None = None,
         expected_frames: int | None = None,
         queue_frames: int = 4,
+        background: np.ndarray | None = None,
     ):
         self.output = Path(output)
         self.settings = settings or VideoSettings()
@@ -83,7 +95,10 @@ class VideoWriter:
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the frames given
         self._tmp = temp_path_for(self.output)
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(1, queue_frames))
+        self.background = None if background is None else _checked_rgb(background)
+        if self.background is not None:
+            self.size = (self.background.shape[1], self.background.shape[0])
+        self._queue: queue.Queue[tuple[np.ndarray, Origin | None] | None] = queue.Queue(maxsize=max(1, queue_frames))
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._thread: threading.Thread | None = None
@@ -99,13 +114,15 @@ class VideoWriter:
         s = self.settings
         rate = fps_fraction(s.fps)
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-        cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}"]
+        # Frames arrive already in the encoder's format (yuv.py converts them as BT.709,
+        # limited range), so ffmpeg does no per-frame conversion; the tags tell players.
+        # Declared on the input too: untagged input would be converted to the output's tags.
+        color = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+        cmd += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", *color]
         cmd += ["-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0"]
         if self.audio is not None:
             cmd += ["-i", ffmpeg_path_arg(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
-        # Convert with and tag BT.709 so players do not guess the matrix from the size.
-        cmd += ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"]
-        cmd += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+        cmd += color
         cmd += ["-c:v", "libx264", "-preset", s.encoder_preset, "-crf", str(s.crf)]
         if self.audio is not None:
             cmd += ["-c:a", "aac", "-b:a", s.audio_bitrate]
@@ -123,47 +140,86 @@ class VideoWriter:
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
             start_new_session=(os.name == "posix"),
         )
-        self._thread = threading.Thread(target=self._feed, name="moda-video-writer", daemon=True)
+        self._thread = threading.Thread(target=self._feed, args=(width, height), name="moda-video-writer", daemon=True)
         self._thread.start()
 
-    def _feed(self) -> None:
-        """Feeder thread: queue -> ffmpeg stdin. After a write error keep draining so ``write`` never blocks."""
+    def _feed(self, width: int, height: int) -> None:
+        """Feeder thread: queue -> yuv420p -> ffmpeg stdin. After an error keep draining so ``write`` never blocks.
+
+        ``frame`` is what ffmpeg receives; ``base`` is the background, so that a region
+        write only converts the region (and restores the background first when the
+        region moved or a whole frame came in between).
+        """
         assert self._proc is not None and self._proc.stdin is not None
-        while (frame := self._queue.get()) is not _DONE:
-            if self._feed_error is None:
-                try:
-                    self._proc.stdin.write(frame.data)
-                except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
-                    self._feed_error = exc
+        frame, base = Yuv420Frame(width, height), Yuv420Frame(width, height)
+        if self.background is not None:
+            base.put_rgb(_pad_even(self.background))
+        frame.copy_from(base)
+        dirty: tuple[int, int, int, int] | None = None  # region of `frame` that differs from `base`
+        while (item := self._queue.get()) is not _DONE:
+            if self._feed_error is not None:
+                continue
+            rgb, origin = item
+            try:
+                if origin is None:
+                    frame.put_rgb(rgb)
+                    dirty = (0, 0, width, height)
+                else:
+                    box = (*origin, rgb.shape[1], rgb.shape[0])
+                    if dirty is not None and dirty != box:
+                        frame.copy_from(base)
+                    frame.put_rgb(rgb, *origin)
+                    dirty = box
+                self._proc.stdin.write(frame.data)
+            except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
+                self._feed_error = exc
         try:
             self._proc.stdin.close()
         except OSError as exc:
             self._feed_error = self._feed_error or exc
 
     # -- public ---------------------------------------------------------------------
-    def write(self, frame: np.ndarray, *, copy: bool = True) -> None:
+    def write(self, frame: np.ndarray, *, origin: Origin | None = None, copy: bool = True) -> None:
         """Queue one (H, W, 3) uint8 RGB frame; blocks while the small queue is full.
+
+        origin: None for a whole frame. (x, y) makes ``frame`` a region at that pixel, the
+        rest of the frame being ``background``. x and y must be even, and so must the
+        region's sides unless the region ends at the frame's edge.
 
         The frame waits in the queue while the caller renders the next ones, so it is
         copied unless ``copy=False``: a caller that never changes a frame after handing it
-        over (a new array per frame) saves a full-frame copy, 6 MB at 1080p.
+        over (a new array per frame) saves a copy, 6 MB for a whole 1080p frame.
         """
         if self._closed:
             raise RuntimeError("VideoWriter is closed")
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.shape} {frame.dtype}")
-        h, w = frame.shape[:2]
-        if self.size is None:
-            self.size = (w, h)
-            self._start(w + w % 2, h + h % 2)
-        elif self.size != (w, h):
-            raise ValueError(f"frame {self.frames_written} is {w}x{h}, earlier frames were {self.size[0]}x{self.size[1]}")
+        h, w = _checked_rgb(frame).shape[:2]
+        if origin is None:
+            if self.size is None:
+                self.size = (w, h)
+            elif self.size != (w, h):
+                raise ValueError(f"frame {self.frames_written} is {w}x{h}, earlier frames were {self.size[0]}x{self.size[1]}")
+        else:
+            self._check_region(w, h, origin)
+        if self._proc is None:
+            fw, fh = self.size
+            self._start(fw + fw % 2, fh + fh % 2)
         if self._feed_error is not None:
             self._fail("ffmpeg stopped accepting frames")
         # A copy: renderers may reuse their output buffer while this frame waits in the queue.
         frame = _pad_even(frame)
-        self._queue.put(np.array(frame, order="C", copy=True) if copy else np.ascontiguousarray(frame))
+        frame = np.array(frame, order="C", copy=True) if copy else np.ascontiguousarray(frame)
+        self._queue.put((frame, origin))
         self.frames_written += 1
+
+    def _check_region(self, w: int, h: int, origin: Origin) -> None:
+        if self.size is None:
+            raise ValueError("a region needs a background to sit in: pass background= to VideoWriter")
+        x, y = origin
+        fw, fh = self.size
+        if x < 0 or y < 0 or x + w > fw or y + h > fh:
+            raise ValueError(f"region {w}x{h} at ({x}, {y}) is outside the {fw}x{fh} frame")
+        if x % 2 or y % 2 or (w % 2 and x + w != fw) or (h % 2 and y + h != fh):
+            raise ValueError(f"region {w}x{h} at ({x}, {y}): yuv420p needs even origins and sides")
 
     def close(self) -> Path:
         """Finish encoding and move the file into place; returns the output path."""
