@@ -101,6 +101,7 @@ def render(
     motion_checkpoint: CheckpointOpt = None,
     whisper_checkpoint: WhisperOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the job's figures (stage times, CPU, memory) as JSON here.")] = None,
 ) -> None:
     """Render one portrait speaking one recording."""
     from .pipeline import Engine, Job, check_job
@@ -115,12 +116,16 @@ def render(
         result = engine.render(job, bar.update)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), indent=2))
     if not quiet:
-        stages = ", ".join(f"{k} {v:.2f}s {result.stage_peak_rss_mb.get(k, 0.0):.0f}MB"
-                           for k, v in result.stage_seconds.items())
+        stages = ", ".join(
+            f"{k} {v:.2f}s/{result.stage_cpu_seconds.get(k, 0.0):.1f}cpu/{result.stage_peak_rss_mb.get(k, 0.0):.0f}MB"
+            for k, v in result.stage_seconds.items()
+        )
         out.print(
             f"{result.output}  {result.frames} frames, {result.audio_seconds:.2f}s audio, "
-            f"realtime x{result.realtime_factor:.2f} ({stages}), peak {result.peak_rss_mb:.0f} MB",
+            f"realtime x{result.realtime_factor:.2f} (wall/cpu/peak: {stages}), peak {result.peak_rss_mb:.0f} MB",
             highlight=False,
         )
 

@@ -5,21 +5,27 @@
     result = engine.render(Job(Path("anna.jpg"), Path("anna.wav"), Path("anna.mp4"), load_preset()))
 
 A job runs as numbered stages: 1. check inputs, 2. portrait and face, 3. audio and
-features, 4. motion, 5. render and encode (streamed, frame by frame). Inputs are checked
-before any model is loaded; the output appears only when complete.
+features, 4. motion, 5. render and encode. 4 and 5 overlap: motion is sampled window by
+window in a thread while the frames of earlier windows are rendered and streamed to the
+encoder. Inputs are checked before any model is loaded; the output appears only when
+complete.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import resource
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -33,15 +39,16 @@ from .face.identity import identity_features
 from .face.image_io import load_portrait
 from .face.types import Face, Portrait
 from .motion.generator import MotionGenerator, MotionRequest
-from .motion.params import MotionSeq
 from .presets import Preset
 from .render.renderer import Renderer
 from .video.ffmpeg import ffmpeg_exe
 from .video.writer import VideoWriter
 
 Device = Literal["auto", "cpu", "cuda"]
-SMALL_MACHINE_CORES = 4  # at most this many cores: render single-threaded beside x264
-Stage = Literal["face", "audio", "motion", "render"]
+SMALL_MACHINE_CORES = 4  # at most this many cores: one thread per library beside x264
+# Frames render in a few threads at once (OpenCV releases the GIL), in order for the writer.
+RENDER_THREADS = 2
+Stage = Literal["face", "audio", "motion", "render", "encode"]
 # Called with (stage, done, total) as a job advances; the CLI turns it into progress bars.
 JobProgress = Callable[[Stage, int, int], None]
 
@@ -87,6 +94,12 @@ class JobResult:
     # Peak resident memory of this process during each stage, same keys as stage_seconds
     # (ffmpeg's own memory is not included: it is a separate process).
     stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    # CPU seconds of each stage wherever it ran: motion in its thread, encode in the
+    # writer's thread and in ffmpeg. stage_seconds are wall seconds of the job's thread.
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "output": str(self.output), "realtime_factor": self.realtime_factor}
 
     @property
     def total_seconds(self) -> float:
@@ -112,39 +125,59 @@ def current_rss_mb() -> float:
 
 
 class StageMeter:
-    """Wall seconds and peak resident memory of each stage of a job.
+    """Where a job's wall time, CPU time and memory go, stage by stage.
 
-    A stage's peak is exact when the process's high-water mark rises during it (that new
-    mark is the stage's peak). Otherwise the stage stayed below an earlier stage's peak,
-    and a background thread sampling /proc every ``interval`` seconds estimates it.
+    The job's own thread ``switch``es from stage to stage, and every wall second goes to
+    the stage it is in, so ``seconds`` add up to the job's wall time even though motion
+    sampling and encoding run beside rendering in other threads and processes: what the
+    job spends waiting for them is theirs. ``cpu_seconds`` is the CPU each stage used
+    wherever it ran (``add_cpu`` for the other threads and ffmpeg). A stage's peak memory
+    is this process's resident set, sampled every ``interval`` seconds, and the exact
+    high-water mark when it rises during the stage.
     """
 
     def __init__(self, interval: float = 0.02) -> None:
-        self.interval = interval
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self.peak_rss_mb: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = self._cpu_since = 0.0
+        self._high_water = peak_rss_mb()
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, args=(interval,), name="moda-rss", daemon=True)
+        self._sampler.start()
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        before = peak_rss_mb()
-        sampled = [current_rss_mb()]
-        stop = threading.Event()
+    def _sample(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            stage = self._stage
+            if stage is not None:
+                self._peak(stage, current_rss_mb())
 
-        def sample() -> None:
-            while not stop.wait(self.interval):
-                sampled[0] = max(sampled[0], current_rss_mb())
+    def _peak(self, stage: str, mb: float) -> None:
+        self.peak_rss_mb[stage] = max(self.peak_rss_mb.get(stage, 0.0), mb)
 
-        sampler = threading.Thread(target=sample, name=f"moda-rss-{name}", daemon=True)
-        sampler.start()
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = time.perf_counter() - t0
-            stop.set()
-            sampler.join()
-            after = peak_rss_mb()
-            self.peak_rss_mb[name] = after if after > before else max(sampled[0], current_rss_mb())
+    def switch(self, stage: str | None) -> None:
+        """From now on, this thread's time is ``stage``'s (None: the job is over)."""
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._stage is not None:
+            self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + now - self._since
+            self.add_cpu(self._stage, cpu - self._cpu_since)
+            high_water = peak_rss_mb()
+            if high_water > self._high_water:  # the process's peak rose during this stage
+                self._high_water = high_water
+                self._peak(self._stage, high_water)
+        if stage is not None:
+            self.seconds.setdefault(stage, 0.0)
+            self._peak(stage, current_rss_mb())
+        self._stage, self._since, self._cpu_since = stage, now, cpu
+
+    def add_cpu(self, stage: str, seconds: float) -> None:
+        self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + seconds
+
+    def close(self) -> None:
+        self.switch(None)
+        self._stop.set()
+        self._sampler.join()
 
 
 def check_job(job: Job) -> None:
@@ -199,37 +232,35 @@ class Engine:
     def render(self, job: Job, progress: JobProgress | None = None) -> JobResult:
         preset, meter = job.preset, StageMeter()
         notify: JobProgress = progress or (lambda stage, done, total: None)
-
-        # 1-2. check inputs, decode the portrait, find the face
-        with meter.stage("face"):
+        try:
+            # 1-2. check inputs, decode the portrait, find the face
+            meter.switch("face")
             check_job(job)
             portrait, face = self.load_face(job)
-        notify("face", 1, 1)
+            notify("face", 1, 1)
 
-        # 3. audio and frame-aligned features
-        with meter.stage("audio"):
+            # 3. audio and frame-aligned features
+            meter.switch("audio")
             audio = load_audio(job.audio)
             features = self.features(audio, preset.video.fps)
             audio_seconds = audio.duration_s
             del audio  # the features are all later stages need
-        notify("audio", 1, 1)
+            notify("audio", 1, 1)
 
-        # 4. motion in the joint parameter space
-        with meter.stage("motion"):
+            # 4-5. motion in the joint parameter space, rendered and encoded as it comes
+            meter.switch("motion")
             generator = self.generator(preset.motion.generator)
             request = MotionRequest(features, identity_features(face.landmarks), preset.motion, preset.seed)
-            motion = generator.generate(request, lambda d, t: notify("motion", d, t))
-
-        # 5. render and encode, streamed frame by frame
-        with meter.stage("render"):
-            self._render_video(job, portrait, face, motion, notify)
+            self._render_video(job, portrait, face, generator, request, meter, notify)
+        finally:
+            meter.close()
 
         warnings = []
         if face.num_faces > 1:
             warnings.append(f"{job.portrait}: {face.num_faces} faces found, animating the largest")
         return JobResult(
             output=job.output,
-            frames=motion.num_frames,
+            frames=features.num_frames,
             audio_seconds=audio_seconds,
             stage_seconds=meter.seconds,
             peak_rss_mb=peak_rss_mb(),
@@ -238,39 +269,143 @@ class Engine:
             num_faces=face.num_faces,
             warnings=warnings,
             stage_peak_rss_mb=meter.peak_rss_mb,
+            stage_cpu_seconds=meter.cpu_seconds,
         )
 
     def _render_video(
-        self, job: Job, portrait: Portrait, face: Face, motion: MotionSeq, notify: JobProgress
+        self, job: Job, portrait: Portrait, face: Face, generator: MotionGenerator, request: MotionRequest,
+        meter: StageMeter, notify: JobProgress,
     ) -> None:
+        """Render each motion chunk as soon as the sampler yields it, while the next is sampled.
+
+        Only the box around the face changes from frame to frame: the writer gets the
+        portrait once as the background and then just that box.
+        """
+        meter.switch("render")
         renderer = Renderer(portrait, face, job.preset.render)
-        total = motion.num_frames
-        box = renderer.patch_box
+        origin = (renderer.patch_box.x0, renderer.patch_box.y0)
+        total, done = request.features.num_frames, 0
+        meter.switch("motion")
+        def motion_progress(d: int, t: int) -> None:
+            if done == 0:  # once frames come out, the bar follows them
+                notify("motion", d, t)
+
+        sampler = _Ahead(generator.stream(request, motion_progress))
         with (
-            _render_threads(),
+            _small_machine_threads(),
+            ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="moda-render") as pool,
+            sampler as chunks,
             VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total,
                         background=renderer.background) as writer,
         ):
-            for i, row in enumerate(motion.params):
-                # Only the box around the face changes. render_patch returns a new array
-                # each frame, so the writer need not copy it.
-                writer.write(renderer.render_patch(np.asarray(row)), origin=(box.x0, box.y0), copy=False)
-                if i % 10 == 9 or i == total - 1:
-                    notify("render", i + 1, total)
+            in_flight: deque[Future[tuple[np.ndarray, float]]] = deque()
+
+            def write_oldest() -> None:
+                nonlocal done
+                meter.switch("render")
+                patch, cpu = in_flight.popleft().result()
+                meter.add_cpu("render", cpu)
+                meter.switch("encode")
+                writer.write(patch, origin=origin, copy=False)  # a new array: no copy needed
+                done += 1
+                if done % 10 == 0 or done == total:
+                    notify("render", done, total)
+
+            for chunk in chunks:  # the wait for a chunk is motion time
+                for row in chunk:
+                    in_flight.append(pool.submit(_timed, renderer.render_patch, row))
+                    if len(in_flight) > 2 * RENDER_THREADS:
+                        write_oldest()
+                meter.switch("motion")
+            while in_flight:
+                write_oldest()
+            meter.switch("encode")
+            writer.close()
+        meter.add_cpu("motion", sampler.cpu_seconds)
+        meter.add_cpu("encode", writer.cpu_seconds)
+
+
+def _timed(fn: Callable[[np.ndarray], np.ndarray], arg: np.ndarray) -> tuple[np.ndarray, float]:
+    """fn(arg) and the CPU seconds it took in this thread."""
+    start = time.thread_time()
+    result = fn(arg)
+    return result, time.thread_time() - start
+
+
+class _Ahead:
+    """Runs an iterator in a thread of its own, up to ``depth`` items ahead of the consumer.
+
+    Motion sampling (torch, which releases the GIL) then overlaps rendering and encoding.
+    An exception in the iterator is raised in the consumer; leaving the ``with`` early
+    (an error, Ctrl-C) stops the thread after its current item.
+    """
+
+    def __init__(self, items: Iterator[np.ndarray], depth: int = 2) -> None:
+        self._items = items
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="moda-motion", daemon=True)
+        self.cpu_seconds = 0.0  # the thread's own CPU time, once it has finished
+
+    def _put(self, kind: str, value: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        start = time.thread_time()
+        try:
+            for item in self._items:
+                if not self._put("item", item):
+                    return
+            self._put("end", None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put("error", exc)
+        finally:
+            self.cpu_seconds = time.thread_time() - start
+
+    def __enter__(self) -> Iterator[np.ndarray]:
+        self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[np.ndarray]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 @contextmanager
-def _render_threads() -> Iterator[None]:
-    """One OpenCV thread for rendering on small machines, restored afterwards.
+def _small_machine_threads() -> Iterator[None]:
+    """One OpenCV thread and one torch thread on small machines, restored afterwards.
 
-    Rendering and x264 run at the same time; with few cores x264's threads keep every core
-    busy, and OpenCV splitting each small remap across threads only adds hand-offs that
-    compete with the encoder. On larger machines OpenCV's setting is left alone.
+    Sampling, rendering and x264 run at the same time; with few cores x264's threads and
+    the sampler keep every core busy, and splitting each small remap or matrix product
+    across threads only adds hand-offs that compete with them. On larger machines the
+    libraries' own settings are left alone.
     """
-    before = cv2.getNumThreads()
-    if (os.cpu_count() or 1) <= SMALL_MACHINE_CORES:
-        cv2.setNumThreads(1)
+    if (os.cpu_count() or 1) > SMALL_MACHINE_CORES:
+        yield
+        return
+    torch = sys.modules.get("torch")  # imported only if a learned model is loaded
+    before = cv2.getNumThreads(), torch.get_num_threads() if torch is not None else 0
+    cv2.setNumThreads(1)
+    if torch is not None:
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        cv2.setNumThreads(before[0])
+        if torch is not None:
+            torch.set_num_threads(before[1])

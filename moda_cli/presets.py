@@ -35,7 +35,7 @@ class MotionSettings(_Strict):
     lips: float = Field(1.0, ge=0.0, le=2.0, description="lip and jaw amplitude")
     blink_rate: float = Field(17.0, ge=0.0, le=60.0, description="blinks per minute")
     smoothing: int = Field(3, ge=1, le=15, description="moving-average frames on head pose")
-    steps: int = Field(10, ge=1, le=100, description="flow-matching ODE steps")
+    steps: int = Field(4, ge=1, le=100, description="flow-matching ODE steps")
     solver: Literal["euler", "heun"] = "euler"
     guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
     emotion: Emotion = "none"

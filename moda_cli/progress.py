@@ -19,7 +19,7 @@ from rich.table import Table
 from .batch.run import BatchEvents, BatchOutcome, JobRecord
 
 SUMMARY_ROWS = 30  # larger batches list only failed or warned jobs in the final table
-_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion", "render": "rendering"}
+_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion", "render": "rendering", "encode": "encoding"}
 
 
 def _bar(console: Console) -> Progress:

@@ -484,8 +484,9 @@ def test_report_fields_json_on_stdout_and_jsonl(tmp_path, small_portrait):
     assert job["output"] == str(out / "p0__p0.mp4") and job["status"] == "done" and job["error"] is None
     assert job["preset"]["name"] == "natural" and job["preset"]["render"]["size"] == 128 and job["seed"] == 42
     assert job["model"] == "baseline" and len(job["key"]) == 32
-    assert set(job["stage_seconds"]) == {"face", "audio", "motion", "render"} and job["frames"] == 12
+    assert set(job["stage_seconds"]) == {"face", "audio", "motion", "render", "encode"} and job["frames"] == 12
     assert job["realtime_factor"] > 0 and job["seconds"] >= sum(job["stage_seconds"].values())
+    assert set(job["stage_cpu_seconds"]) == set(job["stage_seconds"]) and job["stage_cpu_seconds"]["encode"] > 0
     assert (doc["summary"]["jobs"], doc["summary"]["done"], doc["summary"]["exit_code"]) == (1, 1, 0)
     lines = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
     assert [line["type"] for line in lines] == ["job", "summary"] and lines[1]["summary"]["done"] == 1

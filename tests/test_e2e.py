@@ -140,7 +140,7 @@ def test_batch_folder_keeps_going_and_resumes(tmp_path, small_portrait, speech_w
     assert any("lonely.wav" in u for u in report["unpaired"])
     done = next(j for j in report["jobs"] if j["status"] == "done")
     assert done["frames"] > 0 and done["stage_seconds"]["render"] > 0 and done["seed"] == 42
-    assert set(done["stage_peak_rss_mb"]) == {"face", "audio", "motion", "render"}
+    assert set(done["stage_peak_rss_mb"]) == {"face", "audio", "motion", "render", "encode"}
     assert all(mb > 50 for mb in done["stage_peak_rss_mb"].values())
     assert (out / "anna__anna.mp4").is_file() and not (out / "broken__broken.mp4").exists()
     again = moda("batch", src, "-o", out, "--json", "-q", *FAST)

@@ -7,11 +7,11 @@ import torch
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
 from moda_cli.motion.checkpoint import save_checkpoint
-from moda_cli.motion.generate import LearnedGenerator, moving_average, plan_windows
+from moda_cli.motion.generate import LearnedGenerator, finish, plan_windows
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats
-from moda_cli.motion.params import HIGH, LOW, POSE_SLICE, index
+from moda_cli.motion.params import HIGH, LOW, POSE_SLICE, index, moving_average
 from moda_cli.presets import MotionSettings
 
 TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
@@ -112,3 +112,30 @@ def test_moving_average_and_stats():
     s = motion_stats(m, 25.0)
     assert s[2] == pytest.approx(2 / (10 / 60))  # 2 blinks in 10 s
     assert s[0] == pytest.approx(2.0 / 3)
+
+
+@pytest.mark.parametrize("smoothing", [1, 3, 4, 7])
+def test_finishing_in_chunks_equals_finishing_at_once(smoothing):
+    """The stream smooths the pose chunk by chunk: any split must give the whole-clip result."""
+    rng = np.random.default_rng(smoothing)
+    motion = rng.normal(0, 0.6, (97, 17)).astype(np.float32)
+    whole = finish(motion, 0, len(motion), smoothing)
+    cuts = [0, *sorted(rng.choice(np.arange(1, 97), 6, replace=False)), 97]
+    parts = [finish(motion, a, b, smoothing) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    assert np.abs(whole[:, POSE_SLICE] - np.clip(motion[:, POSE_SLICE], LOW[POSE_SLICE], HIGH[POSE_SLICE])).max() > 0 \
+        or smoothing == 1
+
+
+def test_stream_yields_frames_before_sampling_ends(gen):
+    """The first chunk comes after the first window, not after the whole clip."""
+    frames, seen = 200, []
+    chunks = []
+    for chunk in gen.stream(request(frames), progress=lambda done, total: seen.append(done)):
+        chunks.append((len(seen), len(chunk)))
+    assert len(chunks) > 3
+    assert chunks[0][0] == 1  # one window sampled when the first rows arrive
+    assert sum(n for _, n in chunks) == frames
+    np.testing.assert_array_equal(
+        np.concatenate(list(gen.stream(request(frames)))), gen.generate(request(frames)).params
+    )

@@ -68,6 +68,7 @@ class JobRecord:
     audio_seconds: float | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float | None = None  # wall time of the job in its worker, lock and sidecar included
     worker: int | None = None  # process id that rendered it
     realtime_factor: float | None = None
@@ -197,6 +198,7 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
             record.frames, record.audio_seconds = result.frames, round(result.audio_seconds, 3)
             record.stage_seconds = {k: round(v, 3) for k, v in result.stage_seconds.items()}
             record.stage_peak_rss_mb = {k: round(v, 1) for k, v in result.stage_peak_rss_mb.items()}
+            record.stage_cpu_seconds = {k: round(v, 3) for k, v in result.stage_cpu_seconds.items()}
             record.realtime_factor = round(result.realtime_factor, 4)
             record.peak_rss_mb = round(result.peak_rss_mb, 1)
             record.warnings = result.warnings

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import MissingDependency, NoFaceFound
 from ..presets import RenderSettings
 from .landmarks import NUM_MESH_POINTS, pad_iris
+from .mediapipe_import import import_mediapipe
 from .types import NUM_LANDMARKS, CropTransform, Face, Portrait
 
 MESH_INPUT = 384  # side of the square crop the mesh sees; its model works at 192 px
@@ -34,6 +35,7 @@ class MeshRunner:
     """MediaPipe's face mesh on still images, with the refine -> plain fallback."""
 
     def __init__(self) -> None:
+        import_mediapipe()
         from mediapipe.python.solutions import face_mesh
 
         # refine_landmarks=True sometimes finds nothing where False finds the face.
@@ -79,6 +81,7 @@ class MediaPipeBoxes:
     """MediaPipe's full-range face detector (model_selection=1): boxes only."""
 
     def __init__(self, min_confidence: float = 0.5) -> None:
+        import_mediapipe()
         from mediapipe.python.solutions import face_detection
 
         self._det = face_detection.FaceDetection(

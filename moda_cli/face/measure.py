@@ -26,6 +26,7 @@ from .landmarks import (
     STABLE,
     eye_span,
 )
+from .mediapipe_import import import_mediapipe
 from .pose import euler_from_matrix, fit_similarity
 
 
@@ -96,6 +97,7 @@ class FaceMeter:
     """
 
     def __init__(self, reference: np.ndarray | None = None, static: bool = False) -> None:
+        import_mediapipe()
         from mediapipe.python.solutions import face_mesh
 
         # The attention (refined) model tracks lids and lips better; the plain one is the

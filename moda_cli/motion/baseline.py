@@ -9,21 +9,13 @@ syllables), seeded by ``request.seed``: the same request gives the same motion.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from . import prior
 from .generator import MotionRequest, ProgressFn
-from .params import LIP_NAMES, POSE_SLICE, MotionSeq
-
-
-def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
-    """Centred moving average along axis 0 with edge padding (length preserved)."""
-    if frames <= 1 or len(x) == 0:
-        return x
-    left = (frames - 1) // 2
-    padded = np.pad(x, ((left, frames - 1 - left), (0, 0)), mode="edge")
-    kernel = np.ones(frames) / frames
-    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(x.shape[1])], axis=1)
+from .params import LIP_NAMES, POSE_SLICE, MotionSeq, moving_average
 
 
 def envelope_lips(envelope: np.ndarray, amplitude: float) -> np.ndarray:
@@ -39,6 +31,10 @@ class BaselineGenerator:
     """MotionGenerator with no weights: envelope jaw + stochastic prior."""
 
     name = "baseline"
+
+    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
+        """All of ``generate`` as one chunk: the baseline costs milliseconds."""
+        yield self.generate(request, progress).params
 
     def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
         feats, s = request.features, request.settings

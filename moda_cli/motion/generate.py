@@ -9,15 +9,17 @@ Stages of ``LearnedGenerator.generate``:
    natural reference values); what the model has not seen becomes a post-scale
 4. sample each window with the ODE solver and classifier-free guidance, prompted by the
    previous window's last P frames, and cross-fade it into the output over the overlap
-5. post-process: lip and head scales, pose moving average, clip to the documented ranges
+5. post-process: lip and head scales, pose moving average, clip to the documented ranges;
+   ``stream`` yields each window's final frames at once, so rendering overlaps sampling
 
-Time and memory are linear in the clip's length: one window is in flight at a time and
-the output is a (T, D) array.
+Time is linear in the clip's length and memory nearly flat: one window is in flight at
+a time and the output is a (T, D) array (17 floats a frame).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .generator import MotionRequest, ProgressFn, emotion_index
 from .model import MotionCond
 from .normalization import pad_audio, silence_frame
-from .params import HIGH, LIP_NAMES, LOW, POSE_SLICE, MotionSeq, indices
+from .params import HIGH, LIP_NAMES, LOW, POSE_SLICE, MotionSeq, indices, moving_average
 from .sampling import get_solver, guided_velocity, time_grid
 
 TAIL_SILENCE_S = 2.0
@@ -78,23 +80,26 @@ def _check(request: MotionRequest) -> None:
         raise InputError(f"identity must have shape ({IDENTITY_DIM},), got {np.asarray(request.identity).shape}")
 
 
-def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
-    """Centred moving average over time of (T, C), edges padded by repetition."""
-    if frames <= 1 or len(x) < 2:
-        return x
-    left = (frames - 1) // 2
-    padded = np.concatenate([np.repeat(x[:1], left, 0), x, np.repeat(x[-1:], frames - 1 - left, 0)])
-    csum = np.cumsum(np.concatenate([np.zeros_like(x[:1]), padded]), axis=0)
-    return ((csum[frames:] - csum[:-frames]) / frames).astype(np.float32)
-
-
 def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPlan) -> np.ndarray:
+    """Scales and clipping of (T, D) denormalised motion; the pose is smoothed separately."""
     out = motion.copy()
     out[:, POSE_SLICE] *= plan.head_post if settings.head > 0 else 0.0
     out[:, _EXPR_SCALED_COLS] *= plan.expression_post
     out[:, _LIP_COLS] *= settings.lips
-    out[:, POSE_SLICE] = moving_average(out[:, POSE_SLICE], settings.smoothing)
-    return np.clip(out, LOW, HIGH).astype(np.float32)
+    return out
+
+
+def finish(motion: np.ndarray, start: int, stop: int, smoothing: int) -> np.ndarray:
+    """Rows start:stop of the post-processed (T, D) motion, pose smoothed, clipped to range.
+
+    Only the rows the moving average reaches are read, so a stream can finish the frames
+    that are final while later windows are still being sampled.
+    """
+    left = (smoothing - 1) // 2
+    lo, hi = max(start - left, 0), min(stop + smoothing - 1 - left, len(motion))
+    rows = motion[lo:hi].copy()
+    rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], smoothing)
+    return np.clip(rows[start - lo : stop - lo], LOW, HIGH).astype(np.float32)
 
 
 class LearnedGenerator:
@@ -130,8 +135,11 @@ class LearnedGenerator:
             **static,
         )
 
-    @torch.inference_mode()
     def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
+        return MotionSeq(np.concatenate(list(self.stream(request, progress))), request.features.fps)
+
+    @torch.inference_mode()
+    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
         # 1. check
         _check(request)
         feats, settings, cfg = request.features, request.settings, self.ckpt.config
@@ -148,8 +156,10 @@ class LearnedGenerator:
         velocity = guided_velocity(self.model, settings.guidance)
         gen = torch.Generator(device="cpu").manual_seed(int(request.seed))
         out = np.zeros((starts[-1] + W, cfg.motion_dim), np.float32)  # normalised motion
+        motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
-        prev = None
+        lookahead = settings.smoothing - 1 - (settings.smoothing - 1) // 2  # frames the smoothing reads ahead
+        prev, done, emitted = None, 0, 0  # done: rows of `motion` filled; emitted: rows yielded
         for k, s in enumerate(starts):
             cond = self._window_cond(static, mel, env, silence, s, prev)
             noise = torch.randn(1, W, cfg.motion_dim, generator=gen).to(self.device)
@@ -160,10 +170,17 @@ class LearnedGenerator:
                 out[s : s + P] = (1.0 - ramp) * out[s : s + P] + ramp * x[:P]
                 out[s + P : s + W] = x[P:]
             prev = out[s + W - P : s + W].copy()
+            last = s + W - P >= T or k + 1 == len(starts)  # the rest is tail silence no frame needs
+            # 5. post-process the frames no later window can change; yield those the
+            #    pose smoothing no longer needs to look past
+            final = T if last else min(s + W - P, T)
+            motion[done:final] = postprocess(self.ckpt.norm.denormalize(out[done:final]), settings, plan)
+            done = final
             if progress is not None:
-                progress(min(s + W - (P if k + 1 < len(starts) else 0), T), T)
-            if s + W - P >= T and k + 1 < len(starts):
-                break  # the rest is tail silence beyond what any frame needs
-        # 5. post-process
-        motion = self.ckpt.norm.denormalize(out[:T])
-        return MotionSeq(postprocess(motion, settings, plan), feats.fps)
+                progress(done, T)
+            ready = T if last else max(final - lookahead, emitted)
+            if ready > emitted:
+                yield finish(motion, emitted, ready, settings.smoothing)
+                emitted = ready
+            if last:
+                return

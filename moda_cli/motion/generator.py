@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,4 +46,11 @@ class MotionGenerator(Protocol):
 
     def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
         """Return a MotionSeq with exactly ``request.features.num_frames`` rows."""
+        ...
+
+    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
+        """The same rows as ``generate``, in order, as (n, NUM_PARAMS) chunks as soon as each is final.
+
+        Rendering can start on the first chunk while later ones are still being sampled.
+        """
         ...

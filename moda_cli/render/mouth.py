@@ -27,33 +27,35 @@ def _contour_y(xs: np.ndarray, contour: np.ndarray) -> np.ndarray:
 
 
 def _interior(
-    xx: np.ndarray, yy: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float
+    x: np.ndarray, y: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float
 ) -> np.ndarray:
-    """Colour of the mouth interior at pixel centres (xx, yy): (h, w, 3) float."""
-    yu = _contour_y(xx[0], upper)[None, :]
-    yl = _contour_y(xx[0], lower)[None, :]
-    gap = np.maximum(yl - yu, 1e-3)
-    t = np.clip((yy - yu) / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
+    """Colour of the mouth interior at pixel centres x (w,) by y (h, 1): (h, w, 3) float32.
+
+    Terms that vary only along x (contours, the corner falloff, the tooth gaps) are
+    computed once per column; only the blends are per pixel.
+    """
+    f32 = np.float32
+    yu = _contour_y(x, upper).astype(f32)
+    gap = np.maximum(_contour_y(x, lower).astype(f32) - yu, f32(1e-3))
     x_mid = 0.5 * (upper[0, 0] + upper[-1, 0])
     half = max(0.5 * abs(upper[-1, 0] - upper[0, 0]), 1.0)
-    s = np.clip(np.abs(xx - x_mid) / half, 0.0, 1.0)  # 0 centre, 1 at the corners
-    depth = np.clip(np.sin(np.pi * t) * (1.0 - s**2), 0.0, 1.0)
-    colour = CAVITY_RGB + (THROAT_RGB - CAVITY_RGB) * depth[..., None]
-    tongue = (
-        np.clip((t - 0.6) / 0.4, 0.0, 1.0) * (1.0 - s**2) * np.clip(gap / (0.2 * unit), 0.0, 1.0)
-    )
-    colour += (TONGUE_RGB - colour) * (0.55 * tongue)[..., None]
-    teeth_h = np.minimum(TEETH_HEIGHT * unit, 0.5 * gap)
-    below = yy - yu
-    teeth = np.clip((teeth_h - below) / 1.5 + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s**2, 0.0, 1.0)
-    lit = (0.55 + 0.45 * (1.0 - s**2)) * (
-        1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1)
-    )
-    phase = (xx - x_mid) / (TOOTH_WIDTH * unit)  # gaps at the midline and every tooth width
-    lit = lit * (
-        1.0 - 0.22 * np.exp(-((((phase + 0.5) % 1.0 - 0.5) * TOOTH_WIDTH * unit / 0.8) ** 2))
-    )
-    colour += (TEETH_RGB * lit[..., None] - colour) * teeth[..., None]
+    s2 = (np.clip(np.abs(x - x_mid) / half, 0.0, 1.0) ** 2).astype(f32)  # 0 centre, 1 at the corners
+    phase = (x - x_mid) / (TOOTH_WIDTH * unit)  # gaps at the midline and every tooth width
+    tooth_gaps = (1.0 - 0.22 * np.exp(-((((phase + 0.5) % 1.0 - 0.5) * TOOTH_WIDTH * unit / 0.8) ** 2))).astype(f32)
+    teeth_h = np.minimum(f32(TEETH_HEIGHT * unit), 0.5 * gap)
+
+    below = y.astype(f32) - yu  # (h, w) depth under the upper lip
+    t = np.clip(below / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
+    depth = np.clip(np.sin(np.float32(np.pi) * t) * (1.0 - s2), 0.0, 1.0)
+    tongue = 0.55 * np.clip((t - 0.6) / 0.4, 0.0, 1.0) * ((1.0 - s2) * np.clip(gap / f32(0.2 * unit), 0.0, 1.0))
+    teeth = np.clip((teeth_h - below) / 1.5 + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s2, 0.0, 1.0)
+    lit = ((0.55 + 0.45 * (1.0 - s2)) * tooth_gaps) * (1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1))
+
+    colour = np.empty((*below.shape, 3), f32)
+    for c in range(3):  # per channel: (h, w) float32 planes instead of (h, w, 3) float64 broadcasts
+        cavity = f32(CAVITY_RGB[c]) + f32(THROAT_RGB[c] - CAVITY_RGB[c]) * depth
+        cavity += (f32(TONGUE_RGB[c]) - cavity) * tongue
+        colour[..., c] = cavity + (f32(TEETH_RGB[c]) * lit - cavity) * teeth
     return colour
 
 
@@ -79,8 +81,7 @@ def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: f
     pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
     cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
     soft = max(0.35, 0.006 * unit)
-    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), soft)[..., None]
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    colour = _interior(xx, yy, upper, lower, unit)
+    alpha = cv2.GaussianBlur(mask, (0, 0), soft).astype(np.float32) * np.float32(1 / 255)
+    colour = _interior(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64)[:, None], upper, lower, unit)
     roi = image[y0:y1, x0:x1].astype(np.float32)
-    image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha, 0, 255).astype(np.uint8)
+    image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha[..., None], 0, 255).astype(np.uint8)

@@ -27,11 +27,18 @@ def feather_mask(size: int, outer_ring: np.ndarray, feather_px: float) -> np.nda
 
 
 class PasteBack:
-    """Blends size x size crops into ``image`` through a precomputed mask."""
+    """Blends the animated part of size x size crops into ``image`` through a precomputed mask.
 
-    def __init__(self, image: np.ndarray, crop: CropTransform, mask: np.ndarray) -> None:
+    source: the part of the crop that ``paste`` is given (the warp's region); the mask is
+    cut to it, so nothing outside it is needed, and nothing shared is written per frame.
+    """
+
+    def __init__(self, image: np.ndarray, crop: CropTransform, mask: np.ndarray, source: Region) -> None:
         self.image = image
         h, w = image.shape[:2]
+        inside = np.zeros_like(mask)
+        inside[source.slices] = mask[source.slices]
+        mask = inside
         ys, xs = np.nonzero(mask > 0)
         if len(xs) == 0:
             raise ValueError("paste mask is empty")
@@ -44,21 +51,22 @@ class PasteBack:
         # ROI pixel (u, v) -> crop coordinates, for warpAffine's inverse-map mode.
         m = crop.matrix.astype(np.float64).copy()
         m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
-        self._roi_to_crop = m
         self._shape = (int(x1 - x0), int(y1 - y0))
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         self.mask = cv2.warpAffine(mask, m, self._shape, flags=flags, borderValue=(0.0,))
+        m[:, 2] -= (source.x0, source.y0)  # ROI pixel -> source pixel
+        self._roi_to_source = m
         self._keep = np.ascontiguousarray(1.0 - self.mask, dtype=np.float32)
         self._base = np.ascontiguousarray(image[y0:y1, x0:x1])
 
-    def paste(self, crop_image: np.ndarray) -> np.ndarray:
-        """(size, size, 3) uint8 crop -> the frame's ``box`` pixels, a new (h, w, 3) uint8 array.
+    def paste(self, source_image: np.ndarray) -> np.ndarray:
+        """The crop's ``source`` part, (h, w, 3) uint8 -> the frame's ``box`` pixels (a new array).
 
         Outside ``box`` the frame is ``image`` unchanged.
         """
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         warped = cv2.warpAffine(
-            crop_image, self._roi_to_crop, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE
+            source_image, self._roi_to_source, self._shape, flags=flags, borderMode=cv2.BORDER_REPLICATE
         )
         # Per-pixel weights on uint8 in one OpenCV call; weight (1, 0) returns the
         # portrait's own byte exactly, so unmoved pixels stay byte-identical.

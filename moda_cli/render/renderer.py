@@ -71,8 +71,7 @@ class Renderer:
         self._paste: PasteBack | None = None
         if self.settings.output == "pasteback":
             mask = feather_mask(size, self.rig.outer_ring_full, PASTE_FEATHER * self.rig.box_width)
-            self._paste = PasteBack(portrait.image, face.crop, mask)
-            self._crop_now = self.crop.copy()  # the crop as of the last frame, for the paste
+            self._paste = PasteBack(portrait.image, face.crop, mask, region)
             self.background: np.ndarray = portrait.image
             self.patch_box: Region = self._paste.box
         else:
@@ -98,12 +97,12 @@ class Renderer:
         return region
 
     def render_patch(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array."""
+        """(17,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array.
+
+        Writes nothing shared, so frames may render in several threads at once.
+        """
         region = self._render_region(params)
-        if self._paste is None:
-            return region
-        self._crop_now[self.warp.region.slices] = region
-        return self._paste.paste(self._crop_now)
+        return region if self._paste is None else self._paste.paste(region)
 
     def render(self, params: np.ndarray) -> np.ndarray:
         """(17,) params -> the whole (H, W, 3) uint8 RGB frame (a new array)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..face import landmarks as lm
+from ..face.mediapipe_import import import_mediapipe
 from ..face.pose import rotation_matrix
 from ..motion.params import EXPRESSION_SLICE, HIGH, LOW, NUM_PARAMS
 from .blendshapes import ExpressionBasis, build_basis
@@ -55,6 +56,7 @@ def _strip(upper: tuple[int, ...], lower: tuple[int, ...]) -> list[tuple[int, in
 
 def face_triangles() -> np.ndarray:
     """(T, 3) MediaPipe's tesselation as triangles, plus the eye and mouth openings."""
+    import_mediapipe()
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
 
     adj: dict[int, set[int]] = {}
@@ -93,7 +95,6 @@ class HeadRig:
     def __init__(self, landmarks: np.ndarray, crop_size: int) -> None:
         self.points = landmarks[: lm.NUM_MESH_POINTS].astype(np.float64)
         self.basis: ExpressionBasis = build_basis(landmarks)
-        self.shapes = self.basis.shapes[:, : lm.NUM_MESH_POINTS]
         oval = self.points[list(lm.FACE_OVAL)]
         self.centre = oval.mean(axis=0)
         self.box_width = float(np.ptp(self.points[:, 0]))
@@ -123,9 +124,7 @@ class HeadRig:
         p = np.clip(np.asarray(params, np.float64), LOW * POSE_LIMIT, HIGH * POSE_LIMIT)
         if p.shape != (NUM_PARAMS,):
             raise ValueError(f"params must have shape ({NUM_PARAMS},), got {p.shape}")
-        moved = self.points + np.tensordot(
-            self.basis.coefficients(p[EXPRESSION_SLICE]), self.shapes, axes=1
-        )
+        moved = self.points + self.basis.displace(p[EXPRESSION_SLICE])[: lm.NUM_MESH_POINTS]
         rot = rotation_matrix(p[0], p[1], p[2])
         rel = moved - self.pivot
         rel[:, 2] = (moved[:, 2] - self.mean_z) * ROTATION_RELIEF + (self.mean_z - self.pivot[2])

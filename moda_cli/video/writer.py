@@ -15,6 +15,7 @@ import queue
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -105,6 +106,7 @@ class VideoWriter:
         self._cmd: list[str] = []
         self._feed_error: BaseException | None = None
         self._closed = False
+        self.cpu_seconds = 0.0  # after close: the feeder thread's and ffmpeg's CPU time
         if self.audio is not None and not self.audio.is_file():
             raise InputError("audio file not found", path=self.audio)
 
@@ -151,6 +153,7 @@ class VideoWriter:
         region moved or a whole frame came in between).
         """
         assert self._proc is not None and self._proc.stdin is not None
+        start = time.thread_time()
         frame, base = Yuv420Frame(width, height), Yuv420Frame(width, height)
         if self.background is not None:
             base.put_rgb(_pad_even(self.background))
@@ -177,6 +180,7 @@ class VideoWriter:
             self._proc.stdin.close()
         except OSError as exc:
             self._feed_error = self._feed_error or exc
+        self.cpu_seconds += time.thread_time() - start
 
     # -- public ---------------------------------------------------------------------
     def write(self, frame: np.ndarray, *, origin: Origin | None = None, copy: bool = True) -> None:
@@ -234,12 +238,22 @@ class VideoWriter:
         self._queue.put(_DONE)
         assert self._thread is not None
         self._thread.join()
-        code = self._proc.wait()
+        code = self._wait_for_ffmpeg()
         if code != 0 or self._feed_error is not None:
             self._fail(f"ffmpeg exited with status {code}")
         os.replace(self._tmp, self.output)
         self._cleanup()
         return self.output
+
+    def _wait_for_ffmpeg(self) -> int:
+        """ffmpeg's exit status; its CPU time is added to ``cpu_seconds`` where the OS reports it."""
+        assert self._proc is not None
+        if not hasattr(os, "wait4"):
+            return self._proc.wait()
+        _, status, usage = os.wait4(self._proc.pid, 0)
+        self._proc.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_seconds += usage.ru_utime + usage.ru_stime
+        return self._proc.returncode
 
     def abort(self) -> None:
         """Kill ffmpeg and delete the temp file; the output path is left untouched."""
