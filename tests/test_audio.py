@@ -9,7 +9,7 @@ import whisper
 from _media import dominant_freq, speechlike, transcode, video_with_audio, write_wav
 
 from moda_cli.audio.decode import check_audio, load_audio
-from moda_cli.audio.features import compute_features
+from moda_cli.audio.features import compute_features, log_mel
 from moda_cli.audio.whisper_encoder import WhisperEncoder
 from moda_cli.errors import AudioDecodeError, MissingDependency, ModelLoadError
 
@@ -128,6 +128,29 @@ def test_very_quiet_is_silent(tmp_path):
 def test_steady_noise_has_no_speech(tmp_path):
     noise = 0.1 * np.random.default_rng(1).standard_normal(16_000)
     assert "noise floor" in _error(write_wav(tmp_path / "noise.wav", noise))
+
+
+@pytest.mark.parametrize("block", [1000, 37])
+def test_log_mel_matches_whisper_across_blocks(speech_wav, block):
+    """Our blockwise log-mel is Whisper's (the encoder and the motion model expect its scale),
+    including the reflected edges and the blocks' seams."""
+    audio = load_audio(speech_wav)
+    ours = log_mel(audio, block=block)
+    theirs = whisper.log_mel_spectrogram(torch.from_numpy(audio.samples)).numpy().T
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_long_audio_decodes_in_place_with_a_short_header(tmp_path):
+    """A header that undersells the duration still gives every sample (the buffer grows)."""
+    rng = np.random.default_rng(0)
+    samples = (0.3 * np.sin(np.arange(16_000 * 9) * 0.05) * rng.uniform(0.5, 1, 16_000 * 9)).astype(np.float32)
+    path = write_wav(tmp_path / "long.wav", samples)
+    from moda_cli.audio import decode
+
+    got = decode._decode(path, 1, duration_s=1.0)
+    assert len(got) == len(samples)
+    np.testing.assert_allclose(got, samples, atol=1e-4)
 
 
 def test_check_audio_reads_only_the_header(tmp_path, speech_wav):

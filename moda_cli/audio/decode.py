@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioDecodeError, FFmpegError, InputError
-from ..video.ffmpeg import MediaInfo, ffmpeg_path_arg, probe, run_ffmpeg
+from ..video.ffmpeg import MediaInfo, ffmpeg_blocks, ffmpeg_path_arg, probe
 from .features import loudness_envelope
 from .types import SAMPLE_RATE, Audio
 
@@ -50,30 +50,37 @@ def check_audio(path: str | Path) -> MediaInfo:
     return info
 
 
-def _decode(path: Path, channels: int | None) -> np.ndarray:
+def _decode(path: Path, channels: int | None, duration_s: float | None) -> np.ndarray:
     # ffmpeg's stereo->mono downmix scales each side by 0.707: identical channels come out
     # 3 dB hotter and can clip. Average stereo here instead; other layouts use ffmpeg's
     # downmix, which knows centre and surround channels.
     out_channels = 2 if channels == 2 else 1
     args = ["-i", ffmpeg_path_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     args += ["-ac", str(out_channels), "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
+    # Samples go straight into one array sized from the header's duration (grown if the
+    # header was short), a second of audio at a time: a 10-minute file is 38 MB of
+    # samples, and a copy of ffmpeg's whole output would add as much again, or twice that.
+    samples = np.empty(int(SAMPLE_RATE * (duration_s or 60.0) * 1.01) + SAMPLE_RATE, np.float32)
+    n = 0
     try:
-        raw = run_ffmpeg(args, path=path)
+        for block in ffmpeg_blocks(args, SAMPLE_RATE * out_channels * 4, path=path):
+            chunk = np.frombuffer(block, dtype="<f4")
+            if out_channels == 2:
+                chunk = chunk[: len(chunk) // 2 * 2].reshape(-1, 2).mean(axis=1, dtype=np.float32)
+            if n + len(chunk) > len(samples):
+                samples = np.resize(samples, 2 * len(samples))
+            # Float decoders (mp3, aac) overshoot full scale slightly; NaN would poison the
+            # features. Per block: nan_to_num over a whole long clip makes 46 MB of masks.
+            np.clip(np.nan_to_num(chunk), -1.0, 1.0, out=samples[n : n + len(chunk)])
+            n += len(chunk)
     except FFmpegError as exc:
         raise AudioDecodeError(f"cannot decode audio: {exc.args[0]}", path=path) from None
-    # One writable copy of ffmpeg's bytes, then everything in place: a 10-minute file is
-    # 38 MB of samples, and each extra copy would raise the job's peak memory.
-    samples = np.frombuffer(bytearray(raw), dtype="<f4")
-    del raw
-    if out_channels == 2:
-        samples = samples[: len(samples) // 2 * 2].reshape(-1, 2).mean(axis=1, dtype=np.float32)
-    # Float decoders (mp3, aac) overshoot full scale slightly; NaN would poison the features.
-    np.nan_to_num(samples, copy=False)
-    return np.clip(samples, -1.0, 1.0, out=samples)
+    return samples[:n]
 
 
 def _check_level(audio: Audio, path: Path) -> None:
-    peak = float(np.max(np.abs(audio.samples))) if len(audio.samples) else 0.0
+    x = audio.samples
+    peak = max(float(x.max()), -float(x.min())) if len(x) else 0.0  # no |x| copy of a long clip
     peak_db = 20.0 * np.log10(max(peak, 1e-10))
     if peak_db < SILENCE_PEAK_DBFS:
         raise AudioDecodeError(f"silent: peak level {peak_db:.0f} dBFS", path=path,
@@ -94,7 +101,7 @@ def load_audio(path: str | Path) -> Audio:
     """
     path = Path(path)
     info = check_audio(path)
-    audio = Audio(samples=_decode(path, info.audio_channels), path=path, sample_rate=SAMPLE_RATE)
+    audio = Audio(samples=_decode(path, info.audio_channels, info.duration_s), path=path, sample_rate=SAMPLE_RATE)
     if audio.duration_s < MIN_DURATION_S:  # headers can lie (or have no duration at all)
         raise _too_short(audio.duration_s, path)
     _check_level(audio, path)

@@ -19,8 +19,8 @@ from .types import MEL_HOP_S, MEL_PER_FRAME, N_MELS, Audio, AudioFeatures
 
 N_FFT = 400  # Whisper's STFT: 25 ms Hann window, 10 ms hop at 16 kHz
 HOP_LENGTH = 160
-MEL_BLOCK = 6000  # STFT frames per block (60 s): bounds the complex STFT to ~10 MB
-ENVELOPE_BLOCK = 60_000  # hops per block of the loudness envelope
+MEL_BLOCK = 1000  # STFT frames per block (10 s): bounds the complex STFT to ~2 MB and the heap's growth
+ENVELOPE_BLOCK = 3000  # hops per block of the loudness envelope (30 s: a 4 MB float64 block)
 
 
 def num_video_frames(duration_s: float, fps: float) -> int:
@@ -59,6 +59,17 @@ def mel_filters(n_mels: int = N_MELS) -> np.ndarray:
         return np.ascontiguousarray(f[f"mel_{n_mels}"])
 
 
+def _reflect_padded(x: np.ndarray, start: int, stop: int, pad: int) -> np.ndarray:
+    """``padded[start:stop]`` of x reflect-padded by ``pad`` on both sides (as torch's
+    "reflect": the edge sample is not repeated), without building the padded signal."""
+    if start >= pad and stop - pad <= len(x):
+        return x[start - pad : stop - pad]  # no edge inside: a view
+    idx = np.abs(np.arange(start - pad, stop - pad))  # left edge: x[-i] for i < 0
+    last = len(x) - 1
+    idx = np.where(idx > last, 2 * last - idx, idx)  # right edge
+    return x[idx]
+
+
 def log_mel(audio: Audio, block: int = MEL_BLOCK) -> np.ndarray:
     """(N_mel, 80) float32 Whisper log-mel at 100 frames per second.
 
@@ -69,19 +80,18 @@ def log_mel(audio: Audio, block: int = MEL_BLOCK) -> np.ndarray:
     """
     import torch
 
-    samples = torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))
+    samples = np.asarray(audio.samples, dtype=np.float32)
     n = samples.shape[0]
     pad = N_FFT // 2
-    if n <= pad:  # reflect padding needs more samples than the pad: let torch say so
+    if n <= pad:
         raise ValueError(f"audio too short for a log-mel: {n} samples")
     num = n // HOP_LENGTH + 1  # torch.stft(center=True) frame count; the last is dropped
-    padded = torch.nn.functional.pad(samples[None, None], (pad, pad), mode="reflect")[0, 0]
     window = torch.hann_window(N_FFT)
     filters = torch.from_numpy(mel_filters(N_MELS))
     out = torch.empty((num - 1, N_MELS), dtype=torch.float32)  # (N_mel, 80), filled per block
     for a in range(0, num - 1, block):
         b = min(a + block, num - 1)
-        chunk = padded[a * HOP_LENGTH : (b - 1) * HOP_LENGTH + N_FFT]
+        chunk = torch.from_numpy(_reflect_padded(samples, a * HOP_LENGTH, (b - 1) * HOP_LENGTH + N_FFT, pad))
         stft = torch.stft(chunk, N_FFT, HOP_LENGTH, window=window, center=False, return_complex=True)
         out[a:b] = torch.clamp(filters @ (stft.abs() ** 2), min=1e-10).log10().T
     # In place (same arithmetic): floor 8 decades below the peak, then Whisper's scaling.

@@ -10,6 +10,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,37 @@ def run_ffmpeg(args: list[str], *, input: bytes | None = None, path: str | Path 
         stderr = proc.stderr.decode("utf-8", errors="replace")
         raise FFmpegError(f"ffmpeg exited with status {proc.returncode}", cmd=cmd, stderr=stderr, path=path)
     return proc.stdout
+
+
+def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None = None) -> Iterator[bytes]:
+    """Run ``ffmpeg ... ARGS`` (writing to pipe:1) and yield its stdout in ``block_size`` pieces.
+
+    Every piece is exactly ``block_size`` bytes except perhaps the last, so a caller can
+    consume frames or samples as they come instead of holding the whole output (a
+    10-minute recording is 38 MB of float samples; ``run_ffmpeg`` would hold it twice).
+    Stopping early kills ffmpeg. Raises FFmpegError with stderr's tail if ffmpeg fails.
+    """
+    cmd = [*_base_cmd(), "-loglevel", "error", *args]
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            raise MissingDependency(f"cannot run {cmd[0]}: {exc}", hint=_REMEDY) from None
+        assert proc.stdout is not None
+        finished = False
+        try:
+            while block := proc.stdout.read(block_size):
+                yield block
+            finished = True
+        finally:
+            if not finished:  # the caller stopped early, or an error: do not leave ffmpeg running
+                proc.kill()
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            stderr = err.read()[-8000:].decode("utf-8", errors="replace")
+            raise FFmpegError(f"ffmpeg exited with status {code}", cmd=cmd, stderr=stderr, path=path)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
 from typing import IO
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..errors import FFmpegError, InputError
 from ..presets import VideoSettings
-from .ffmpeg import ffmpeg_exe, ffmpeg_path_arg, probe
+from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe
 from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
@@ -297,22 +298,9 @@ def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterat
     if not info.has_video or info.width is None or info.height is None:
         raise InputError("no video stream", path=path)
     w, h = size or (info.width, info.height)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", ffmpeg_path_arg(path)]
-    cmd += ["-map", "0:v:0", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        nbytes = w * h * 3
-        finished = False
-        try:
-            while len(buf := proc.stdout.read(nbytes)) == nbytes:
-                yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-            finished = True
-        finally:
-            # Also runs when the caller stops early: do not leave ffmpeg decoding behind.
-            if not finished:
-                proc.kill()
-            proc.stdout.close()
-            code = proc.wait()
-        if code != 0:
-            raise FFmpegError("cannot read frames", cmd=cmd, stderr=_read_tail(err), path=path)
+    args = ["-i", ffmpeg_path_arg(path), "-map", "0:v:0", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "pipe:1"]
+    with closing(ffmpeg_blocks(args, w * h * 3, path=path)) as blocks:  # stopping early stops ffmpeg
+        for block in blocks:
+            if len(block) == w * h * 3:
+                yield np.frombuffer(block, np.uint8).reshape(h, w, 3)
