@@ -38,6 +38,7 @@ from .face.detect import make_detector
 from .face.identity import identity_features
 from .face.image_io import load_portrait
 from .face.types import Face, Portrait
+from .machine import small_machine
 from .motion.generator import MotionGenerator, MotionRequest
 from .presets import Preset
 from .render.renderer import Renderer
@@ -45,7 +46,6 @@ from .video.ffmpeg import ffmpeg_exe
 from .video.writer import VideoWriter
 
 Device = Literal["auto", "cpu", "cuda"]
-SMALL_MACHINE_CORES = 4  # at most this many cores: one thread per library beside x264
 # Frames render in a few threads at once (OpenCV releases the GIL), in order for the writer.
 RENDER_THREADS = 2
 Stage = Literal["face", "audio", "motion", "render", "encode"]
@@ -279,18 +279,22 @@ class Engine:
         """Render each motion chunk as soon as the sampler yields it, while the next is sampled.
 
         Only the box around the face changes from frame to frame: the writer gets the
-        portrait once as the background and then just that box.
+        portrait once as the background and then just that box. Frames render in a small
+        thread pool, a frame per task on a CPU, a batch per task on a GPU (the CPU part of
+        a batch, mouth painting and paste-back, overlaps the next batch's warp there).
         """
         meter.switch("render")
-        renderer = Renderer(portrait, face, job.preset.render)
+        # On CUDA the warp runs there in batches; on a CPU, OpenCV a frame at a time.
+        renderer = Renderer(portrait, face, job.preset.render, device=self.device if self.device != "cpu" else None)
         origin = (renderer.patch_box.x0, renderer.patch_box.y0)
         total, done = request.features.num_frames, 0
-        meter.switch("motion")
+
         def motion_progress(d: int, t: int) -> None:
             if done == 0:  # once frames come out, the bar follows them
                 notify("motion", d, t)
 
         sampler = _Ahead(generator.stream(request, motion_progress))
+        meter.switch("motion")
         with (
             _small_machine_threads(),
             ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="moda-render") as pool,
@@ -298,22 +302,24 @@ class Engine:
             VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total,
                         background=renderer.background) as writer,
         ):
-            in_flight: deque[Future[tuple[np.ndarray, float]]] = deque()
+            in_flight: deque[Future[tuple[list[np.ndarray], float]]] = deque()
 
             def write_oldest() -> None:
                 nonlocal done
                 meter.switch("render")
-                patch, cpu = in_flight.popleft().result()
+                patches, cpu = in_flight.popleft().result()
                 meter.add_cpu("render", cpu)
                 meter.switch("encode")
-                writer.write(patch, origin=origin, copy=False)  # a new array: no copy needed
-                done += 1
-                if done % 10 == 0 or done == total:
-                    notify("render", done, total)
+                for patch in patches:
+                    writer.write(patch, origin=origin, copy=False)  # new arrays: no copy needed
+                    done += 1
+                    if done % 10 == 0 or done == total:
+                        notify("render", done, total)
 
             for chunk in chunks:  # the wait for a chunk is motion time
-                for row in chunk:
-                    in_flight.append(pool.submit(_timed, renderer.render_patch, row))
+                for start in range(0, len(chunk), renderer.batch_size):
+                    rows = chunk[start : start + renderer.batch_size]
+                    in_flight.append(pool.submit(_timed, renderer.render_patches, rows))
                     if len(in_flight) > 2 * RENDER_THREADS:
                         write_oldest()
                 meter.switch("motion")
@@ -325,7 +331,7 @@ class Engine:
         meter.add_cpu("encode", writer.cpu_seconds)
 
 
-def _timed(fn: Callable[[np.ndarray], np.ndarray], arg: np.ndarray) -> tuple[np.ndarray, float]:
+def _timed(fn: Callable[[np.ndarray], list[np.ndarray]], arg: np.ndarray) -> tuple[list[np.ndarray], float]:
     """fn(arg) and the CPU seconds it took in this thread."""
     start = time.thread_time()
     result = fn(arg)
@@ -395,7 +401,7 @@ def _small_machine_threads() -> Iterator[None]:
     across threads only adds hand-offs that compete with them. On larger machines the
     libraries' own settings are left alone.
     """
-    if (os.cpu_count() or 1) > SMALL_MACHINE_CORES:
+    if not small_machine():
         yield
         return
     torch = sys.modules.get("torch")  # imported only if a learned model is loaded

@@ -81,6 +81,18 @@ def test_same_seed_same_video_and_other_seed_differs(rendered, small_portrait, t
     assert digest(other) != digest(out)
 
 
+def test_frames_rendered_in_batches_give_the_same_video(rendered, small_portrait, tmp_path, monkeypatch):
+    """On a GPU frames render a batch per task: the batching must not drop, repeat or reorder frames."""
+    from moda_cli.render.renderer import Renderer
+
+    out, audio, _ = rendered
+    monkeypatch.setattr(Renderer, "batch_size", property(lambda self: 7))
+    batched = tmp_path / "batched.mp4"
+    assert moda("render", small_portrait, audio, "-o", batched, "--seed", "3", *FAST).exit_code == 0
+    for a, b in zip(read_frames(out), read_frames(batched), strict=True):
+        assert np.array_equal(a, b)
+
+
 def test_crop_output_and_baseline_generator(small_portrait, speech_with_pause, tmp_path):
     audio, _ = speech_with_pause
     out = tmp_path / "crop.mp4"

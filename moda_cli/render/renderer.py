@@ -7,6 +7,8 @@ few array operations and a handful of OpenCV calls on the box around the face.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..face import landmarks as lm
@@ -20,6 +22,9 @@ from .mouth import paint_mouth
 from .paste import PasteBack, feather_mask
 from .rig import HeadRig
 from .warp import MeshWarp, Region
+
+if TYPE_CHECKING:
+    from .grid_warp import GridWarp
 
 _EYELIDS = (
     ("blink_right", (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
@@ -53,7 +58,7 @@ class Renderer:
     """
 
     def __init__(
-        self, portrait: Portrait, face: Face, settings: RenderSettings | None = None
+        self, portrait: Portrait, face: Face, settings: RenderSettings | None = None, device: str | None = None
     ) -> None:
         self.settings = settings or RenderSettings.model_validate({})
         size = face.crop.size
@@ -67,6 +72,13 @@ class Renderer:
         region = _moving_region(src, simplices, moving, size).even(size, size)
         self.warp = MeshWarp(src, size, region, preferred=self.rig.control.face_triangles)
         self.unit_px = self.rig.basis.frame.unit
+        # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
+        # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
+        self._grid: GridWarp | None = None
+        if device is not None:
+            from .grid_warp import GridWarp
+
+            self._grid = GridWarp(self.warp, self.crop, device)
         self._origin = np.array([region.x0, region.y0], np.float64)
         self._paste: PasteBack | None = None
         if self.settings.output == "pasteback":
@@ -83,10 +95,13 @@ class Renderer:
         """(width, height) of the frames ``render`` returns."""
         return self.background.shape[1], self.background.shape[0]
 
-    def _render_region(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the animated crop's warp region, a new (h, w, 3) uint8 array."""
-        targets = self.rig.face_targets(params)
-        region = self.warp.apply(self.crop, self.rig.displacements(targets))
+    @property
+    def batch_size(self) -> int:
+        """Frames worth rendering in one ``render_patches`` call."""
+        return 1 if self._grid is None else 32
+
+    def _finish(self, region: np.ndarray, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Paint the mouth and eyelids into a warped region (in place); paste it if pasting."""
         at = targets[:, :2] - self._origin  # landmarks in region pixels
         if self.settings.mouth_interior:
             paint_mouth(region, at[list(lm.UPPER_INNER_LIP)], at[list(lm.LOWER_INNER_LIP)], self.unit_px)
@@ -94,15 +109,24 @@ class Renderer:
         for name, upper_idx, lower_idx in _EYELIDS:
             closure = float(expr[EXPRESSION_NAMES.index(name)])
             paint_eyelid(region, at[list(upper_idx)], at[list(lower_idx)], closure, self.unit_px)
-        return region
+        return region if self._paste is None else self._paste.paste(region)
+
+    def render_patches(self, params: np.ndarray) -> list[np.ndarray]:
+        """(B, 17) params -> B frames' ``patch_box`` pixels, (h, w, 3) uint8 RGB arrays.
+
+        Writes nothing shared, so batches may render in several threads at once.
+        """
+        targets = [self.rig.face_targets(p) for p in params]
+        disps = [self.rig.displacements(t) for t in targets]
+        if self._grid is not None:
+            regions = list(self._grid.apply(np.stack(disps)))
+        else:
+            regions = [self.warp.apply(self.crop, d) for d in disps]
+        return [self._finish(r, t, p) for r, t, p in zip(regions, targets, params, strict=True)]
 
     def render_patch(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array.
-
-        Writes nothing shared, so frames may render in several threads at once.
-        """
-        region = self._render_region(params)
-        return region if self._paste is None else self._paste.paste(region)
+        """(17,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array."""
+        return self.render_patches(np.asarray(params)[None])[0]
 
     def render(self, params: np.ndarray) -> np.ndarray:
         """(17,) params -> the whole (H, W, 3) uint8 RGB frame (a new array)."""

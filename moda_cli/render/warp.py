@@ -81,11 +81,14 @@ class MeshWarp:
         lam = np.einsum("nij,nj->ni", edges_inv[tri_id], pts - corners[tri_id, 0])
         weights = np.concatenate([1.0 - lam.sum(axis=1, keepdims=True), lam], axis=1)
         weights[~inside] = 0.0
-        # The field is linear in the vertex displacements: one sparse (N, V) matrix.
+        # The field is linear in the vertex displacements: node n moves by the weighted
+        # sum of its triangle's three vertices (one sparse (N, V) matrix here; GridWarp
+        # gathers the same vertices and weights on a device).
+        self.node_vertices = self.triangles[tri_id]  # (N, 3)
+        self.node_weights = weights.astype(np.float32)  # (N, 3)
         rows = np.repeat(np.arange(len(pts)), 3)
-        cols = self.triangles[tri_id].ravel()
         self._interp = csr_matrix(
-            (weights.ravel().astype(np.float32), (rows, cols)), shape=(len(pts), len(source))
+            (self.node_weights.ravel(), (rows, self.node_vertices.ravel())), shape=(len(pts), len(source))
         )
         # Interleaved (x, y) coordinates: cv2.remap takes one CV_32FC2 map, so each
         # frame's maps are one contiguous subtraction instead of two strided ones.
@@ -94,6 +97,9 @@ class MeshWarp:
         rx = np.arange(region.x0, region.x1, dtype=np.float32)
         ry = np.arange(region.y0, region.y1, dtype=np.float32)
         self._pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
+        # Grid node k sits at pixel FIELD_STEP * k; resizing to this (width, height) puts
+        # it there up to a quarter cell at the region's far edges, where the field is ~0.
+        self.upsampled_size = ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1)
 
     def forward_field(self, disp: np.ndarray) -> np.ndarray:
         """(V, 2) vertex displacements -> (gh, gw, 2) float32 field on the reduced grid."""
@@ -123,15 +129,8 @@ class MeshWarp:
         ``image``'s own, so callers that keep the rest of the image need only this part.
         """
         u = self.backward_field(self.forward_field(disp))
-        r = self.region
-        h, w = r.y1 - r.y0, r.x1 - r.x0
-        # Grid node k sits at pixel FIELD_STEP * k: resize with matching corners.
-        gh, gw = self.grid_shape
-        full = cv2.resize(
-            u,
-            ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1),
-            interpolation=cv2.INTER_LINEAR,
-        )
+        h, w = self._pixels.shape[:2]
+        full = cv2.resize(u, self.upsampled_size, interpolation=cv2.INTER_LINEAR)
         maps = self._pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
         return cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
             image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE

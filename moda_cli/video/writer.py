@@ -25,6 +25,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import FFmpegError, InputError
+from ..machine import small_machine
 from ..presets import VideoSettings
 from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe
 from .yuv import Yuv420Frame
@@ -33,6 +34,7 @@ _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fra
 _MOV_SUFFIXES = {".mp4", ".mov", ".m4v"}
 _DONE = None  # queue sentinel: no more frames
 Origin = tuple[int, int]  # (x, y) of a region's top-left pixel in the frame
+SMALL_FRAME_PIXELS = 1024 * 1024
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -55,6 +57,19 @@ def _pad_even(frame: np.ndarray) -> np.ndarray:
     if h % 2 == 0 and w % 2 == 0:
         return frame
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def _x264_threads(width: int, height: int) -> list[str]:
+    """One encoder thread for small frames on small machines, else x264's own choice.
+
+    Up to about 1 MP, one x264 thread encodes faster than moda renders (600 frames/s at
+    512 px), and its frame threads would only take CPU from rendering and sampling: one
+    thread saved 20% of x264's CPU time. Larger frames keep x264's threads, as encoding
+    is then the slower side.
+    """
+    if width * height <= SMALL_FRAME_PIXELS and small_machine():
+        return ["-threads", "1"]
+    return []
 
 
 def _checked_rgb(frame: np.ndarray) -> np.ndarray:
@@ -126,7 +141,7 @@ class VideoWriter:
         if self.audio is not None:
             cmd += ["-i", ffmpeg_path_arg(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
         cmd += color
-        cmd += ["-c:v", "libx264", "-preset", s.encoder_preset, "-crf", str(s.crf)]
+        cmd += ["-c:v", "libx264", "-preset", s.encoder_preset, "-crf", str(s.crf), *_x264_threads(width, height)]
         if self.audio is not None:
             cmd += ["-c:a", "aac", "-b:a", s.audio_bitrate]
         if self._tmp.suffix.lower() in _MOV_SUFFIXES:
