@@ -104,12 +104,12 @@ def encode_floor(video: Path) -> float:
     return time.perf_counter() - t0
 
 
-def bench_case(seconds: float, output: str, generator: str) -> dict:
+def bench_case(seconds: float, output: str, generator: str, device: str) -> dict:
     audio = speech(seconds)
     portrait = ROOT / "samples" / "astronaut.png" if output == "512" else portrait_1080p()
     video, report = CACHE / f"out_{int(seconds)}_{output}.mp4", CACHE / f"out_{int(seconds)}_{output}.json"
     cmd = [sys.executable, "-m", "moda_cli.cli", "render", str(portrait), str(audio), "-o", str(video),
-           "--device", "cpu", "--generator", generator, "--quiet", "--report", str(report)]
+           "--device", device, "--generator", generator, "--quiet", "--report", str(report)]
     wall, rss, _, cpu = run_child(cmd)
     job = json.loads(report.read_text())
     frames = job["frames"]
@@ -127,9 +127,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
     ap.add_argument("--outputs", nargs="+", default=["512", "1080p"])
     ap.add_argument("--generator", default="learned")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
     args = ap.parse_args()
     print(f"moda render benchmark, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{date.today()}, generator {args.generator}")
+          f"{date.today()}, generator {args.generator}, device {args.device}")
     stages = ("face", "audio", "motion", "render", "encode")
     print("Stage columns: wall seconds of the job's thread / CPU seconds wherever the stage ran "
           "(motion samples in a thread beside rendering; encode is x264 plus the YUV conversion).")
@@ -139,7 +140,7 @@ def main() -> None:
     print("|" + " --- |" * (11 + len(stages)))
     for seconds in args.seconds:
         for output in args.outputs:
-            r = bench_case(seconds, output, args.generator)
+            r = bench_case(seconds, output, args.generator, args.device)
             cells = " | ".join(f"{r['stages'].get(k, 0):.2f} / {r['cpu'].get(k, 0):.1f}" for k in stages)
             print(f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
                   f"{r['rtf']:.3f} | {r['startup_s']:.2f} | {cells} | {r['stream_fps']:.0f} | {r['floor_fps']:.0f} | "

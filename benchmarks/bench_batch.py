@@ -60,7 +60,7 @@ def make_jobs(folder: Path, n: int, size: int, seconds: float) -> None:
 
 def run_batch(src: Path, out: Path, workers: int, args: argparse.Namespace) -> dict:
     moda = Path(sys.executable).with_name("moda")
-    cmd = [str(moda), "batch", str(src), "-o", str(out), "-q", "--workers", str(workers), "--device", "cpu",
+    cmd = [str(moda), "batch", str(src), "-o", str(out), "-q", "--workers", str(workers), "--device", args.device,
            "--generator", args.generator, "--set", f"render.size={args.size}"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="portrait side and render.size in pixels")
     parser.add_argument("--seconds", type=float, default=1.0, help="audio per job")
     parser.add_argument("--generator", default="baseline", help="motion generator (learned needs a checkpoint)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
     parser.add_argument("--keep", type=Path, help="keep the inputs and outputs in this folder")
     args = parser.parse_args()
 
