@@ -249,6 +249,7 @@ def train(
 
     dev = resolve_device(device)  # type: ignore[arg-type]
     with _job_bar(out.is_terminal) as bar:
+        summary: Any
         if from_videos is not None:
             from .motion.train.from_videos import build_from_videos
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: P
         for i, case in enumerate(cases):
             say(f"{name}: clip {i + 1}/{len(cases)}")
             rows.append(lip_scores(ev.measure(gen, case, seed=i, overrides=overrides), case, ev.closed_below))
-        mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+        mean: dict[str, Any] = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         scores = Scores(**mean)
         probe_cases = cases[: min(3, len(cases))]
         for preset in ("calm", "natural", "expressive"):

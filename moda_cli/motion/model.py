@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -191,9 +192,10 @@ class JointBlock(nn.Module):
         B, L, C = x.shape  # (batch, tokens, width)
         nh, hs = self.heads, C // self.heads
         parts = torch.split(x, self.segments, dim=1)
-        mods = [s.ada(F.silu(c)).chunk(6, dim=-1) for s in self.streams]  # each (B, C) x6
+        streams = cast(list[StreamWeights], list(self.streams))
+        mods = [s.ada(F.silu(c)).chunk(6, dim=-1) for s in streams]  # each (B, C) x6
         qs, ks, vs = [], [], []
-        for part, s, m in zip(parts, self.streams, mods, strict=True):
+        for part, s, m in zip(parts, streams, mods, strict=True):
             h = modulate(s.norm1(part), m[0], m[1])
             q, k, v = s.qkv(h).view(B, part.shape[1], 3, nh, hs).unbind(2)  # (B, Ls, nh, hs) x3
             qs.append(s.q_norm(q))
@@ -203,9 +205,9 @@ class JointBlock(nn.Module):
         k = apply_rope(torch.cat(ks, 1).transpose(1, 2), cos, sin)
         v = torch.cat(vs, 1).transpose(1, 2)
         y = F.scaled_dot_product_attention(q, k, v)  # (B, nh, L, hs)
-        y = torch.split(y.transpose(1, 2).reshape(B, L, C), self.segments, dim=1)
+        ys = torch.split(y.transpose(1, 2).reshape(B, L, C), self.segments, dim=1)
         out = []
-        for part, yp, s, m in zip(parts, y, self.streams, mods, strict=True):
+        for part, yp, s, m in zip(parts, ys, streams, mods, strict=True):
             part = part + m[2][:, None] * s.proj(yp)
             part = part + m[5][:, None] * s.mlp(modulate(s.norm2(part), m[3], m[4]))
             out.append(part)

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def run_ffmpeg(args: list[str], *, input: bytes | None = None, path: str | Path 
     return proc.stdout
 
 
-def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None = None) -> Iterator[bytes]:
+def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None = None) -> Generator[bytes, None, None]:
     """Run ``ffmpeg ... ARGS`` (writing to pipe:1) and yield its stdout in ``block_size`` pieces.
 
     Every piece is exactly ``block_size`` bytes except perhaps the last, so a caller can

@@ -189,7 +189,7 @@ class VideoWriter:
                         frame.copy_from(base)
                     frame.put_rgb(rgb, *origin)
                     dirty = box
-                self._proc.stdin.write(frame.data)
+                self._proc.stdin.write(frame.data)  # type: ignore[call-overload]  # an ndarray is a buffer; numpy 1.26 stubs miss it
             except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
                 self._feed_error = exc
         try:
@@ -221,6 +221,7 @@ class VideoWriter:
         else:
             self._check_region(w, h, origin)
         if self._proc is None:
+            assert self.size is not None  # set above, or by the background
             fw, fh = self.size
             self._start(fw + fw % 2, fh + fh % 2)
         if self._feed_error is not None:
