@@ -12,7 +12,7 @@ from PIL import Image
 
 from moda_cli.errors import ImageDecodeError, InputError, MissingDependency, NoFaceFound
 from moda_cli.face import landmarks as lm
-from moda_cli.face.detect import FaceDetector, InsightFaceDetector, MediaPipeBoxes, make_detector
+from moda_cli.face.detect import MIN_CROP_SIZE, FaceDetector, InsightFaceDetector, MediaPipeBoxes, make_detector
 from moda_cli.face.identity import REFERENCE_IDENTITY, identity_features
 from moda_cli.face.image_io import MAX_SIDE, load_portrait
 from moda_cli.face.measure import FaceMeter
@@ -115,7 +115,7 @@ def test_missing_file_is_input_error(tmp_path):
 
 
 def test_detect_sample(detector):
-    face = detector.detect(load_portrait(SAMPLE), RenderSettings())
+    face = detector.detect(load_portrait(SAMPLE), RenderSettings(output="crop"))
     assert face.landmarks.shape == (478, 3) and face.landmarks.dtype == np.float32
     assert face.num_faces == 1 and face.crop.size == 512
     # The box is the landmark extent in the original; the crop is 2.3 box sides.
@@ -130,8 +130,24 @@ def test_detect_sample(detector):
 
 
 def test_crop_size_follows_settings(detector):
-    face = detector.detect(load_portrait(SAMPLE), RenderSettings(size=256))
+    face = detector.detect(load_portrait(SAMPLE), RenderSettings(size=256, output="crop"))
     assert face.crop.size == 256 and face.landmarks[:, :2].max() < 256
+
+
+def test_pasteback_crop_is_no_finer_than_the_photo(detector):
+    """Pasted back, the crop renders at the photo's own resolution (at least 256 px), never
+    upsampled to settings.size only to be shrunk again; a large face is capped by size."""
+    small = load_portrait(SAMPLE)  # face about 100 px wide: its crop spans ~230 px of the photo
+    face = detector.detect(small, RenderSettings())
+    assert face.crop.size == MIN_CROP_SIZE == 256
+    big = Portrait(cv2.resize(small.image, (1400, 1400), interpolation=cv2.INTER_CUBIC), SAMPLE)
+    face = detector.detect(big, RenderSettings())
+    assert face.crop.size == 512
+    native = 1.0 / face.crop.matrix[0, 0] * 512  # crop side in photo pixels
+    assert native > 512
+    face = detector.detect(Portrait(cv2.resize(small.image, (900, 900)), SAMPLE), RenderSettings())
+    side = 2.3 * float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
+    assert 256 < face.crop.size < 512 and abs(face.crop.size - side) <= 2
 
 
 def test_small_face_in_large_canvas(detector, tmp_path):

@@ -30,7 +30,8 @@ def detector() -> FaceDetector:
 @pytest.fixture(scope="module")
 def renderer(detector) -> Renderer:
     portrait = Portrait(astronaut(), SAMPLE)
-    return Renderer(portrait, detector.detect(portrait), RenderSettings(output="crop"))
+    settings = RenderSettings(output="crop")
+    return Renderer(portrait, detector.detect(portrait, settings), settings)
 
 
 @pytest.fixture(scope="module")

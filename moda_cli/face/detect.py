@@ -23,6 +23,7 @@ from .types import NUM_LANDMARKS, CropTransform, Face, Portrait
 
 MESH_INPUT = 384  # side of the square crop the mesh sees; its model works at 192 px
 MESH_MARGIN = 2.2  # mesh crop side / detected box side: room for the whole head
+MIN_CROP_SIZE = 256  # smallest paste-back crop, unless settings.size is smaller
 
 
 class FaceBoxDetector(Protocol):
@@ -253,16 +254,27 @@ def make_detector(
 
 
 def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTransform, np.ndarray]:
-    """Square crop around the landmark extent -> (transform, box x0 y0 x1 y1 in the original)."""
+    """Square crop around the landmark extent -> (transform, box x0 y0 x1 y1 in the original).
+
+    The crop is settings.size pixels, or for paste-back the crop's size in the photo when
+    that is smaller (but at least MIN_CROP_SIZE: small faces are rendered supersampled).
+    """
     box = np.array([*points[:, :2].min(axis=0), *points[:, :2].max(axis=0)], np.float64)
     box_size = float(max(box[2] - box[0], box[3] - box[1]))
     centre = 0.5 * (box[:2] + box[2:])
     centre[1] += settings.crop_offset_y * box_size  # negative moves the crop up (more hair)
     side = settings.crop_scale * box_size
-    s = settings.size / side
+    size = settings.size
+    if settings.output == "pasteback":
+        # Pasted back, the crop never shows finer than the photo's own pixels: render it at
+        # that resolution (up to settings.size) instead of upsampling, warping and shrinking
+        # again; but at least MIN_CROP_SIZE, since a small face's lips need the finer grid
+        # to close (measured: at 128 px the lips of a 55 px face stayed 1 px apart).
+        size = min(settings.size, max(MIN_CROP_SIZE, int(2 * np.ceil(side / 2))))
+    s = size / side
     origin = centre - side / 2
     matrix = np.array([[s, 0.0, -origin[0] * s], [0.0, s, -origin[1] * s]])
-    return CropTransform(matrix=matrix, size=settings.size), box
+    return CropTransform(matrix=matrix, size=size), box
 
 
 def build_face(points: np.ndarray, num_faces: int, settings: RenderSettings) -> Face:
