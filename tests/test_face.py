@@ -12,7 +12,13 @@ from PIL import Image
 
 from moda_cli.errors import ImageDecodeError, InputError, MissingDependency, NoFaceFound
 from moda_cli.face import landmarks as lm
-from moda_cli.face.detect import MIN_CROP_SIZE, FaceDetector, InsightFaceDetector, MediaPipeBoxes, make_detector
+from moda_cli.face.detect import (
+    MIN_CROP_SIZE,
+    FaceDetector,
+    InsightFaceDetector,
+    MediaPipeBoxes,
+    make_detector,
+)
 from moda_cli.face.identity import REFERENCE_IDENTITY, identity_features
 from moda_cli.face.image_io import MAX_SIDE, load_portrait
 from moda_cli.face.measure import FaceMeter

@@ -39,8 +39,8 @@ class GridWarp:
         dev = self.device
         self._vertices = torch.as_tensor(warp.node_vertices, device=dev)  # (N, 3)
         self._weights = torch.as_tensor(warp.node_weights, device=dev)[..., None]  # (N, 3, 1)
-        self._cells = torch.as_tensor(warp._cells, device=dev)  # (gh, gw, 2)
-        self._pixels = torch.as_tensor(warp._pixels, device=dev)  # (h, w, 2)
+        self._cells = torch.as_tensor(warp.cells, device=dev)  # (gh, gw, 2)
+        self._pixels = torch.as_tensor(warp.pixels, device=dev)  # (h, w, 2)
         # (1, 3, S, S) float: the crop, sampled by every frame
         self._image = torch.as_tensor(image, device=dev).permute(2, 0, 1)[None].float()
 

@@ -34,7 +34,6 @@ class PasteBack:
     """
 
     def __init__(self, image: np.ndarray, crop: CropTransform, mask: np.ndarray, source: Region) -> None:
-        self.image = image
         h, w = image.shape[:2]
         inside = np.zeros_like(mask)
         inside[source.slices] = mask[source.slices]

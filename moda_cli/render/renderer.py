@@ -26,10 +26,15 @@ from .warp import MeshWarp, Region
 if TYPE_CHECKING:
     from .grid_warp import GridWarp
 
-_EYELIDS = (
-    ("blink_right", (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
-    ("blink_left", (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
+# (expression column, upper lid landmarks, lower lid landmarks), as index arrays once.
+_EYELIDS = tuple(
+    (EXPRESSION_NAMES.index(name), np.array(upper), np.array(lower))
+    for name, upper, lower in (
+        ("blink_right", (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
+        ("blink_left", (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
+    )
 )
+_UPPER_INNER_LIP, _LOWER_INNER_LIP = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
 PASTE_FEATHER = 0.2  # mask ramp width, in face-box widths
 
 
@@ -104,11 +109,10 @@ class Renderer:
         """Paint the mouth and eyelids into a warped region (in place); paste it if pasting."""
         at = targets[:, :2] - self._origin  # landmarks in region pixels
         if self.settings.mouth_interior:
-            paint_mouth(region, at[list(lm.UPPER_INNER_LIP)], at[list(lm.LOWER_INNER_LIP)], self.unit_px)
+            paint_mouth(region, at[_UPPER_INNER_LIP], at[_LOWER_INNER_LIP], self.unit_px)
         expr = np.asarray(params, np.float64)[EXPRESSION_SLICE]
-        for name, upper_idx, lower_idx in _EYELIDS:
-            closure = float(expr[EXPRESSION_NAMES.index(name)])
-            paint_eyelid(region, at[list(upper_idx)], at[list(lower_idx)], closure, self.unit_px)
+        for column, upper_idx, lower_idx in _EYELIDS:
+            paint_eyelid(region, at[upper_idx], at[lower_idx], float(expr[column]), self.unit_px)
         return region if self._paste is None else self._paste.paste(region)
 
     def render_patches(self, params: np.ndarray) -> list[np.ndarray]:

@@ -93,10 +93,10 @@ class MeshWarp:
         # Interleaved (x, y) coordinates: cv2.remap takes one CV_32FC2 map, so each
         # frame's maps are one contiguous subtraction instead of two strided ones.
         cells = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
-        self._cells = np.ascontiguousarray(np.dstack(cells))  # (gh, gw, 2) node -> cell coords
+        self.cells = np.ascontiguousarray(np.dstack(cells))  # (gh, gw, 2) node -> cell coords
         rx = np.arange(region.x0, region.x1, dtype=np.float32)
         ry = np.arange(region.y0, region.y1, dtype=np.float32)
-        self._pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
+        self.pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
         # Grid node k sits at pixel FIELD_STEP * k; resizing to this (width, height) puts
         # it there up to a quarter cell at the region's far edges, where the field is ~0.
         self.upsampled_size = ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1)
@@ -118,7 +118,7 @@ class MeshWarp:
         u = forward
         inv_step = np.float32(1.0 / FIELD_STEP)
         for _ in range(FIXED_POINT_ITERS):
-            src = self._cells - u * inv_step  # p = q - u, in grid cells: (gh, gw, 2)
+            src = self.cells - u * inv_step  # p = q - u, in grid cells: (gh, gw, 2)
             u = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]  # the stubs miss map2=None (one CV_32FC2 map)
         return u
 
@@ -129,9 +129,9 @@ class MeshWarp:
         ``image``'s own, so callers that keep the rest of the image need only this part.
         """
         u = self.backward_field(self.forward_field(disp))
-        h, w = self._pixels.shape[:2]
+        h, w = self.pixels.shape[:2]
         full = cv2.resize(u, self.upsampled_size, interpolation=cv2.INTER_LINEAR)
-        maps = self._pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
+        maps = self.pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
         return cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
             image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
