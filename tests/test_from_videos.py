@@ -60,7 +60,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech: Path):
     """(dataset folder, summary, hand motion at 25 fps, baseline motion at 30 fps, video folder)."""
     videos = tmp_path_factory.mktemp("videos")
-    preset = load_preset("natural", ["render.size=192", "motion.generator=baseline"])
+    preset = load_preset("natural", ["motion.generator=baseline"])
 
     # 1. The hand-made motion, rendered frame by frame at 25 fps.
     portrait = load_portrait(small_portrait)
@@ -75,9 +75,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
             w.write(renderer.render(row))
 
     # 2. The engine with the baseline generator at 30 fps; its motion recomputed from the same request.
-    preset30 = load_preset(
-        "natural", ["render.size=192", "motion.generator=baseline", "video.fps=30"]
-    )
+    preset30 = load_preset("natural", ["motion.generator=baseline", "video.fps=30"])
     engine.render(Job(small_portrait, speech, videos / "engine.mp4", preset30))
     feats = compute_features(load_audio(speech), 30.0)
     request = MotionRequest(

@@ -257,7 +257,7 @@ def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTran
     """Square crop around the landmark extent -> (transform, box x0 y0 x1 y1 in the original).
 
     The crop is settings.size pixels, or for paste-back the crop's size in the photo when
-    that is smaller (but at least MIN_CROP_SIZE: small faces are rendered supersampled).
+    that is smaller (but at least MIN_CROP_SIZE: small faces get a finer warp field).
     """
     box = np.array([*points[:, :2].min(axis=0), *points[:, :2].max(axis=0)], np.float64)
     box_size = float(max(box[2] - box[0], box[3] - box[1]))
@@ -266,11 +266,15 @@ def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTran
     side = settings.crop_scale * box_size
     size = settings.size
     if settings.output == "pasteback":
-        # Pasted back, the crop never shows finer than the photo's own pixels: render it at
-        # that resolution (up to settings.size) instead of upsampling, warping and shrinking
-        # again; but at least MIN_CROP_SIZE, since a small face's lips need the finer grid
-        # to close (measured: at 128 px the lips of a 55 px face stayed 1 px apart).
-        size = min(settings.size, max(MIN_CROP_SIZE, int(2 * np.ceil(side / 2))))
+        # Pasted back, the photo itself is warped (render/renderer.py) and the crop is only
+        # the motion's frame: its size sets the warp field's grid (2 crop pixels). At the
+        # photo's own resolution (up to settings.size) that is 2 photo pixels; but at least
+        # MIN_CROP_SIZE, since a small face's lips need a finer grid to close (measured: at
+        # 128 px the lips of a 55 px face stayed 1 px apart).
+        native = int(2 * np.ceil(side / 2))  # the crop's side in photo pixels, even
+        size = min(settings.size, max(MIN_CROP_SIZE, native))
+        if size == native:
+            side = float(native)  # grown by under 2 px: one crop pixel is one photo pixel
     s = size / side
     origin = centre - side / 2
     matrix = np.array([[s, 0.0, -origin[0] * s], [0.0, s, -origin[1] * s]])

@@ -6,7 +6,7 @@ The same steps as ``MeshWarp.apply`` (see warp.py), batched over B frames:
       -> forward field on the reduced grid: each node gathers its triangle's 3 vertices
       -> backward field: FIXED_POINT_ITERS x grid_sample of the forward field
       -> upsampled to pixels (bilinear, the same sampling positions as cv2.resize)
-      -> grid_sample of the crop: (B, h, w, 3) uint8 region
+      -> grid_sample of the canvas: (B, h, w, 3) uint8 region
 
 On a CPU the OpenCV path is faster; this one exists for CUDA devices, where a batch of
 frames is a handful of kernel launches. It runs on the CPU too, which is how it is tested
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .warp import FIELD_STEP, FIXED_POINT_ITERS, MeshWarp
+from .warp import FIXED_POINT_ITERS, MeshWarp
 
 
 def _normalized(coords: torch.Tensor, width: int, height: int) -> torch.Tensor:
@@ -29,20 +29,21 @@ def _normalized(coords: torch.Tensor, width: int, height: int) -> torch.Tensor:
 
 
 class GridWarp:
-    """Warps one fixed image (the portrait's crop) for batches of vertex displacements."""
+    """Warps one fixed image (the renderer's canvas) for batches of vertex displacements."""
 
     def __init__(self, warp: MeshWarp, image: np.ndarray, device: str | torch.device) -> None:
         self.device = torch.device(device)
         self.region = warp.region
         self.grid_shape = warp.grid_shape
         self.upsampled_size = warp.upsampled_size
+        self.step = warp.step
         dev = self.device
         self._vertices = torch.as_tensor(warp.node_vertices, device=dev)  # (N, 3)
         self._weights = torch.as_tensor(warp.node_weights, device=dev)[..., None]  # (N, 3, 1)
         self._cells = torch.as_tensor(warp.cells, device=dev)  # (gh, gw, 2)
         self._pixels = torch.as_tensor(warp.pixels, device=dev)  # (h, w, 2)
-        # (1, 3, S, S) float: the crop, sampled by every frame
-        self._image = torch.as_tensor(image, device=dev).permute(2, 0, 1)[None].float()
+        # (1, 3, H, W) float: the canvas, sampled by every frame
+        self._image = torch.tensor(image, device=dev).permute(2, 0, 1)[None].float()
 
     @torch.inference_mode()
     def apply(self, disp: np.ndarray) -> np.ndarray:
@@ -54,14 +55,14 @@ class GridWarp:
         forward = field.reshape(b, gh, gw, 2).permute(0, 3, 1, 2)  # (B, 2, gh, gw)
         u = forward
         for _ in range(FIXED_POINT_ITERS):  # p <- q - d(p), in grid cells
-            src = self._cells - u.permute(0, 2, 3, 1) / FIELD_STEP  # (B, gh, gw, 2)
+            src = self._cells - u.permute(0, 2, 3, 1) / self.step  # (B, gh, gw, 2)
             u = F.grid_sample(forward, _normalized(src, gw, gh), mode="bilinear",
                               padding_mode="border", align_corners=True)
         width, height = self.upsampled_size
         full = F.interpolate(u, size=(height, width), mode="bilinear", align_corners=False)
         h, w = self._pixels.shape[:2]
         maps = self._pixels - full[:, :, :h, :w].permute(0, 2, 3, 1)  # (B, h, w, 2) source pixels
-        size = self._image.shape[-1]
-        out = F.grid_sample(self._image.expand(b, -1, -1, -1), _normalized(maps, size, size),
+        image_h, image_w = self._image.shape[-2:]
+        out = F.grid_sample(self._image.expand(b, -1, -1, -1), _normalized(maps, image_w, image_h),
                             mode="bilinear", padding_mode="border", align_corners=True)
         return out.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -18,7 +18,7 @@ TEETH_RGB = np.array([236.0, 226.0, 206.0])
 TONGUE_RGB = np.array([150.0, 62.0, 58.0])
 TOOTH_WIDTH = 0.1  # upper incisor width in eye spans (faint gaps between teeth)
 TEETH_HEIGHT = 0.085  # visible upper-teeth height, in eye spans (at most half the gap)
-MIN_GAP_PX = 1.0  # below this the lips touch: nothing to paint
+MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint
 
 
 def _contour_y(xs: np.ndarray, contour: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def _contour_y(xs: np.ndarray, contour: np.ndarray) -> np.ndarray:
 
 
 def _interior(
-    x: np.ndarray, y: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float
+    x: np.ndarray, y: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float, px: float
 ) -> np.ndarray:
     """Colour of the mouth interior at pixel centres x (w,) by y (h, 1): (h, w, 3) float32.
 
@@ -48,7 +48,7 @@ def _interior(
     t = np.clip(below / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
     depth = np.clip(np.sin(np.float32(np.pi) * t) * (1.0 - s2), 0.0, 1.0)
     tongue = 0.55 * np.clip((t - 0.6) / 0.4, 0.0, 1.0) * ((1.0 - s2) * np.clip(gap / f32(0.2 * unit), 0.0, 1.0))
-    teeth = np.clip((teeth_h - below) / 1.5 + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s2, 0.0, 1.0)
+    teeth = np.clip((teeth_h - below) / f32(1.5 * px) + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s2, 0.0, 1.0)
     lit = ((0.55 + 0.45 * (1.0 - s2)) * tooth_gaps) * (1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1))
 
     colour = np.empty((*below.shape, 3), f32)
@@ -59,14 +59,15 @@ def _interior(
     return colour
 
 
-def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> None:
+def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float, px: float) -> None:
     """Fill the opening between ``upper`` and ``lower`` inner-lip contours, in place.
 
     upper, lower: (K, 2) target contours in image pixels, corner to corner, same corners.
     unit: eye-corner distance in pixels (sets the teeth height and edge softness).
+    px: image pixels per working-crop pixel (the size the painting's fixed lengths are in).
     """
     mid = len(upper) // 2
-    if lower[mid, 1] - upper[mid, 1] < MIN_GAP_PX:
+    if lower[mid, 1] - upper[mid, 1] < MIN_GAP_PX * px:
         return
     poly = np.vstack([upper, lower[::-1]])
     pad = 3
@@ -80,8 +81,8 @@ def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: f
     sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
     pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
     cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
-    soft = max(0.35, 0.006 * unit)
+    soft = max(0.35 * px, 0.006 * unit)
     alpha = cv2.GaussianBlur(mask, (0, 0), soft).astype(np.float32) * np.float32(1 / 255)
-    colour = _interior(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64)[:, None], upper, lower, unit)
+    colour = _interior(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64)[:, None], upper, lower, unit, px)
     roi = image[y0:y1, x0:x1].astype(np.float32)
     image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha[..., None], 0, 255).astype(np.uint8)

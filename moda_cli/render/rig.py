@@ -109,7 +109,6 @@ class HeadRig:
         outer = _ring(c2, oval[:, :2], np.full(len(oval), OUTER_RING_SCALE))
         inside = np.all((outer > 8) & (outer < crop_size - 9), axis=1)
         self.outer_ring = outer[inside]  # in the crop only; otherwise the border anchors hold it
-        self.outer_ring_full = outer  # the paste mask's outline
         self.head_ring = head
         fixed = np.vstack([self.outer_ring, _border(crop_size)])
         self.control = ControlPoints(

@@ -17,7 +17,9 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.spatial import Delaunay
 
-FIELD_STEP = 2  # the displacement field is computed on every 2nd pixel, then upsampled
+# The displacement field is computed on a grid 2 working-crop pixels apart, then upsampled:
+# it is smooth over a few pixels, and a finer grid only adds work.
+FIELD_STEP = 2
 FIXED_POINT_ITERS = 4
 
 
@@ -43,32 +45,33 @@ class Region:
 
 
 class MeshWarp:
-    """Warps a ``size`` x ``size`` image given (V, 2) displacements of ``source`` points.
+    """Warps an image given (V, 2) displacements of ``source`` points (image pixels).
 
     region: only pixels inside it can move; it must contain every triangle whose vertices
     may have non-zero displacement (the caller keeps fixed anchors around it).
+    step: grid spacing of the displacement field in this image's pixels.
     """
 
-    def __init__(
-        self, source: np.ndarray, size: int, region: Region, preferred: np.ndarray | None = None
-    ) -> None:
-        self.size = size
+    def __init__(self, source: np.ndarray, region: Region, step: int, preferred: np.ndarray | None = None) -> None:
+        if step < 1:
+            raise ValueError(f"field step must be at least 1 pixel, got {step}")
         self.region = region
+        self.step = step
         self.delaunay = Delaunay(source)
         extra = np.zeros((0, 3), np.int64) if preferred is None else np.asarray(preferred, np.int64)
         self.triangles = np.vstack([self.delaunay.simplices, extra])  # (T, 3)
-        gw = (region.x1 - region.x0 + FIELD_STEP - 1) // FIELD_STEP + 1
-        gh = (region.y1 - region.y0 + FIELD_STEP - 1) // FIELD_STEP + 1
+        gw = (region.x1 - region.x0 + step - 1) // step + 1
+        gh = (region.y1 - region.y0 + step - 1) // step + 1
         self.grid_shape = (gh, gw)
-        gx = region.x0 + FIELD_STEP * np.arange(gw, dtype=np.float64)
-        gy = region.y0 + FIELD_STEP * np.arange(gh, dtype=np.float64)
+        gx = region.x0 + step * np.arange(gw, dtype=np.float64)
+        gy = region.y0 + step * np.arange(gh, dtype=np.float64)
         xx, yy = np.meshgrid(gx, gy)
         pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
         # Our own rasterisation: Qhull's find_simplex took seconds on some meshes.
         tri_map = np.full((gh, gw), -1, np.int64)
-        _rasterize(source, self.delaunay.simplices, xx, yy, tri_map, 0)
+        _rasterize(source, self.delaunay.simplices, xx, yy, step, tri_map, 0)
         if len(extra):  # preferred triangles win wherever they cover a node
-            _rasterize(source, extra, xx, yy, tri_map, len(self.delaunay.simplices))
+            _rasterize(source, extra, xx, yy, step, tri_map, len(self.delaunay.simplices))
         tri_id = tri_map.ravel()
         inside = tri_id >= 0  # grid points past the hull (the last row/column) get zero motion
         tri_id = np.maximum(tri_id, 0)
@@ -97,9 +100,9 @@ class MeshWarp:
         rx = np.arange(region.x0, region.x1, dtype=np.float32)
         ry = np.arange(region.y0, region.y1, dtype=np.float32)
         self.pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
-        # Grid node k sits at pixel FIELD_STEP * k; resizing to this (width, height) puts
-        # it there up to a quarter cell at the region's far edges, where the field is ~0.
-        self.upsampled_size = ((gw - 1) * FIELD_STEP + 1, (gh - 1) * FIELD_STEP + 1)
+        # Grid node k sits at pixel step * k; resizing to this (width, height) puts it
+        # there up to a quarter cell at the region's far edges, where the field is ~0.
+        self.upsampled_size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
 
     def forward_field(self, disp: np.ndarray) -> np.ndarray:
         """(V, 2) vertex displacements -> (gh, gw, 2) float32 field on the reduced grid."""
@@ -116,14 +119,14 @@ class MeshWarp:
         collapsed triangles and leave blocky noise.)
         """
         u = forward
-        inv_step = np.float32(1.0 / FIELD_STEP)
+        inv_step = np.float32(1.0 / self.step)
         for _ in range(FIXED_POINT_ITERS):
             src = self.cells - u * inv_step  # p = q - u, in grid cells: (gh, gw, 2)
             u = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]  # the stubs miss map2=None (one CV_32FC2 map)
         return u
 
     def apply(self, image: np.ndarray, disp: np.ndarray) -> np.ndarray:
-        """Warp ``image`` (size x size x C) by vertex displacements; returns the region only.
+        """Warp ``image`` (H, W, C) by vertex displacements; returns the region only.
 
         The result is a new (h, w, C) array for ``self.region``: every pixel outside it is
         ``image``'s own, so callers that keep the rest of the image need only this part.
@@ -142,12 +145,12 @@ def _rasterize(
     triangles: np.ndarray,
     xx: np.ndarray,
     yy: np.ndarray,
+    step: int,
     out: np.ndarray,
     offset: int,
 ) -> None:
-    """Write ``offset + k`` into ``out`` at the grid nodes (xx, yy) inside triangle k."""
+    """Write ``offset + k`` into ``out`` at the grid nodes (xx, yy), ``step`` apart, inside triangle k."""
     x0, y0 = xx[0, 0], yy[0, 0]
-    step = FIELD_STEP
     h, w = out.shape
     for k, tri in enumerate(triangles):
         p = source[tri]
