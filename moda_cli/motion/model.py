@@ -168,7 +168,7 @@ class StreamWeights(nn.Module):
         self.k_norm = RMSNorm(w // cfg.heads)
         self.proj = nn.Linear(w, w)
         self.norm2 = RMSNorm(w, affine=False)
-        self.mlp = nn.Sequential(nn.Linear(w, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, w))
+        self.mlp = nn.Sequential(nn.Linear(w, hidden), nn.GELU(), nn.Linear(hidden, w))
         # adaLN-zero: shift/scale/gate for attention and MLP; zero init = identity block.
         self.ada = nn.Linear(w, 6 * w)
         nn.init.zeros_(self.ada.weight)
