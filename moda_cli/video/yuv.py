@@ -15,12 +15,16 @@ _KR, _KB = 0.2126, 0.0722  # BT.709 luma weights of R and B
 _KG = 1.0 - _KR - _KB
 _Y_SCALE, _C_SCALE = 219.0 / 255.0, 224.0 / 255.0  # limited ("tv") range: Y 16..235, C 16..240
 
-# Rows act on (R, G, B, 1) with values 0..255; cv2.transform rounds and saturates to uint8.
-_Y_ROW = np.array([[_KR * _Y_SCALE, _KG * _Y_SCALE, _KB * _Y_SCALE, 16.0]])
-_CBCR_ROWS = np.array([
-    [-_KR, -_KG, 1.0 - _KB, 0.0],
-    [1.0 - _KR, -_KG, -_KB, 0.0],
-]) * np.array([[_C_SCALE / (2 * (1 - _KB))], [_C_SCALE / (2 * (1 - _KR))]]) + np.array([[0, 0, 0, 128.0]] * 2)
+# Rows (Y, Cb, Cr) act on (R, G, B, 1) with values 0..255; cv2.transform rounds and
+# saturates to uint8. All three at once: OpenCV's 3-to-3 channel path is SIMD, and took
+# 0.12 ms for a 384x454 box where Y alone (3-to-1) took 0.31 ms.
+_YCBCR_ROWS = np.vstack([
+    [[_KR * _Y_SCALE, _KG * _Y_SCALE, _KB * _Y_SCALE, 16.0]],
+    np.array([
+        [-_KR, -_KG, 1.0 - _KB, 0.0],
+        [1.0 - _KR, -_KG, -_KB, 0.0],
+    ]) * np.array([[_C_SCALE / (2 * (1 - _KB))], [_C_SCALE / (2 * (1 - _KR))]]) + np.array([[0, 0, 0, 128.0]] * 2),
+])
 
 
 class Yuv420Frame:
@@ -47,13 +51,13 @@ class Yuv420Frame:
             raise ValueError(f"a yuv420p region needs an even origin and size, got {w}x{h} at ({x0}, {y0})")
         if x0 < 0 or y0 < 0 or x0 + w > self.width or y0 + h > self.height:
             raise ValueError(f"region {w}x{h} at ({x0}, {y0}) is outside the {self.width}x{self.height} frame")
-        self.y[y0 : y0 + h, x0 : x0 + w] = cv2.transform(rgb, _Y_ROW)
-        # Chroma of each 2x2 block from the block's mean colour (the conversion is linear).
-        half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        cbcr = cv2.transform(half, _CBCR_ROWS)  # (h/2, w/2, 2)
+        ycbcr = cv2.transform(rgb, _YCBCR_ROWS)  # (h, w, 3)
+        self.y[y0 : y0 + h, x0 : x0 + w] = ycbcr[..., 0]
+        # Chroma of each 2x2 block: the block's mean (the conversion is linear).
+        half = cv2.resize(ycbcr, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # (h/2, w/2, 3)
         cx, cy = x0 // 2, y0 // 2
-        self.u[cy : cy + h // 2, cx : cx + w // 2] = cbcr[..., 0]
-        self.v[cy : cy + h // 2, cx : cx + w // 2] = cbcr[..., 1]
+        self.u[cy : cy + h // 2, cx : cx + w // 2] = half[..., 1]
+        self.v[cy : cy + h // 2, cx : cx + w // 2] = half[..., 2]
 
     def copy_from(self, other: Yuv420Frame) -> None:
         np.copyto(self.data, other.data)
