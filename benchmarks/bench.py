@@ -67,8 +67,8 @@ def portrait_1080p() -> Path:
 
 def portrait_headshot() -> Path:
     """A 512x512 headshot: the sample's own working crop, so the face fills the frame and
-    paste-back renders a full 512 px crop (the sample itself, a smaller face in 512x512,
-    renders at its native ~256 px)."""
+    the warp covers most of it (in the sample itself, a smaller face in 512x512, the warp
+    covers a 188 x 220 px box)."""
     path = CACHE / "portrait_headshot.png"
     if not path.exists():
         from moda_cli.face.detect import FaceDetector, crop_image

@@ -8,7 +8,7 @@ job in sequence, guidance halves batched) and warping frames as sampled grids, b
 of 32 frames. Each job here is the sample portrait with 10 s of espeak speech and its
 own seed; ``--parallel`` jobs run at once in threads (their kernels interleave on the
 device), as ``moda batch --workers`` would in processes. Encoding is left out (it runs
-on the CPU in parallel to all of this, one ffmpeg per job); mouth painting and paste-back
+on the CPU in parallel to all of this, one ffmpeg per job); mouth and eyelid painting
 on the CPU are included, since the frames are not finished without them.
 """
 
