@@ -160,10 +160,13 @@ def test_pasteback_keeps_far_pixels_identical(detector):
     assert (x1 - x0) * (y1 - y0) < 0.1 * canvas.shape[0] * canvas.shape[1]
 
 
-@pytest.mark.parametrize("output", ["crop", "pasteback"])
-def test_grid_warp_matches_opencv(detector, output):
-    """The batched torch path (what a CUDA device runs) gives the OpenCV path's frames."""
-    portrait = Portrait(astronaut(), SAMPLE)
+@pytest.mark.parametrize(
+    ("output", "image"), [("crop", astronaut), ("pasteback", astronaut), ("pasteback", small_face_canvas)]
+)
+def test_grid_warp_matches_opencv(detector, output, image):
+    """The batched torch path (what a CUDA device runs) gives the OpenCV path's frames,
+    on a square crop and on whole photos, one of them wider than tall."""
+    portrait = Portrait(image())
     settings = RenderSettings(size=256, output=output)
     face = detector.detect(portrait, settings)
     cpu, grid = Renderer(portrait, face, settings), Renderer(portrait, face, settings, device="cpu")
