@@ -141,8 +141,8 @@ def test_crop_size_follows_settings(detector):
 
 
 def test_pasteback_crop_is_no_finer_than_the_photo(detector):
-    """Pasted back, the crop renders at the photo's own resolution (at least 256 px), never
-    upsampled to settings.size only to be shrunk again; a large face is capped by size."""
+    """Pasted back, the crop is at the photo's own resolution (at least 256 px), never
+    upsampled to settings.size; a large face is capped by size."""
     small = load_portrait(SAMPLE)  # face about 100 px wide: its crop spans ~230 px of the photo
     face = detector.detect(small, RenderSettings())
     assert face.crop.size == MIN_CROP_SIZE == 256
@@ -154,6 +154,7 @@ def test_pasteback_crop_is_no_finer_than_the_photo(detector):
     face = detector.detect(Portrait(cv2.resize(small.image, (900, 900)), SAMPLE), RenderSettings())
     side = 2.3 * float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
     assert 256 < face.crop.size < 512 and abs(face.crop.size - side) <= 2
+    assert face.crop.matrix[0, 0] == 1.0  # one crop pixel per photo pixel: no resampling
 
 
 def test_small_face_in_large_canvas(detector, tmp_path):
