@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare")
     parser.add_argument("--size", type=int, default=256, help="portrait side and render.size in pixels")
     parser.add_argument("--seconds", type=float, default=1.0, help="audio per job")
-    parser.add_argument("--generator", default="baseline", help="motion generator (learned needs a checkpoint)")
+    parser.add_argument("--generator", default="baseline", help="motion generator: baseline or learned (the bundled model)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
     parser.add_argument("--keep", type=Path, help="keep the inputs and outputs in this folder")
     args = parser.parse_args()
