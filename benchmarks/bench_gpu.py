@@ -4,8 +4,9 @@
     python benchmarks/bench_gpu.py --jobs 32 --parallel 8 --seconds 10
 
 The GPU target (issue 5) is about the part a GPU does: sampling motion (windows of a
-job in sequence, guidance halves batched) and warping frames as sampled grids, batches
-of 32 frames. Each job here is the sample portrait with 10 s of espeak speech and its
+job in sequence, guidance halves batched, and the windows of the jobs running at once
+batched together through ``motion.batching.WindowBatcher``; ``--no-batch`` samples each
+job on its own) and warping frames as sampled grids, batches of 32 frames. Each job here is the sample portrait with 10 s of espeak speech and its
 own seed; ``--parallel`` jobs run at once in threads (their kernels interleave on the
 device), as ``moda batch --workers`` would in processes. Encoding is left out (it runs
 on the CPU in parallel to all of this, one ffmpeg per job); mouth and eyelid painting
@@ -29,6 +30,7 @@ from moda_cli.audio.features import compute_features
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.identity import identity_features
 from moda_cli.face.image_io import load_portrait
+from moda_cli.motion.batching import WindowBatcher
 from moda_cli.motion.generate import LearnedGenerator
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.presets import load_preset
@@ -43,6 +45,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=16)
     ap.add_argument("--parallel", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=10.0, help="audio per job (cut from the 60 s benchmark speech)")
+    ap.add_argument("--no-batch", action="store_true", help="sample each job's windows on their own")
     args = ap.parse_args()
     from bench import speech  # the benchmark's cached espeak speech
 
@@ -52,7 +55,8 @@ def main() -> None:
     audio = load_audio(speech(60))
     audio = replace(audio, samples=audio.samples[: int(args.seconds * audio.sample_rate)])
     features = compute_features(audio, preset.video.fps)
-    generator = LearnedGenerator(None, args.device)
+    batcher = None if args.no_batch else WindowBatcher(max_batch=args.parallel)
+    generator = LearnedGenerator(None, args.device, batcher=batcher)
     renderer = Renderer(portrait, face, preset.render, device=args.device)
     identity = identity_features(face.landmarks)
     timings = {"motion": 0.0, "render": 0.0}
@@ -83,7 +87,8 @@ def main() -> None:
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"{date.today()} {name}: {args.jobs} jobs x {args.seconds:.0f} s, {args.parallel} at once, device {args.device}")
     print(f"motion + rendering: {frames} frames in {wall:.2f} s = {frames / wall:.0f} frames/s "
-          f"(thread-seconds: motion {timings['motion']:.1f}, render {timings['render']:.1f})")
+          f"(thread-seconds: motion {timings['motion']:.1f}, render {timings['render']:.1f}); "
+          f"windows batched: {'up to ' + str(batcher.largest_batch) if batcher else 'no'}")
 
 
 if __name__ == "__main__":

@@ -140,3 +140,42 @@ def test_stream_yields_frames_before_sampling_ends(gen):
     again = np.concatenate(list(gen.stream(request(frames))))
     np.testing.assert_array_equal(again, np.concatenate(list(gen.stream(request(frames)))))
     assert np.abs(again - np.concatenate(list(gen.stream(request(frames, seed=7))))).max() > 1e-3
+
+
+def test_concurrent_jobs_share_batched_windows(checkpoint, gen):
+    """Jobs streaming at once from one generator with a batcher sample their windows
+    together, and each gets the motion it gets alone (up to float rounding); mixed solver
+    settings are never batched together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moda_cli.motion.batching import WindowBatcher
+
+    # A generous gather that ends as soon as every stream's window is in: threads start apart.
+    batcher = WindowBatcher(max_batch=4, gather_s=0.5)
+    shared = LearnedGenerator(checkpoint, batcher=batcher)
+    requests = [request(200, seed=s) for s in (1, 2, 3)] + [request(200, seed=4, guidance=2.0)]
+    with ThreadPoolExecutor(len(requests)) as pool:
+        together = list(pool.map(lambda r: shared.generate(r).params, requests))
+    assert 2 <= batcher.largest_batch <= 3  # batched, but not with the other guidance
+    for req, got in zip(requests, together, strict=True):
+        np.testing.assert_allclose(got, gen.generate(req).params, atol=1e-4)
+    assert np.abs(together[0] - together[1]).max() > 1e-3  # and not one job's motion for all
+
+
+def test_a_failed_batch_raises_in_every_waiting_stream(checkpoint, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moda_cli.motion.batching import WindowBatcher
+
+    shared = LearnedGenerator(checkpoint, batcher=WindowBatcher(max_batch=2, gather_s=0.5))
+
+    def device_lost(*args, **kwargs):
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(shared.model, "forward", device_lost)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(shared.generate, request(60, seed=s)) for s in (1, 2)]
+        for f in futures:
+            with pytest.raises(RuntimeError, match="device lost"):
+                f.result(timeout=60)
+    assert shared.batcher.largest_batch == 2

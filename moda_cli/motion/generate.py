@@ -8,7 +8,8 @@ Stages of ``LearnedGenerator.generate``:
 3. map the preset's intensities to the statistics condition (relative to the checkpoint's
    natural reference values); what the model has not seen becomes a post-scale
 4. sample each window with the ODE solver and classifier-free guidance, prompted by the
-   previous window's last P frames, and cross-fade it into the output over the overlap
+   previous window's last P frames (together with other jobs' windows when a batcher is
+   given), and cross-fade it into the output over the overlap
 5. post-process: lip and head scales, pose moving average, clip to the documented ranges;
    ``stream`` yields each window's final frames at once, so rendering overlaps sampling
 
@@ -29,6 +30,7 @@ import torch
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
 from ..presets import MotionSettings
+from .batching import WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .generator import MotionRequest, ProgressFn, emotion_index
 from .model import MotionCond
@@ -103,14 +105,23 @@ def finish(motion: np.ndarray, start: int, stop: int, smoothing: int) -> np.ndar
 
 
 class LearnedGenerator:
-    """MotionGenerator backed by a MotionDiT checkpoint (default: the packaged one)."""
+    """MotionGenerator backed by a MotionDiT checkpoint (default: the packaged one).
+
+    batcher: when several jobs stream from this generator at once (threads), their windows
+    are sampled together through it (``batching.py``); without one each stream solves its
+    own windows, which is what a single job wants.
+    """
 
     name = "learned"
 
-    def __init__(self, checkpoint_path: str | Path | None = None, device: str | torch.device = "cpu"):
+    def __init__(
+        self, checkpoint_path: str | Path | None = None, device: str | torch.device = "cpu",
+        batcher: WindowBatcher | None = None,
+    ):
         self.device = torch.device(device)
         self.ckpt = load_checkpoint(checkpoint_path, self.device)
         self.model = self.ckpt.model
+        self.batcher = batcher
 
     def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
         dev = self.device
@@ -155,6 +166,10 @@ class LearnedGenerator:
         # 4. sample window by window
         solver, ts = get_solver(settings.solver), time_grid(settings.steps, self.device)
         velocity = guided_velocity(self.model, settings.guidance)
+
+        def solve(noise: torch.Tensor, cond: MotionCond) -> torch.Tensor:
+            return solver(velocity, noise, ts, cond)
+
         gen = torch.Generator(device="cpu").manual_seed(int(request.seed))
         out = np.zeros((starts[-1] + W, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
@@ -164,7 +179,12 @@ class LearnedGenerator:
         for k, s in enumerate(starts):
             cond = self._window_cond(static, mel, env, silence, s, prev)
             noise = torch.randn(1, W, cfg.motion_dim, generator=gen).to(self.device)
-            x = solver(velocity, noise, ts, cond)[0].float().cpu().numpy()  # (W, D)
+            if self.batcher is None:
+                sampled = solve(noise, cond)
+            else:
+                key = (settings.solver, settings.steps, settings.guidance)
+                sampled = self.batcher.sample(noise, cond, key, solve)
+            x = sampled[0].float().cpu().numpy()  # (W, D)
             if k == 0:
                 out[:W] = x
             else:
