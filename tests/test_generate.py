@@ -162,6 +162,27 @@ def test_concurrent_jobs_share_batched_windows(checkpoint, gen):
     assert np.abs(together[0] - together[1]).max() > 1e-3  # and not one job's motion for all
 
 
+def test_generators_sharing_a_batcher_keep_their_own_models(checkpoint, gen, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moda_cli.motion.batching import WindowBatcher
+
+    other_path = tmp_path / "other.safetensors"
+    other_ckpt = LearnedGenerator(checkpoint).ckpt
+    with torch.no_grad():
+        for p in other_ckpt.model.parameters():
+            p.add_(0.05)
+    save_checkpoint(other_path, other_ckpt.model, other_ckpt.norm, dtype=torch.float32)
+    batcher = WindowBatcher(max_batch=2, gather_s=0.5)
+    first, second = LearnedGenerator(checkpoint, batcher=batcher), LearnedGenerator(other_path, batcher=batcher)
+    req = request(120, seed=5)
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda g: g.generate(req).params, (first, second))
+    np.testing.assert_allclose(a, gen.generate(req).params, atol=1e-4)
+    np.testing.assert_allclose(b, LearnedGenerator(other_path).generate(req).params, atol=1e-4)
+    assert batcher.largest_batch == 1
+
+
 def test_a_failed_batch_raises_in_every_waiting_stream(checkpoint, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 

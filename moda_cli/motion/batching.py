@@ -24,7 +24,7 @@ import torch
 from .model import MotionCond
 
 # Solves a batch: (noise (B, W, D), condition of batch B) -> sampled windows (B, W, D).
-# Windows are batched only with others of the same key (the solver settings).
+# Windows are batched only with others of the same key (model and solver settings).
 BatchSolve = Callable[[torch.Tensor, MotionCond], torch.Tensor]
 
 
@@ -54,7 +54,8 @@ class WindowBatcher:
         """One window, (1, W, D) noise -> (1, W, D) sample; blocks until its batch is solved.
 
         ``solve`` must give each row the result it would give that row alone (the model
-        treats rows independently); windows batch only with others of the same ``key``.
+        treats rows independently); windows batch only with others of the same ``key``,
+        which must say everything ``solve`` depends on (model, solver, steps, guidance).
         """
         window = _Window(noise, cond, key, solve, Future())
         self._queue.put(window)

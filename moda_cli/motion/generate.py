@@ -182,7 +182,7 @@ class LearnedGenerator:
             if self.batcher is None:
                 sampled = solve(noise, cond)
             else:
-                key = (settings.solver, settings.steps, settings.guidance)
+                key = (self.model, settings.solver, settings.steps, settings.guidance)  # same solve
                 sampled = self.batcher.sample(noise, cond, key, solve)
             x = sampled[0].float().cpu().numpy()  # (W, D)
             if k == 0:
