@@ -170,6 +170,7 @@ class LearnedGenerator:
         def solve(noise: torch.Tensor, cond: MotionCond) -> torch.Tensor:
             return solver(velocity, noise, ts, cond)
 
+        key = (self.model, settings.solver, settings.steps, settings.guidance)  # what `solve` depends on
         gen = torch.Generator(device="cpu").manual_seed(int(request.seed))
         out = np.zeros((starts[-1] + W, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
@@ -182,7 +183,6 @@ class LearnedGenerator:
             if self.batcher is None:
                 sampled = solve(noise, cond)
             else:
-                key = (self.model, settings.solver, settings.steps, settings.guidance)  # same solve
                 sampled = self.batcher.sample(noise, cond, key, solve)
             x = sampled[0].float().cpu().numpy()  # (W, D)
             if k == 0:
