@@ -282,7 +282,7 @@ class Engine:
         Only the box around the face changes from frame to frame: the writer gets the
         portrait once as the background and then just that box. Frames render in a small
         thread pool, a frame per task on a CPU, a batch per task on a GPU (the CPU part of
-        a batch, mouth painting and paste-back, overlaps the next batch's warp there).
+        a batch, mouth and eyelid painting, overlaps the next batch's warp there).
         """
         meter.switch("render")
         # On CUDA the warp runs there in batches; on a CPU, OpenCV a frame at a time.
