@@ -194,3 +194,32 @@ def test_pasteback_at_rest_is_the_photo_itself(detector):
     same = (frame[box] == portrait.image[box]).all(axis=2)
     assert same.mean() > 0.97  # only the painted mouth opening differs
     assert same[: same.shape[0] // 2].all()  # eyes, brows, hair: byte for byte
+
+
+def test_painting_looks_the_same_at_twice_the_resolution():
+    """Paste-back paints at the photo's resolution, which may be finer or coarser than the
+    working crop: mouth and eyelid painted on a 2x image with px=2 and shrunk back match the
+    painting at 1x (with px ignored, the lid's band comes out twice as wide: mean 0.59)."""
+    import cv2
+
+    from moda_cli.render.eyes import paint_eyelid
+    from moda_cli.render.mouth import paint_mouth
+
+    image = np.ascontiguousarray(astronaut()[60:180, 160:300])
+    xs, arc = np.linspace(40, 100, 9), np.sin(np.linspace(0, np.pi, 9))
+    lips = np.stack([xs, 80 - 6 * arc], 1), np.stack([xs, 80 + 10 * arc], 1)
+    xs, arc = np.linspace(30, 60, 7), np.sin(np.linspace(0, np.pi, 7))
+    lids = np.stack([xs, 40 - 1.5 * arc], 1), np.stack([xs, 40 + 0.8 * arc], 1)
+
+    def painted(img: np.ndarray, k: int) -> np.ndarray:
+        out = img.copy()
+        to = lambda c: c * k + (k - 1) / 2  # noqa: E731  # the same points on a k-times finer grid
+        paint_mouth(out, to(lips[0]), to(lips[1]), 25.0 * k, float(k))
+        paint_eyelid(out, to(lids[0]), to(lids[1]), 1.0, 25.0 * k, float(k))
+        return out
+
+    once = painted(image, 1).astype(int)
+    assert np.abs(once - image).max() > 100  # something was painted
+    fine = painted(cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST), 2)
+    back = cv2.resize(fine, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(back - once).mean() < 0.45
