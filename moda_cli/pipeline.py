@@ -167,7 +167,7 @@ class StageMeter:
             if high_water > self._high_water:  # the process's peak rose during this stage
                 self._high_water = high_water
                 self._peak(self._stage, high_water)
-        if stage is not None and stage not in self.seconds:  # later visits: the sampler's
+        if stage is not None and stage not in self.seconds:  # later visits: the 20 ms sampler
             self.seconds[stage] = 0.0
             self._peak(stage, current_rss_mb())
         self._stage, self._since, self._cpu_since = stage, now, cpu

@@ -91,18 +91,20 @@ class Renderer:
         step = max(1, round(FIELD_STEP * self._scale))
         self.warp = MeshWarp(src, region, step, preferred=self.rig.control.face_triangles)
         self.patch_box: Region = region
-        # OpenCV's remap of 4-channel pixels is SIMD and a fifth faster than of 3 (0.83 vs
-        # 1.08 ms for a 512 px headshot's box): the warp samples an RGBX copy.
-        self._rgbx = cv2.cvtColor(self.background, cv2.COLOR_RGB2RGBA)
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
         # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
         # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
         self._grid: GridWarp | None = None
+        self._rgbx: np.ndarray | None = None
         if device is not None:
             from .grid_warp import GridWarp
 
             self._grid = GridWarp(self.warp, self.background, device)
+        else:
+            # OpenCV's remap of 4-channel pixels is SIMD and a fifth faster than of 3 (0.83
+            # vs 1.08 ms for a 512 px headshot's box): the warp samples an RGBX copy.
+            self._rgbx = cv2.cvtColor(self.background, cv2.COLOR_RGB2RGBA)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -134,6 +136,7 @@ class Renderer:
         if self._grid is not None:
             regions = list(self._grid.apply(np.stack(disps)))
         else:
+            assert self._rgbx is not None  # made whenever there is no grid
             regions = [cv2.cvtColor(self.warp.apply(self._rgbx, d), cv2.COLOR_RGBA2RGB) for d in disps]
         return [self._finish(r, t, p) for r, t, p in zip(regions, targets, params, strict=True)]
 
