@@ -60,7 +60,7 @@ def make_jobs(folder: Path, n: int, size: int, seconds: float) -> None:
 
 def run_batch(src: Path, out: Path, workers: int, args: argparse.Namespace) -> dict:
     moda = Path(sys.executable).with_name("moda")
-    cmd = [str(moda), "batch", str(src), "-o", str(out), "-q", "--workers", str(workers), "--device", args.device,
+    cmd = [str(moda), "batch", str(src), "-o", str(out), "-q", "--workers", str(workers), "--pool", args.pool, "--device", args.device,
            "--generator", args.generator, "--set", f"render.size={args.size}"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="audio per job")
     parser.add_argument("--generator", default="baseline", help="motion generator: baseline or learned (the bundled model)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
+    parser.add_argument("--pool", default="auto", help="how workers run: auto, processes or threads (moda batch --pool)")
     parser.add_argument("--keep", type=Path, help="keep the inputs and outputs in this folder")
     args = parser.parse_args()
 
@@ -106,7 +107,7 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()[0]
-    print(f"\n{args.jobs} jobs x {args.seconds:g} s audio, {args.size} px, {args.generator}; "
+    print(f"\n{args.jobs} jobs x {args.seconds:g} s audio, {args.size} px, {args.generator}, pool {args.pool}; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load avg at end {load:.1f}\n")
     print("| workers | wall s | jobs/min | render s/job | in-job overhead s | fixed s | overhead s/job | realtime x |")
     print("|---|---|---|---|---|---|---|---|")

@@ -142,7 +142,8 @@ def batch(
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
     template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = DEFAULT_TEMPLATE,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (models load once per worker).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Jobs rendered at once (local: models load once per worker).")] = 1,
+    pool: Annotated[str, typer.Option("--pool", help="How local workers run: processes, threads (one engine, motion windows batched across jobs), or auto (threads on a GPU).")] = "auto",
     executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render again even when a finished output matches.")] = False,
@@ -166,6 +167,8 @@ def batch(
 
     if executor not in ("local", "ray"):
         raise UsageError(f"--executor must be local or ray, got {executor!r}")
+    if pool not in ("auto", "processes", "threads"):
+        raise UsageError(f"--pool must be auto, processes or threads, got {pool!r}")
     if report_format not in ("json", "jsonl"):
         raise UsageError(f"--report-format must be json or jsonl, got {report_format!r}")
     if workers < 1:
@@ -174,13 +177,13 @@ def batch(
     output_name(template, "portrait", "audio", "job")  # so is a malformed --template
     engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
     options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
-                           workers, executor, ray_address, dry_run)  # type: ignore[arg-type]
+                           workers, pool, executor, ray_address, dry_run)  # type: ignore[arg-type]
     plan = plan_inputs(source)
     console = err if json_out else out  # with --json, stdout carries the JSON document only
     with BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display:
         outcome = run_batch(plan, options, engine_options, display)
     settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,
-                "seed": seed, "workers": workers, "executor": executor, "force": force, "dry_run": dry_run}
+                "seed": seed, "workers": workers, "pool": pool, "executor": executor, "force": force, "dry_run": dry_run}
     doc = build_report(outcome, settings)
     if dry_run:
         print_plan(console, outcome)

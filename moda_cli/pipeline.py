@@ -33,6 +33,7 @@ import numpy as np
 from .audio.decode import load_audio
 from .audio.features import compute_features
 from .audio.types import Audio, AudioFeatures
+from .cpu_time import thread_cpu
 from .errors import InputError, UsageError
 from .face.detect import make_detector
 from .face.identity import identity_features
@@ -196,13 +197,20 @@ def check_job(job: Job) -> None:
 
 
 class Engine:
-    """Holds the loaded models; render many jobs with one Engine."""
+    """Holds the loaded models; render many jobs with one Engine.
 
-    def __init__(self, options: EngineOptions | None = None):
+    ``concurrent_jobs`` > 1: that many threads may call ``render`` at once. They share the
+    models, and a learned generator then samples their windows together in one batch
+    (``motion.batching``), which is what keeps a GPU busy with many short jobs.
+    """
+
+    def __init__(self, options: EngineOptions | None = None, concurrent_jobs: int = 1):
         self.options = options or EngineOptions()
+        self.concurrent_jobs = concurrent_jobs
         ffmpeg_exe()  # fail before loading anything if ffmpeg is missing
         self.device = resolve_device(self.options.device)
         self._detector = make_detector(self.options.detector, self.options.insightface_root)
+        self._lock = threading.Lock()  # the detectors are not thread-safe; each model loads once
         self._generators: dict[str, MotionGenerator] = {}
         self._whisper = None
         if self.options.whisper_checkpoint is not None:
@@ -211,20 +219,26 @@ class Engine:
             self._whisper = WhisperEncoder(self.options.whisper_checkpoint, self.device)
 
     def generator(self, name: str) -> MotionGenerator:
-        if name not in self._generators:
-            if name == "learned":
-                from .motion.generate import LearnedGenerator
+        with self._lock:
+            if name not in self._generators:
+                self._generators[name] = self._load_generator(name)
+            return self._generators[name]
 
-                self._generators[name] = LearnedGenerator(self.options.motion_checkpoint, self.device)
-            else:
-                from .motion.baseline import BaselineGenerator
+    def _load_generator(self, name: str) -> MotionGenerator:
+        if name != "learned":
+            from .motion.baseline import BaselineGenerator
 
-                self._generators[name] = BaselineGenerator()
-        return self._generators[name]
+            return BaselineGenerator()
+        from .motion.batching import WindowBatcher
+        from .motion.generate import LearnedGenerator
+
+        batcher = WindowBatcher(max_batch=self.concurrent_jobs) if self.concurrent_jobs > 1 else None
+        return LearnedGenerator(self.options.motion_checkpoint, self.device, batcher=batcher)
 
     def load_face(self, job: Job) -> tuple[Portrait, Face]:
         portrait = load_portrait(job.portrait)
-        return portrait, self._detector.detect(portrait, job.preset.render)
+        with self._lock:
+            return portrait, self._detector.detect(portrait, job.preset.render)
 
     def features(self, audio: Audio, fps: float) -> AudioFeatures:
         embedding = self._whisper.encode(audio) if self._whisper is not None else None
@@ -364,7 +378,7 @@ class _Ahead:
         return False
 
     def _run(self) -> None:
-        start = time.thread_time()
+        start = thread_cpu()
         try:
             for item in self._items:
                 if not self._put("item", item):
@@ -373,7 +387,7 @@ class _Ahead:
         except BaseException as exc:  # handed to the consumer, raised there
             self._put("error", exc)
         finally:
-            self.cpu_seconds = time.thread_time() - start
+            self.cpu_seconds = thread_cpu() - start  # with windows solved for it by a batcher
 
     def __enter__(self) -> Iterator[np.ndarray]:
         self._thread.start()
@@ -393,8 +407,7 @@ class _Ahead:
         self._thread.join(timeout=30)
 
 
-@contextmanager
-def _streaming_threads() -> Iterator[None]:
+class _StreamingThreads:
     """Thread settings while motion, rendering and encoding run together; restored after.
 
     The GIL changes hands every GIL_SWITCH_S instead of Python's 5 ms: the sampler drops
@@ -406,19 +419,42 @@ def _streaming_threads() -> Iterator[None]:
     sampler already keep every core busy, and splitting each small remap or matrix
     product across threads only adds hand-offs that compete with them. On larger
     machines the libraries' own thread counts are left alone.
+
+    The settings are the process's: with jobs in several threads, the first job in
+    applies them and the last one out restores them.
     """
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_S)
-    torch = sys.modules.get("torch") if small_machine() else None  # loaded only for a learned model
-    before = cv2.getNumThreads(), torch.get_num_threads() if torch is not None else 0
-    if small_machine():
-        cv2.setNumThreads(1)
-    if torch is not None:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(switch)
-        cv2.setNumThreads(before[0])
-        if torch is not None:
-            torch.set_num_threads(before[1])
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs = 0
+        self._switch_interval, self._cv2_threads = 0.0, 0
+        self._torch_threads: int | None = None  # None: torch's setting untouched so far
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._jobs == 0:
+                self._switch_interval, self._cv2_threads = sys.getswitchinterval(), cv2.getNumThreads()
+                sys.setswitchinterval(GIL_SWITCH_S)
+                if small_machine():
+                    cv2.setNumThreads(1)
+            # torch loads with the first learned job, which may come while others run
+            torch = sys.modules.get("torch") if small_machine() else None
+            if torch is not None and self._torch_threads is None:
+                self._torch_threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+            self._jobs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._jobs -= 1
+                if self._jobs == 0:
+                    sys.setswitchinterval(self._switch_interval)
+                    cv2.setNumThreads(self._cv2_threads)
+                    if self._torch_threads is not None:
+                        sys.modules["torch"].set_num_threads(self._torch_threads)
+                        self._torch_threads = None
+
+
+_streaming_threads = _StreamingThreads()

@@ -347,10 +347,11 @@ def test_resume_skips_matching_outputs_and_renders_changed_settings(tmp_path, sm
     assert run("--seed", "5", "--preset", "calm")["status"] == "done"  # changed input bytes
 
 
-@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGTERM, 1), (signal.SIGINT, 2)])
-def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path, small_portrait, sig, workers):
+@pytest.mark.parametrize(("sig", "workers", "pool"),
+                         [(signal.SIGTERM, 1, "auto"), (signal.SIGINT, 2, "processes"), (signal.SIGTERM, 2, "threads")])
+def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path, small_portrait, sig, workers, pool):
     src, out = _folder(tmp_path / "in", small_portrait, 3, seconds=1.0), tmp_path / "out"
-    args = ("batch", src, "-o", out, "--workers", workers, *FAST[:2], "--set", "render.size=160", *FAST[2:])
+    args = ("batch", src, "-o", out, "--workers", workers, "--pool", pool, *FAST[:2], "--set", "render.size=160", *FAST[2:])
     proc = _popen(*args, log=tmp_path / "log.txt")
     deadline = time.monotonic() + 120
     # Interrupt once a video is being written (its temp file exists), the first one done or not.
@@ -416,6 +417,52 @@ def test_two_workers_give_the_same_videos_as_one(serial_run):
     jobs = json.loads((root / "pool" / "report.json").read_text())["jobs"]
     assert all(j["status"] == "done" for j in jobs) and len({j["worker"] for j in jobs}) == 2
     _same_videos(root / "serial", root / "pool", [f"p{i}__p{i}.mp4" for i in range(3)])
+
+
+def test_threads_batch_the_learned_models_windows_and_each_job_keeps_its_own(tmp_path, small_portrait):
+    """--pool threads: one engine for all jobs; windows that jobs ask for at the same time
+    are sampled in one forward (how often depends on timing; test_generate forces it and
+    checks each stream gets its own rows). Each video must still be its own job's, the
+    same frames as a serial run, and the batcher's solves are charged to the jobs."""
+    src = tmp_path / "in"
+    src.mkdir()
+    pause = 0.002 * np.random.default_rng(0).standard_normal(16_000)
+    clips = {"talk": speechlike(1.2, freq=160), "pause": np.concatenate([pause, speechlike(0.3, freq=200)]),
+             "short": speechlike(0.6, freq=250)}
+    for name, clip in clips.items():
+        shutil.copy(small_portrait, src / f"{name}.png")
+        write_wav(src / f"{name}.wav", clip)
+    learned = ["--set", "render.size=128", "--generator", "learned", "--device", "cpu", "--seed", "3"]
+    runs = {}
+    for label, extra in (("serial", []), ("threads", ["--workers", "3", "--pool", "threads"])):
+        result = moda("batch", src, "-o", tmp_path / label, "-q", *learned, *extra)
+        assert result.exit_code == 0, result.output
+        runs[label] = jobs_by_name(tmp_path / label / "report.json")
+    assert {j["worker"] for j in runs["threads"].values()} == {os.getpid()}  # threads of this process
+    for name in clips:
+        serial, threaded = frames_of(tmp_path / "serial" / f"{name}__{name}.mp4"), frames_of(tmp_path / "threads" / f"{name}__{name}.mp4")
+        assert serial.shape == threaded.shape, name
+        assert np.abs(serial.astype(np.int16) - threaded).mean() < 0.3, name
+        cpu = runs["threads"][name]["stage_cpu_seconds"]["motion"], runs["serial"][name]["stage_cpu_seconds"]["motion"]
+        assert cpu[0] > 0.3 * cpu[1], (name, cpu)  # the batcher's solves are charged to the jobs
+
+
+def test_stream_settings_hold_until_the_last_concurrent_job_ends():
+    """Jobs in threads share the process's GIL switch interval and library thread counts:
+    the first job in sets them, and the first one out must not restore them under the
+    others."""
+    import cv2
+
+    from moda_cli.pipeline import GIL_SWITCH_S, _streaming_threads
+
+    before = sys.getswitchinterval(), cv2.getNumThreads()
+    first, second = _streaming_threads(), _streaming_threads()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_S)
+    second.__exit__(None, None, None)
+    assert (sys.getswitchinterval(), cv2.getNumThreads()) == before
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")

@@ -1,9 +1,12 @@
 """Run a planned batch: resolve settings, preflight, then render on an executor.
 
-Executors: ``local`` with one worker renders in this process; with N workers it uses a
-process pool whose workers each load the models once. ``ray`` sends one task per job to
-a Ray cluster (a local one unless an address is given); Ray worker processes keep their
-engine between tasks. Every executor calls the same ``execute_job``.
+Executors: ``local`` with one worker renders in this process; with N workers it runs N
+jobs at once, either in a process pool whose workers each load the models once, or in
+N threads of this process that share one engine (``pool``; by default threads on a GPU,
+where the jobs' motion windows are then sampled in one batch, and processes on a CPU).
+``ray`` sends one task per job to a Ray cluster (a local one unless an address is
+given); Ray worker processes keep their engine between tasks. Every executor calls the
+same ``execute_job``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import threading
 import time
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -27,13 +31,14 @@ from typing import Any, Literal
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
 from ..errors import InputError, MissingDependency, ModaError, UsageError
-from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job
+from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job, resolve_device
 from ..presets import DEFAULT_PRESET, load_preset
 from ..video.writer import temp_path_for
 from .plan import DEFAULT_TEMPLATE, BatchPlan, JobSpec, assign_outputs
 from .state import JobBusy, file_digest, is_done, job_key, job_lock, write_sidecar
 
 Status = Literal["done", "skipped", "failed", "busy", "planned", "interrupted"]
+Pool = Literal["auto", "processes", "threads"]
 
 
 @dataclass
@@ -45,6 +50,7 @@ class BatchOptions:
     template: str = DEFAULT_TEMPLATE
     force: bool = False
     workers: int = 1
+    pool: Pool = "auto"  # how the local executor runs several workers
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     dry_run: bool = False
@@ -168,21 +174,24 @@ def _reason(exc: BaseException, spec: JobSpec | None = None) -> str:
 
 
 _ENGINE: Engine | None = None
+_ENGINE_LOCK = threading.Lock()
 
 
-def _engine(options: EngineOptions) -> Engine:
+def _engine(options: EngineOptions, concurrent_jobs: int = 1) -> Engine:
     """One engine per process: models load once per worker, not once per job."""
     global _ENGINE
-    if _ENGINE is None or _ENGINE.options != options:
-        _ENGINE = Engine(options)
-    return _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None or (_ENGINE.options, _ENGINE.concurrent_jobs) != (options, concurrent_jobs):
+            _ENGINE = Engine(options, concurrent_jobs)
+        return _ENGINE
 
 
 def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: JobProgress | None = None,
-                wait: bool = False) -> JobRecord:
+                wait: bool = False, concurrent_jobs: int = 1) -> JobRecord:
     """Render one job unless it is already done or held by another process (with
     ``wait``, wait for that process and then look again). Never raises for a job's own
-    failure: the record says what went wrong."""
+    failure: the record says what went wrong. ``concurrent_jobs``: how many threads of
+    this process run jobs at once (they share the engine)."""
     record, job = resolved.record, resolved.job
     assert record.key is not None
     start = time.perf_counter()
@@ -193,7 +202,7 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
                 # (a forced job we waited for was just rendered by the other process)
                 record.status, record.error = "skipped", None
                 return record
-            result = _engine(engine_options).render(job, progress)
+            result = _engine(engine_options, concurrent_jobs).render(job, progress)
             record.status, record.error = "done", None
             record.frames, record.audio_seconds = result.frames, round(result.audio_seconds, 3)
             record.stage_seconds = {k: round(v, 3) for k, v in result.stage_seconds.items()}
@@ -345,12 +354,7 @@ def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: i
     pending: dict[Any, ResolvedJob] = {}
     try:
         pending = {pool.submit(_pool_job, item, engine_options, wait): item for item in jobs}
-        while pending:
-            finished, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = pending.pop(future)
-                _copy_result(item.record, future)
-                events.job_finished(item.record)
+        _report_as_finished(pending, events)
     except BaseException:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()  # SIGTERM: a worker in a job deletes its partial file and exits
@@ -358,6 +362,16 @@ def _run_pool(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: i
         _collect_finished(pending, events)
         raise
     pool.shutdown(wait=True)
+
+
+def _report_as_finished(pending: dict[Any, ResolvedJob], events: BatchEvents) -> None:
+    """Wait for every future of ``pending``, removing each as its job's record is final."""
+    while pending:
+        finished, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            item = pending.pop(future)
+            _copy_result(item.record, future)
+            events.job_finished(item.record)
 
 
 def _collect_finished(pending: dict[Any, ResolvedJob], events: BatchEvents) -> None:
@@ -382,6 +396,32 @@ def _copy_result(record: JobRecord, future: Any) -> None:
         record.status, record.error = "failed", f"worker failed: {type(exc).__name__}: {exc}"
         return
     record.__dict__.update(done.__dict__)
+
+
+# -- threads --------------------------------------------------------------------------
+
+
+def _run_threads(jobs: list[ResolvedJob], engine_options: EngineOptions, workers: int, events: BatchEvents,
+                 wait: bool = False) -> None:
+    """``workers`` jobs at a time in threads of this process, sharing one engine: the
+    models load once, and the learned generator samples the jobs' windows together."""
+    stop = threading.Event()
+
+    def stop_when_asked(stage: str, done: int, total: int) -> None:
+        if stop.is_set():  # Ctrl-C or SIGTERM reached the main thread
+            raise KeyboardInterrupt  # unwinds the job: its writer deletes the temp file
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="moda-job")
+    pending: dict[Any, ResolvedJob] = {}
+    try:
+        pending = {pool.submit(execute_job, item, engine_options, stop_when_asked, wait, workers): item for item in jobs}
+        _report_as_finished(pending, events)
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _collect_finished(pending, events)
+        raise
+    pool.shutdown(wait=True)
 
 
 # -- Ray ------------------------------------------------------------------------------
@@ -548,5 +588,15 @@ def _dispatch(todo: list[ResolvedJob], options: BatchOptions, engine_options: En
         _run_ray(todo, engine_options, options, events, wait)
     elif options.workers == 1 or len(todo) == 1:
         _run_serial(todo, engine_options, events, wait)
+    elif _in_threads(options, engine_options):
+        _run_threads(todo, engine_options, min(options.workers, len(todo)), events, wait)
     else:
         _run_pool(todo, engine_options, min(options.workers, len(todo)), events, wait)
+
+
+def _in_threads(options: BatchOptions, engine_options: EngineOptions) -> bool:
+    """Threads on a GPU: one CUDA context, one copy of the models, and the jobs' windows
+    batched into each forward. Processes on a CPU: no GIL between the jobs' Python parts."""
+    if options.pool != "auto":
+        return options.pool == "threads"
+    return resolve_device(engine_options.device) != "cpu"

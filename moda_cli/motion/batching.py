@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..cpu_time import charge
 from .model import MotionCond
 
 # Solves a batch: (noise (B, W, D), condition of batch B) -> sampled windows (B, W, D).
@@ -35,6 +36,7 @@ class _Window:
     key: tuple[object, ...]
     solve: BatchSolve
     result: Future[torch.Tensor]
+    cpu_seconds: float = 0.0  # this window's share of its batch's solve
 
 
 class WindowBatcher:
@@ -59,7 +61,10 @@ class WindowBatcher:
         """
         window = _Window(noise, cond, key, solve, Future())
         self._queue.put(window)
-        return window.result.result()
+        try:
+            return window.result.result()
+        finally:
+            charge(window.cpu_seconds)
 
     def _gather(self) -> list[_Window]:
         windows = [self._queue.get()]
@@ -80,11 +85,16 @@ class WindowBatcher:
                 groups.setdefault(w.key, []).append(w)
             for group in groups.values():
                 self.largest_batch = max(self.largest_batch, len(group))
+                start = time.thread_time()
+                error: BaseException | None = None
                 try:
                     x = group[0].solve(torch.cat([w.noise for w in group]), MotionCond.cat([w.cond for w in group]))
                 except BaseException as exc:  # each waiting stream raises it
-                    for w in group:
-                        w.result.set_exception(exc)
-                    continue
+                    error = exc
+                share = (time.thread_time() - start) / len(group)
                 for i, w in enumerate(group):
-                    w.result.set_result(x[i : i + 1])
+                    w.cpu_seconds = share  # set before the result wakes the stream that reads it
+                    if error is None:
+                        w.result.set_result(x[i : i + 1])
+                    else:
+                        w.result.set_exception(error)
