@@ -44,6 +44,22 @@ def test_output_is_h264_aac_with_portrait_size_and_audio_duration(rendered, smal
     assert not list(out.parent.glob(".*moda-tmp*"))
 
 
+def test_sound_track_is_the_input_speech_in_sync(rendered):
+    """The muxed AAC track is the input speech, not delayed or shifted, at a faithful level."""
+    from moda_cli.audio.decode import load_audio
+
+    out, audio, _ = rendered
+    ref, got = load_audio(audio).samples, load_audio(out).samples
+    n = min(len(ref), len(got))
+    assert abs(len(got) - len(ref)) < 0.05 * 16_000
+    lags = range(-160, 161)  # +-10 ms
+    errors = [np.mean((ref[max(0, k) : n + min(0, k)] - got[max(0, -k) : n - max(0, k)]) ** 2) for k in lags]
+    best = int(np.argmin(errors))
+    assert abs(lags[best]) <= 16, lags[best]  # within 1 ms
+    snr = 10 * np.log10(np.mean(ref[:n] ** 2) / errors[best])
+    assert snr > 20.0, snr
+
+
 def test_face_found_in_every_frame_and_mouth_follows_speech(rendered):
     out, _, (pause_start, pause_end) = rendered
     frames = list(read_frames(out))
