@@ -6,9 +6,10 @@
 The GPU target (issue 5) is about the part a GPU does: sampling motion (windows of a
 job in sequence, guidance halves batched, and the windows of the jobs running at once
 batched together through ``motion.batching.WindowBatcher``; ``--no-batch`` samples each
-job on its own) and warping frames as sampled grids, batches of 32 frames. Each job here is the sample portrait with 10 s of espeak speech and its
-own seed; ``--parallel`` jobs run at once in threads (their kernels interleave on the
-device), as ``moda batch --workers`` would in processes. Encoding is left out (it runs
+job on its own) and warping frames as sampled grids, batches of 32 frames. Each job
+here is the sample portrait with 10 s of espeak speech and its own seed; ``--parallel``
+jobs run at once in threads (their kernels interleave on the device), as they do in
+``moda batch --workers N --pool threads`` (the default on a GPU). Encoding is left out (it runs
 on the CPU in parallel to all of this, one ffmpeg per job); mouth and eyelid painting
 on the CPU are included, since the frames are not finished without them.
 """
