@@ -236,7 +236,7 @@ class Engine:
         return LearnedGenerator(self.options.motion_checkpoint, self.device, batcher=batcher)
 
     def load_face(self, job: Job) -> tuple[Portrait, Face]:
-        portrait = load_portrait(job.portrait)
+        portrait = load_portrait(job.portrait, job.preset.render.max_side)
         with self._lock:
             return portrait, self._detector.detect(portrait, job.preset.render)
 

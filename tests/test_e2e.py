@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _media import write_wav
+from _media import speechlike, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
@@ -117,6 +117,22 @@ def test_crop_output_and_baseline_generator(small_portrait, speech_with_pause, t
     assert result.exit_code == 0, result.output
     info = probe(out)
     assert (info.width, info.height) == (256, 256)
+
+
+def test_a_large_photo_is_downscaled_to_render_max_side(small_portrait, tmp_path):
+    """A phone photo must not become a 12-megapixel video: paste-back output is capped at
+    render.max_side (1920 by default), and the face is still found in the frames."""
+    big = tmp_path / "big.jpg"
+    cv2.imwrite(str(big), cv2.resize(cv2.imread(str(small_portrait)), (2400, 2250), interpolation=cv2.INTER_CUBIC))
+    audio = write_wav(tmp_path / "speech.wav", speechlike(1.0))
+    for extra, size in (([], (1920, 1800)), (["--set", "render.max_side=600"], (600, 562))):
+        out = tmp_path / f"{size[0]}.mp4"
+        result = moda("render", big, audio, "-o", out, "--generator", "baseline", *extra, *FAST)
+        assert result.exit_code == 0, result.output
+        info = probe(out)
+        assert (info.width, info.height) == size
+        frames = list(read_frames(out))
+        assert FaceMeter().measure_frames(frames[::6]).detected.all()
 
 
 def test_bad_inputs_fail_with_one_line_and_no_output(tmp_path, small_portrait, speech_with_pause):

@@ -2,9 +2,9 @@
 
 Every later stage assumes an (H, W, 3) uint8 RGB array the way a viewer shows the photo,
 so orientation, palettes, alpha, CMYK and 16-bit depth are all resolved here, once.
-Portraits whose long side exceeds ``MAX_SIDE`` are downscaled to it: the renderer's cost
-and memory grow with the portrait, and nothing is gained above that size; the output
-video then has the reduced size.
+Portraits whose long side exceeds ``max_side`` (the preset's ``render.max_side``, at most
+``MAX_SIDE``) are downscaled to it: rendering and above all encoding grow with the
+portrait, and a paste-back video has the portrait's size.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import ImageDecodeError, InputError
 from .types import Portrait
 
-MAX_SIDE = 4096
+MAX_SIDE = 4096  # H.264 level 5.1-5.2 players stop at 4096 px wide
 
 
-def load_portrait(path: str | Path) -> Portrait:
-    """Read a portrait file as RGB uint8 with EXIF orientation applied.
+def load_portrait(path: str | Path, max_side: int = MAX_SIDE) -> Portrait:
+    """Read a portrait file as RGB uint8 with EXIF orientation applied, its longest side
+    at most ``max_side`` (and MAX_SIDE) pixels.
 
     Raises InputError when the file is missing, ImageDecodeError when it cannot be decoded.
     """
@@ -44,7 +45,7 @@ def load_portrait(path: str | Path) -> Portrait:
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow reports truncation as OSError
         raise ImageDecodeError(f"cannot decode image: {exc}", path=path) from None
-    return Portrait(image=_limit_size(rgb), path=path)
+    return Portrait(image=_limit_size(rgb, min(max_side, MAX_SIDE)), path=path)
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
@@ -66,12 +67,12 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
 
 
-def _limit_size(rgb: np.ndarray) -> np.ndarray:
+def _limit_size(rgb: np.ndarray, max_side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     long_side = max(h, w)
-    if long_side <= MAX_SIDE:
+    if long_side <= max_side:
         return rgb
-    scale = MAX_SIDE / long_side
+    scale = max_side / long_side
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resized = Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS)
     return np.ascontiguousarray(np.asarray(resized, dtype=np.uint8))
