@@ -256,3 +256,22 @@ def test_meter_on_photo_and_rotated_photo():
     assert 0.2 < m.eye_open_left[0] < 0.45 and 0.2 < m.eye_open_right[0] < 0.45
     assert m.roll[0] == pytest.approx(0.0, abs=1e-6)
     assert 6 < m.roll[1] < 14 and abs(m.yaw[1]) < 4
+
+
+def test_mediapipe_loads_without_plotting_or_audio_libraries_which_still_import_later():
+    """Start-up: MediaPipe's import drags in matplotlib and sounddevice, which moda never
+    uses; they are kept out, and a real import of either afterwards still works."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from moda_cli.face.mediapipe_import import import_mediapipe\n"
+        "import_mediapipe()\n"
+        "from mediapipe.python.solutions import face_mesh\n"
+        "print(sorted(m for m in ('matplotlib', 'sounddevice') if m in sys.modules))\n"
+        "import matplotlib.pyplot\n"
+        "print(callable(getattr(matplotlib.pyplot, 'plot', None)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[-2:] == ["[]", "True"], out

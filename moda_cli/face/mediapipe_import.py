@@ -1,10 +1,11 @@
-"""Importing MediaPipe without matplotlib.
+"""Importing MediaPipe without matplotlib and sounddevice.
 
 ``import mediapipe`` imports every legacy solution, drawing utilities included, and those
-import matplotlib's pyplot: 0.35 s of a CLI run that needs none of it. While MediaPipe
-imports, a bare placeholder stands in for matplotlib (only its plotting helpers, which
-moda never calls, keep a reference to it); then the placeholder is removed, so a real
-``import matplotlib`` later in the process works as usual.
+import matplotlib's pyplot: 0.35 s of a CLI run that needs none of it. Its audio tasks
+import sounddevice, which loads PortAudio (0.045 s) for microphone recording. While
+MediaPipe imports, bare placeholders stand in for both (only the plotting helpers and
+the recorder, which moda never calls, keep a reference to them); then the placeholders
+are removed, so a real import of either later in the process works as usual.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def import_mediapipe() -> None:
     if "matplotlib" not in sys.modules:
         placeholders = {name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")}
         placeholders["matplotlib"].pyplot = placeholders["matplotlib.pyplot"]  # type: ignore[attr-defined]
-        sys.modules.update(placeholders)
+    if "sounddevice" not in sys.modules:
+        placeholders["sounddevice"] = types.ModuleType("sounddevice")
+    sys.modules.update(placeholders)
     try:
         import mediapipe  # noqa: F401
     finally:
