@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import ImageDecodeError, InputError
 from .types import Portrait
 
-MAX_SIDE = 4096  # H.264 level 5.1-5.2 players stop at 4096 px wide
+MAX_SIDE = 4096  # the most render.max_side may be; larger photos are always downscaled
 
 
 def load_portrait(path: str | Path, max_side: int = MAX_SIDE) -> Portrait:
