@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import PresetError
-from .face.image_io import MAX_SIDE
+
+MAX_SIDE = 4096  # the most render.max_side may be; larger portraits are always downscaled
 
 EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
 Emotion = Literal[

@@ -15,9 +15,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageDecodeError, InputError
+from ..presets import MAX_SIDE
 from .types import Portrait
-
-MAX_SIDE = 4096  # the most render.max_side may be; larger photos are always downscaled
 
 
 def load_portrait(path: str | Path, max_side: int = MAX_SIDE) -> Portrait:
