@@ -1,0 +1,178 @@
+"""What `moda qc` found: typed figures, the thresholds they are judged by, and the flags.
+
+Every figure is measured from the video's pixels (and the audio's loudness) only; a
+section is None when its input is missing (no --audio: no correlation; no --portrait
+and a frame size unlike the portrait's: no background figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits a believable talking head stays within (issue 12, "Done when")."""
+
+    face_found_min: float = 0.98
+    gap_p95_range: tuple[float, float] = (0.03, 0.09)  # inner-lip gap / face height
+    lip_delta_e_max: float = 20.0  # CIE76 delta-E against the portrait's lip
+    lip_held_min: float = 0.98  # fraction of frames within lip_delta_e_max, per band
+    dark_outside_max: float = 0.10  # dark pixels outside the inner lips / lip band area
+    blinks_per_min_min: float = 6.0
+    winks_max: int = 0
+    background_drop_max_db: float = 1.5
+    mouth_corr_min: float = 0.35  # only when audio is given
+
+
+@dataclass
+class MouthQC:
+    """Inner-lip gap (13-14) over face height (10-152), in speech frames.
+
+    corr: Pearson r of the gap with the audio loudness within speech (best lag within
+    +-2 frames); corr_chance: the 95th percentile of the same r against circularly
+    shifted loudness (what unrelated motion scores). silence_ratio: mean gap in silence
+    over mean gap in speech. The last three are None without audio.
+    """
+
+    gap_p95: float
+    gap_p50: float
+    speech_frames: int
+    corr: float | None = None
+    corr_chance: float | None = None
+    silence_ratio: float | None = None
+
+
+@dataclass
+class LipQC:
+    """CIE76 delta-E of each lip band's median CIELAB colour against the reference's.
+
+    held_upper/held_lower: fraction of face frames with delta-E <= the threshold.
+    dark_outside: mean, over the widest 5% of openings, of the dark pixels between the
+    outer lips (plus a margin under the lower lip) and the inner lips, as a fraction of
+    the lip band area; "dark" is L* below half the reference lips' median L*.
+    reference: "portrait" or "first frames".
+    """
+
+    held_upper: float
+    held_lower: float
+    delta_e_p95_upper: float
+    delta_e_p95_lower: float
+    dark_outside: float
+    reference: str
+
+
+@dataclass
+class BlinkQC:
+    """Blinks seen by the mesh in video mode: an eye is shut below half its open median.
+
+    A blink is both eyes shut within one frame of each other; a wink is one eye alone.
+    durations: frames each blink kept an eye shut.
+    """
+
+    per_minute: float
+    count: int
+    winks: int
+    durations: list[int] = field(default_factory=list)
+
+
+@dataclass
+class BackgroundQC:
+    """PSNR outside the portrait's (dilated) person mask, video frames vs the portrait.
+
+    still_db: the same PSNR for the portrait re-encoded as a still clip through moda's
+    encoder with default settings; drop_db = still_db - mean_db (0 for a still scene).
+    """
+
+    mean_db: float
+    min_db: float
+    still_db: float
+    drop_db: float
+    area: float  # fraction of the frame measured
+
+
+@dataclass
+class Flag:
+    """One figure outside its threshold, with a message a user can act on."""
+
+    name: str
+    value: float
+    limit: str
+    message: str
+
+
+@dataclass
+class QCReport:
+    video: str
+    frames: int
+    fps: float
+    face_found: float
+    mouth: MouthQC | None
+    lips: LipQC | None
+    blinks: BlinkQC | None
+    background: BackgroundQC | None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.flags
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+def judge(report: QCReport) -> list[Flag]:
+    """The figures of ``report`` outside ``report.thresholds``, each as a Flag."""
+    t, flags = report.thresholds, []
+
+    def check(name: str, value: float | None, ok: bool, limit: str, message: str) -> None:
+        if value is not None and not ok:
+            flags.append(Flag(name, round(float(value), 4), limit, message))
+
+    check("face_found", report.face_found, report.face_found >= t.face_found_min,
+          f">= {t.face_found_min}", "the face mesh loses the face in some frames")
+    if (m := report.mouth) is not None:
+        lo, hi = t.gap_p95_range
+        check("gap_p95", m.gap_p95, lo <= m.gap_p95 <= hi, f"{lo}..{hi}",
+              "the mouth opens too wide for speech" if m.gap_p95 > hi else "the mouth barely opens")
+        check("mouth_corr", m.corr, m.corr is None or m.corr >= t.mouth_corr_min,
+              f">= {t.mouth_corr_min}", "the mouth does not follow the speech's loudness")
+    if (lips := report.lips) is not None:
+        for band, held in (("upper", lips.held_upper), ("lower", lips.held_lower)):
+            check(f"lip_held_{band}", held, held >= t.lip_held_min, f">= {t.lip_held_min}",
+                  f"the {band} lip loses its colour (delta-E > {t.lip_delta_e_max:g}) in "
+                  f"{1 - held:.0%} of frames")
+        check("dark_outside", lips.dark_outside, lips.dark_outside <= t.dark_outside_max,
+              f"<= {t.dark_outside_max}", "dark mouth pixels cover the lips at wide openings")
+    if (b := report.blinks) is not None:
+        check("blinks_per_min", b.per_minute, b.per_minute >= t.blinks_per_min_min,
+              f">= {t.blinks_per_min_min}", "too few blinks visible to a face tracker")
+        check("winks", b.winks, b.winks <= t.winks_max, f"<= {t.winks_max}",
+              "one eye closes alone (a wink)")
+    if (bg := report.background) is not None:
+        check("background_drop_db", bg.drop_db, bg.drop_db <= t.background_drop_max_db,
+              f"<= {t.background_drop_max_db}", "the scene behind the person moves")
+    return flags
+
+
+def summary_rows(report: QCReport) -> list[tuple[str, str]]:
+    """(figure, value) rows for a human-readable summary, in the report's order."""
+    rows = [("frames", f"{report.frames} at {report.fps:g} fps"), ("face found", f"{report.face_found:.1%}")]
+    if (m := report.mouth) is not None:
+        rows.append(("inner-lip gap p95 / p50", f"{m.gap_p95:.3f} / {m.gap_p50:.3f} face heights"))
+        if m.corr is not None:
+            rows.append(("mouth vs loudness r", f"{m.corr:.2f} (chance {m.corr_chance or 0.0:.2f})"))
+        if m.silence_ratio is not None:
+            rows.append(("silence / speech opening", f"{m.silence_ratio:.2f}"))
+    if (lips := report.lips) is not None:
+        rows.append(("lip colour held upper / lower", f"{lips.held_upper:.1%} / {lips.held_lower:.1%} "
+                     f"(delta-E p95 {lips.delta_e_p95_upper:.1f} / {lips.delta_e_p95_lower:.1f})"))
+        rows.append(("dark outside inner lips", f"{lips.dark_outside:.1%} of the lip area"))
+    if (b := report.blinks) is not None:
+        rows.append(("blinks", f"{b.per_minute:.1f}/min ({b.count}, {b.winks} winks, "
+                     f"frames {b.durations[:8]})"))
+    if (bg := report.background) is not None:
+        rows.append(("background PSNR", f"{bg.mean_db:.2f} dB (still {bg.still_db:.2f}: drop {bg.drop_db:.2f} dB)"))
+    return rows

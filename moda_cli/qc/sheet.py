@@ -1,0 +1,92 @@
+"""The contact sheet: the widest mouths close up over evenly spaced whole faces.
+
+A reviewer sees at a glance what the figures summarise: whether the widest openings
+still look like lips around a mouth, and whether the face stays the person's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..video.writer import read_frames
+from .measure import FrameSeries
+
+TILE = 192  # tile width in pixels
+MOUTH_BOX = (0.7, 0.525)  # mouth crop width, height in face heights (4:3)
+FACE_BOX = 1.5  # face crop side in face heights
+_WHITE, _BLACK = (255, 255, 255), (0, 0, 0)
+
+
+def widest_frames(series: FrameSeries, n: int) -> list[int]:
+    """Up to ``n`` frames with the largest inner-lip gap, at least a fifth of a second apart."""
+    apart = max(1, round(0.2 * series.fps))
+    picked: list[int] = []
+    for i in np.argsort(-np.nan_to_num(series.gap, nan=-1.0)):
+        if not series.detected[i] or len(picked) == n:
+            break
+        if all(abs(int(i) - j) >= apart for j in picked):
+            picked.append(int(i))
+    return sorted(picked)
+
+
+def spaced_frames(series: FrameSeries, n: int) -> list[int]:
+    """``n`` evenly spaced frames with a face (the nearest one with a face to each)."""
+    found = np.flatnonzero(series.detected)
+    if not len(found):
+        return []
+    targets = np.linspace(0, len(series) - 1, n)
+    return sorted({int(found[np.argmin(np.abs(found - t))]) for t in targets})
+
+
+def _tile(frame: np.ndarray, centre: np.ndarray, size: tuple[float, float], label: str) -> np.ndarray:
+    """Crop (w, h) pixels around ``centre`` (edges replicated), scale to TILE wide, label."""
+    w, h = max(2, round(size[0])), max(2, round(size[1]))
+    crop = cv2.getRectSubPix(frame, (w, h), (float(centre[0]), float(centre[1])))
+    tile = cv2.resize(crop, (TILE, round(TILE * h / w)), interpolation=cv2.INTER_AREA)
+    for colour, thickness in ((_BLACK, 3), (_WHITE, 1)):  # outlined: readable on any colour
+        cv2.putText(tile, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
+    return tile
+
+
+def _row(tiles: list[np.ndarray], count: int) -> np.ndarray:
+    """Tiles side by side, padded with grey to ``count`` tiles."""
+    h = tiles[0].shape[0]
+    blank = np.full((h, TILE, 3), 64, np.uint8)
+    return np.concatenate([*tiles, *[blank] * (count - len(tiles))], axis=1)
+
+
+def contact_sheet(video: str | Path, series: FrameSeries, n: int = 6) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: the ``n`` widest mouths above ``n`` evenly spaced faces."""
+    mouths, faces = widest_frames(series, n), spaced_frames(series, n)
+    wanted = set(mouths) | set(faces)
+    mouth_tiles: dict[int, np.ndarray] = {}
+    face_tiles: dict[int, np.ndarray] = {}
+    for i, frame in enumerate(read_frames(video)):  # a second decode: no frames kept in memory
+        if i in wanted:
+            mx, my, fx, fy, fh = series.anchors[i]
+            if i in mouths:
+                size = (MOUTH_BOX[0] * fh, MOUTH_BOX[1] * fh)
+                mouth_tiles[i] = _tile(frame, np.array([mx, my]), size, f"#{i} gap {series.gap[i]:.3f}")
+            if i in faces:
+                face_tiles[i] = _tile(frame, np.array([fx, fy]), (FACE_BOX * fh,) * 2, f"#{i}")
+        if i >= max(wanted, default=-1):
+            break
+    if not mouth_tiles or not face_tiles:
+        return np.full((TILE, TILE * n, 3), 64, np.uint8)
+    return np.concatenate([_row([mouth_tiles[i] for i in mouths], n),
+                           _row([face_tiles[i] for i in faces], n)], axis=0)
+
+
+def write_png(image: np.ndarray, path: str | Path) -> Path:
+    """Write an RGB image as PNG atomically (a temp file beside it, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
+    if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"cannot write {path}")
+    os.replace(tmp, path)
+    return path
