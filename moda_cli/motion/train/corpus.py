@@ -236,14 +236,14 @@ TRAIN_VARIANTS: tuple[str, ...] = (
 HELDOUT_VARIANTS: tuple[str, ...] = ("m3", "f2", "f4", "klatt4", "Annie", "rob", "michel", "belinda")
 
 
-def _stable_unit(text: str) -> float:
+def stable_unit(text: str) -> float:
     """A number in [0, 1) fixed by the text (not Python's salted hash)."""
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little") / 2**64
 
 
 def sentence_split(sentence: str) -> Split:
-    return "heldout" if _stable_unit(sentence) < HELDOUT_SENTENCE_FRACTION else "train"
+    return "heldout" if stable_unit(sentence) < HELDOUT_SENTENCE_FRACTION else "train"
 
 
 def _fill(lt: LanguageText, template: str, rng: random.Random) -> str:
@@ -266,7 +266,7 @@ def _all_sentences(language: str) -> tuple[str, ...]:
     if language not in TEXTS:
         raise ValueError(f"no corpus for language {language!r}; available: {', '.join(LANGUAGES)}")
     lt = TEXTS[language]
-    rng = random.Random(int(_stable_unit("corpus/" + language) * 2**32))  # stable across versions
+    rng = random.Random(int(stable_unit("corpus/" + language) * 2**32))  # stable across versions
     seen: dict[str, None] = dict.fromkeys(lt.short)
     tries = 0
     while len(seen) < SENTENCES_PER_LANGUAGE and tries < 20 * SENTENCES_PER_LANGUAGE:
