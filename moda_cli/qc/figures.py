@@ -86,6 +86,7 @@ def lip_qc(series: FrameSeries, refs: References, thresholds: Thresholds) -> Lip
         delta_e_p95_upper=_pct(de_up[np.isfinite(de_up)], 95),
         delta_e_p95_lower=_pct(de_lo[np.isfinite(de_lo)], 95),
         dark_outside=float(np.nanmean(series.dark_outside[face][widest])) if widest.any() else 0.0,
+        thickness_lower=_pct(series.lip_thickness[face][widest, 1], 50) / float(refs.lips.thickness[1]),
         reference=refs.lips_from,
     )
 

@@ -21,6 +21,7 @@ from ..face.landmarks import (
     LOWER_OUTER_LIP,
     UPPER_INNER_LIP,
     UPPER_OUTER_LIP,
+    eye_span,
 )
 
 ERODE = 0.005  # lip band erosion, in face heights (about 1 px on a 512 px portrait)
@@ -32,26 +33,37 @@ _SHIFT = 4  # fillPoly's fixed-point bits: polygons placed to 1/16 px
 @dataclass(frozen=True)
 class LipReference:
     """The lips as they should look: CIELAB medians of the upper and lower band, (3,) each,
-    and the L* below which a pixel counts as dark."""
+    the L* below which a pixel counts as dark, and the bands' thickness (2,)."""
 
     upper: np.ndarray
     lower: np.ndarray
     dark_below: float
+    thickness: np.ndarray
 
 
 @dataclass(frozen=True)
 class LipSample:
     """One frame's lips: band colours (3,) CIELAB (NaN where a band has no pixels) and the
-    dark pixels outside the inner lips over the lip band area (NaN without a reference)."""
+    dark pixels outside the inner lips over the lip band area (NaN without a reference),
+    and the (upper, lower) band thickness (``lip_thickness``)."""
 
     upper: np.ndarray
     lower: np.ndarray
     dark_outside: float
+    thickness: np.ndarray
 
 
 def face_height(pts: np.ndarray) -> float:
     """Forehead (10) to chin (152) distance in pixels: the unit of every QC length."""
     return float(np.linalg.norm(pts[FOREHEAD, :2] - pts[CHIN, :2])) + 1e-6
+
+
+def lip_thickness(pts: np.ndarray) -> np.ndarray:
+    """(2,) upper and lower lip band thickness at the middle of the mouth (mean of three
+    outer-to-inner contour distances) over the eye-corner distance, which the jaw never moves."""
+    pairs = ((UPPER_OUTER_LIP[4:7], UPPER_INNER_LIP[4:7]), (LOWER_OUTER_LIP[4:7], LOWER_INNER_LIP[4:7]))
+    out = [np.linalg.norm(pts[list(outer), :2] - pts[list(inner), :2], axis=1).mean() for outer, inner in pairs]
+    return np.array(out) / eye_span(pts)
 
 
 def _poly(pts: np.ndarray, *contours: tuple[int, ...]) -> np.ndarray:
@@ -113,7 +125,8 @@ def measure_lips(frame: np.ndarray, pts: np.ndarray, ref: LipReference | None) -
         region = _mask(shape, lowered, lo) & ~inner
         area = max(int((upper | lower).sum()), 1)
         dark_outside = float((region & (lab[..., 0] < ref.dark_below)).sum()) / area
-    return LipSample(_median_lab(lab, upper, radius), _median_lab(lab, lower, radius), dark_outside)
+    return LipSample(_median_lab(lab, upper, radius), _median_lab(lab, lower, radius), dark_outside,
+                     lip_thickness(pts))
 
 
 def lip_reference(samples: list[LipSample]) -> LipReference:
@@ -121,7 +134,8 @@ def lip_reference(samples: list[LipSample]) -> LipReference:
     upper = np.nanmedian(np.stack([s.upper for s in samples]), axis=0)
     lower = np.nanmedian(np.stack([s.lower for s in samples]), axis=0)
     lip_l = float(np.nanmean([upper[0], lower[0]]))
-    return LipReference(upper, lower, DARK_FRACTION * lip_l)
+    thickness = np.median(np.stack([s.thickness for s in samples]), axis=0)
+    return LipReference(upper, lower, DARK_FRACTION * lip_l, thickness)
 
 
 def delta_e76(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:

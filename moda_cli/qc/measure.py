@@ -49,6 +49,7 @@ class FrameSeries:
     eye_left/right: (T,) the subject's lid gap / that eye's width (``face.measure``).
     lip_upper/lower:(T, 3) median CIELAB of each lip band.
     dark_outside:   (T,) dark pixels outside the inner lips / lip band area.
+    lip_thickness:  (T, 2) upper, lower lip band thickness / eye-corner distance.
     scene_db:       (T,) PSNR of the scene against the portrait, or None (no scene).
     anchors:        (T, 5) mouth centre x, y; face centre x, y; face height (pixels).
     """
@@ -61,6 +62,7 @@ class FrameSeries:
     lip_upper: np.ndarray
     lip_lower: np.ndarray
     dark_outside: np.ndarray
+    lip_thickness: np.ndarray
     scene_db: np.ndarray | None
     anchors: np.ndarray
 
@@ -139,6 +141,7 @@ def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, fl
     nan = np.full(t, np.nan)
     gap, eye_l, eye_r, dark = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     upper, lower, anchors = np.full((t, 3), np.nan), np.full((t, 3), np.nan), np.full((t, 5), np.nan)
+    thickness = np.full((t, 2), np.nan)
     for i, (pts, lips, _) in enumerate(rows):
         if pts is None or lips is None:
             continue
@@ -146,9 +149,9 @@ def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, fl
         gap[i] = np.linalg.norm(pts[INNER_LIP_MID[0], :2] - pts[INNER_LIP_MID[1], :2]) / fh
         eyes = measure_points(pts, None)
         eye_l[i], eye_r[i] = eyes["eye_open_left"], eyes["eye_open_right"]
-        upper[i], lower[i], dark[i] = lips.upper, lips.lower, lips.dark_outside
+        upper[i], lower[i], dark[i], thickness[i] = lips.upper, lips.lower, lips.dark_outside, lips.thickness
         mouth = pts[list(MOUTH_CORNERS), :2].mean(axis=0)
         anchors[i] = (*mouth, *pts[:, :2].mean(axis=0), fh)
     detected = np.array([pts is not None for pts, _, _ in rows], bool)
     scene = np.array([db for _, _, db in rows]) if has_scene else None
-    return FrameSeries(fps, detected, gap, eye_l, eye_r, upper, lower, dark, scene, anchors)
+    return FrameSeries(fps, detected, gap, eye_l, eye_r, upper, lower, dark, thickness, scene, anchors)

@@ -20,6 +20,7 @@ class Thresholds:
     lip_delta_e_max: float = 20.0  # CIE76 delta-E against the portrait's lip
     lip_held_min: float = 0.98  # fraction of frames within lip_delta_e_max, per band
     dark_outside_max: float = 0.10  # dark pixels outside the inner lips / lip band area
+    lip_thickness_range: tuple[float, float] = (0.8, 1.25)  # lower lip at wide openings / at rest
     blinks_per_min_min: float = 6.0
     winks_max: int = 0
     background_drop_max_db: float = 1.5
@@ -52,6 +53,8 @@ class LipQC:
     dark_outside: mean, over the widest 5% of openings, of the dark pixels between the
     outer lips (plus a margin under the lower lip) and the inner lips, as a fraction of
     the lip band area; "dark" is L* below half the reference lips' median L*.
+    thickness_lower: the lower lip band's median thickness at the widest openings over the
+    reference's (1 = the lip keeps its shape; a lip stretched into a line scores low).
     reference: "portrait" or "first frames".
     """
 
@@ -60,6 +63,7 @@ class LipQC:
     delta_e_p95_upper: float
     delta_e_p95_lower: float
     dark_outside: float
+    thickness_lower: float
     reference: str
 
 
@@ -146,6 +150,9 @@ def judge(report: QCReport) -> list[Flag]:
                   f"{1 - held:.0%} of frames")
         check("dark_outside", lips.dark_outside, lips.dark_outside <= t.dark_outside_max,
               f"<= {t.dark_outside_max}", "dark mouth pixels cover the lips at wide openings")
+        lo, hi = t.lip_thickness_range
+        check("lip_thickness_lower", lips.thickness_lower, lo <= lips.thickness_lower <= hi,
+              f"{lo}..{hi}", "the lower lip does not keep its thickness at wide openings")
     if (b := report.blinks) is not None:
         check("blinks_per_min", b.per_minute, b.per_minute >= t.blinks_per_min_min,
               f">= {t.blinks_per_min_min}", "too few blinks visible to a face tracker")
@@ -170,6 +177,7 @@ def summary_rows(report: QCReport) -> list[tuple[str, str]]:
         rows.append(("lip colour held upper / lower", f"{lips.held_upper:.1%} / {lips.held_lower:.1%} "
                      f"(delta-E p95 {lips.delta_e_p95_upper:.1f} / {lips.delta_e_p95_lower:.1f})"))
         rows.append(("dark outside inner lips", f"{lips.dark_outside:.1%} of the lip area"))
+        rows.append(("lower lip thickness, widest / rest", f"{lips.thickness_lower:.2f}"))
     if (b := report.blinks) is not None:
         rows.append(("blinks", f"{b.per_minute:.1f}/min ({b.count}, {b.winks} winks, "
                      f"frames {b.durations[:8]})"))

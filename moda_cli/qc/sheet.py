@@ -46,7 +46,8 @@ def _tile(frame: np.ndarray, centre: np.ndarray, size: tuple[float, float], labe
     """Crop (w, h) pixels around ``centre`` (edges replicated), scale to TILE wide, label."""
     w, h = max(2, round(size[0])), max(2, round(size[1]))
     crop = cv2.getRectSubPix(frame, (w, h), (float(centre[0]), float(centre[1])))
-    tile = cv2.resize(crop, (TILE, round(TILE * h / w)), interpolation=cv2.INTER_AREA)
+    # The tile's height from the box's shape, not the rounded crop's: one row of tiles.
+    tile = cv2.resize(crop, (TILE, round(TILE * size[1] / size[0])), interpolation=cv2.INTER_AREA)
     for colour, thickness in ((_BLACK, 3), (_WHITE, 1)):  # outlined: readable on any colour
         cv2.putText(tile, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
     return tile
