@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, small_face_canvas
@@ -10,7 +12,7 @@ from moda_cli.face import landmarks as lm
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.motion.params import NUM_PARAMS, index
+from moda_cli.motion.params import JAW_FULL_GAP, NUM_PARAMS, index
 from moda_cli.presets import RenderSettings
 from moda_cli.render import Renderer
 
@@ -69,8 +71,70 @@ def test_jaw_open_is_absolute_and_monotonic(renderer):
     assert m.detected.all()
     gaps = m.mouth_open
     assert gaps[0] < 0.06  # the photo's parted lips (~0.11) are closed at jaw_open = 0
-    assert gaps[-1] > gaps[0] + 0.2  # wide open at 1 (target 0.45 eye spans)
+    assert gaps[-1] > gaps[0] + 0.08  # open at 1 (target JAW_FULL_GAP = 0.19 eye spans)
     assert (np.diff(gaps) > -0.02).all()  # monotonic, up to measurement noise
+
+
+def _lip_geometry(pts: np.ndarray) -> dict[str, float]:
+    """Mouth geometry of a fresh mesh: the inner-lip gap over the face height (10-152), and
+    lengths over the eye span (33-263), which the jaw does not change."""
+    span = np.linalg.norm(pts[lm.EYE_CORNERS[0], :2] - pts[lm.EYE_CORNERS[1], :2])
+    length = lambda a, b: float(np.linalg.norm(pts[a, :2] - pts[b, :2]))  # noqa: E731
+    top, bottom = lm.INNER_LIP_MID
+    columns = [(87, 84), (bottom, 17), (317, 314)]  # lower inner lip -> lower outer lip
+    return {
+        "gap": length(top, bottom) / length(lm.FOREHEAD, lm.CHIN),
+        "lower_band": float(np.mean([length(a, b) for a, b in columns])) / span,
+        "upper_lip_y": float(pts[top, 1] - 0.5 * (pts[33, 1] + pts[263, 1])) / span,
+    }
+
+
+@pytest.fixture(scope="module")
+def speech_faces(detector, renderer) -> list[tuple[Renderer, dict[str, float]]]:
+    """(renderer, the photo's own lip geometry) for two photographs: the sample (smiling,
+    teeth showing) and a man laughing with his teeth showing, from insightface's group photo."""
+    import cv2
+    import insightface
+
+    t1 = cv2.imread(str(Path(insightface.__file__).parent / "data" / "images" / "t1.jpg"))
+    crop = cv2.resize(t1[290:530, 660:900], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    portrait = Portrait(np.ascontiguousarray(crop[..., ::-1]))
+    settings = RenderSettings(output="pasteback")
+    laughing = Renderer(portrait, detector.detect(portrait, settings), settings)
+    out = []
+    for r, photo in ((renderer, renderer.background), (laughing, portrait.image)):
+        pts = FaceMeter(static=True).landmarks(photo)
+        assert pts is not None
+        out.append((r, _lip_geometry(pts)))
+    return out
+
+
+def test_speech_openings_are_speech_sized(speech_faces):
+    """jaw_open = 1 is the widest opening of ordinary speech: about 0.095 face heights
+    (17 mm, params.py), open vowels (0.85-0.95) near 0.08; 0.5 about half of it; never a
+    scream (0.2 and more)."""
+    for r, _ in speech_faces:
+        meter = FaceMeter(static=True)
+        gaps = []
+        for jaw in (0.5, 0.9, 1.0):
+            pts = meter.landmarks(r.render(params(jaw_open=jaw)))
+            assert pts is not None
+            gaps.append(_lip_geometry(pts)["gap"])
+        assert 0.02 < gaps[0] < 0.075, gaps
+        assert 0.06 < gaps[1] < 0.115 and 0.065 < gaps[2] < 0.12, gaps
+        assert gaps[0] < gaps[1] <= gaps[2] + 0.01, gaps
+
+
+def test_lower_lip_moves_as_lip_tissue(speech_faces):
+    """Near the widest speech opening the lower lip's band (inner to outer contour) keeps
+    its thickness within 20 % of the photo's, and the upper lip does not come down. (The
+    mesh reads a lip band to about 10 % on a single frame: three openings are averaged.)"""
+    for r, photo in speech_faces:
+        meter = FaceMeter(static=True)
+        got = [_lip_geometry(meter.landmarks(r.render(params(jaw_open=j)))) for j in (0.8, 0.9, 1.0)]
+        band = np.mean([g["lower_band"] for g in got]) / photo["lower_band"]
+        assert 0.8 < band < 1.2, (band, got, photo)
+        assert max(g["upper_lip_y"] for g in got) - photo["upper_lip_y"] < 0.02, (got, photo)
 
 
 def test_blink_closes_eyes(renderer):
@@ -131,7 +195,7 @@ def test_mouth_interior_darker_than_lips(renderer):
 
 def test_neutral_render_changes_only_the_face(renderer):
     frame = renderer.render(
-        params(jaw_open=renderer.rig.basis.rest_gap / 0.45)
+        params(jaw_open=renderer.rig.basis.rest_gap / JAW_FULL_GAP)
     )  # the photo's own gap
     diff = np.abs(frame.astype(int) - renderer.background.astype(int)).max(axis=2)
     assert (diff[:40] == 0).all() and (diff[:, :40] == 0).all()  # border: untouched
@@ -189,7 +253,7 @@ def test_pasteback_at_rest_is_the_photo_itself(detector):
     portrait = Portrait(astronaut(), SAMPLE)
     settings = RenderSettings(output="pasteback")
     r = Renderer(portrait, detector.detect(portrait, settings), settings)
-    frame = r.render(params(jaw_open=r.rig.basis.rest_gap / 0.45))  # the photo's own expression
+    frame = r.render(params(jaw_open=r.rig.basis.rest_gap / JAW_FULL_GAP))  # the photo's own expression
     box = r.patch_box.slices
     same = (frame[box] == portrait.image[box]).all(axis=2)
     assert same.mean() > 0.97  # only the painted mouth opening differs

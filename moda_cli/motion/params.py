@@ -17,7 +17,8 @@ roll         degrees  -20 .. 20       tilt, positive = clockwise in the image
 tx           face     -0.15 .. 0.15   horizontal shift, in units of the face box width
 ty           face     -0.15 .. 0.15   vertical shift, in units of the face box width
 scale        ratio    -0.15 .. 0.15   relative size change, 0.1 = 10 % larger
-jaw_open     0..1     0 .. 1          inner-lip gap; 0 = lips touching, 1 = wide open
+jaw_open     0..1     0 .. 1          inner-lip gap; 0 = lips touching, 1 = the widest
+                                      opening of ordinary speech (``JAW_FULL_GAP``)
 lip_round    0..1     0 .. 1          lips rounded and pushed forward (o, u, w)
 lip_spread   0..1     0 .. 1          lips stretched sideways (i, e)
 lip_press    0..1     0 .. 1          lips pressed shut (p, b, m); overrides jaw_open
@@ -29,6 +30,19 @@ blink_right  0..1     0 .. 1          subject's right upper eyelid closing
 brow_raise   0..1     0 .. 1          both brows up (surprise, emphasis)
 brow_furrow  0..1     0 .. 1          brows down and together (anger, concentration)
 ===========  =======  ==============  ====================================================
+
+How wide jaw_open = 1 is (one place for the training targets of ``train/visemes.py``, the
+renderer's blendshape scale and the presets' ``lips``): the inner-lip gap of the loudest
+open vowels of conversational speech, about 17 mm. In the face's own units that is
+``JAW_FULL_GAP`` = 0.19 outer eye-corner distances (33-263, about 90 mm in adults), and
+about 0.095 of the face height that MediaPipe's mesh spans from landmark 10 to 152 (about
+1.8 eye spans on frontal faces). Anatomy behind it: lips part about 5-15 mm in
+conversational speech and up to about 15-20 mm on stressed open vowels (lip-aperture
+studies of vowels, e.g. Fromkin 1964, "Lip positions in American English vowels"), while
+the maximal mouth opening is 40-55 mm between the incisors (clinical norms). So the viseme
+table's open vowels (0.85-0.95) open about 15-16 mm, /i/ and /u/ (about 0.2) 3-4 mm, and
+a scream (40 mm and more) is out of the range; presets with ``lips`` above 1 saturate at
+this opening.
 """
 
 from __future__ import annotations
@@ -80,6 +94,9 @@ LIP_NAMES = ("jaw_open", "lip_round", "lip_spread", "lip_press", "lip_tuck")
 BLINK_NAMES = ("blink_left", "blink_right")
 BROW_NAMES = ("brow_raise", "brow_furrow")
 EMOTION_EXPRESSION_NAMES = ("smile", "frown")
+
+# Inner-lip gap at jaw_open = 1 in outer eye-corner distances (see the module doc).
+JAW_FULL_GAP = 0.19
 
 LOW = np.array([s.low for s in PARAM_SPECS], dtype=np.float32)
 HIGH = np.array([s.high for s in PARAM_SPECS], dtype=np.float32)

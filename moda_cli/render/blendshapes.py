@@ -6,9 +6,12 @@ x towards the subject's left = image right, y towards the chin, z away from the 
 unit = outer eye-corner distance) and then turned into crop pixels with the face's own
 rotation and size, so a tilted or turned face deforms along its own axes.
 
-jaw_open is absolute (params.py: 0 = inner lips touching): the basis opens the inner-lip
-gap by one eye-span per unit, and the renderer sets its coefficient to
-``JAW_FULL_GAP * jaw_open - rest_gap``, so 0 closes a photo's parted lips.
+jaw_open is absolute (params.py: 0 = inner lips touching, 1 = the widest opening of
+ordinary speech, ``JAW_FULL_GAP`` eye spans): the basis opens the inner-lip gap by one
+eye-span per unit, and the renderer sets its coefficient to
+``JAW_FULL_GAP * jaw_open - rest_gap``, so 0 closes a photo's parted lips. The lower lip
+moves as lip tissue: its inner, middle and outer contours all follow the jaw fully, so its
+band keeps its thickness and texture; the upper lip does not follow the jaw.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..face import landmarks as lm
-from ..motion.params import EXPRESSION_SPECS
+from ..motion.params import EXPRESSION_SPECS, JAW_FULL_GAP
 
 EXPRESSION_NAMES = tuple(s.name for s in EXPRESSION_SPECS)
-JAW_FULL_GAP = 0.45  # inner-lip gap at jaw_open = 1, in eye-corner distances
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,12 @@ def _toward(f: np.ndarray, src: tuple[int, ...], dst: tuple[int, ...], frac: flo
 
 
 def _lip_press(f: np.ndarray) -> np.ndarray:
-    # Lips thin by rolling their outer edges towards the seam; corners stay.
-    d = _toward(f, lm.UPPER_OUTER_LIP[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.35)
-    d += _toward(f, lm.UPPER_LIP_MID[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.25)
-    d += _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.4)
-    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.3)
+    # Pressed lips (every p, b, m) flatten a little against each other: their bands thin by
+    # about a tenth, not more, or the lips would flicker thin at every bilabial; corners stay.
+    d = _toward(f, lm.UPPER_OUTER_LIP[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.12)
+    d += _toward(f, lm.UPPER_LIP_MID[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.08)
+    d += _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.14)
+    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.1)
     d[:, 2] += 0.02 * _near(f, lm.UPPER_INNER_LIP, 0.08)
     return d
 
@@ -145,8 +148,10 @@ def _lip_spread(f: np.ndarray) -> np.ndarray:
 
 
 def _lip_tuck(f: np.ndarray) -> np.ndarray:
-    d = _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.55)
-    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.35)
+    # f, v: the lower lip rolls in under the upper teeth, so its visible band thins by about
+    # a third (the one lip shape that may thin it that much); the upper lip stays.
+    d = _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.35)
+    d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.22)
     chin = _gauss(f, f[lm.LOWER_OUTER_LIP[5]], 0.2)
     d[:, 1] -= 0.03 * chin  # the skin under the lip follows it up
     d[list(lm.LOWER_INNER_LIP[1:-1]), 2] += 0.06  # and back, under the teeth
