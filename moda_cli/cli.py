@@ -282,6 +282,10 @@ def eval_(
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON here.")] = None,
     overrides: SetOpt = None,
     learned_only: Annotated[bool, typer.Option("--learned-only", help="Skip the baseline (to compare settings).")] = False,
+    suite: Annotated[str, typer.Option("--suite", help="espeak (held-out synthetic clips of --data), real (held-out recordings in --real-speech) or both.")] = "espeak",
+    real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages, .deb or unpacked (README: 'Real speech').")] = None,
+    fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
+    real_clips: Annotated[int, typer.Option("--real-clips", min=1, help="Recorded clips (about 10 s) per group: English, other languages.")] = 6,
 ) -> None:
     """Render held-out cases with the learned model and the baseline; measure the frames.
 
@@ -289,20 +293,37 @@ def eval_(
     """
     from dataclasses import asdict
 
-    from .evaluation import evaluate, markdown_table
+    from .errors import UsageError
     from .motion.baseline import BaselineGenerator
     from .motion.generate import LearnedGenerator
     from .motion.generator import MotionGenerator
 
+    if suite not in ("espeak", "real", "both"):
+        raise UsageError(f"--suite {suite!r}: choose espeak, real or both")
+    if suite != "espeak" and real_speech is None:
+        raise UsageError(f"--suite {suite} needs --real-speech FOLDER (the Debian voice-prompt packages)")
     generators: dict[str, MotionGenerator] = {"learned": LearnedGenerator(motion_checkpoint, "cpu")}
     if not learned_only:
         generators = {"baseline": BaselineGenerator(), **generators}
+    report: dict[str, Any] = {}
     with _job_bar(out.is_terminal) as bar:
-        results = evaluate(generators, data, portrait, clips, progress=lambda text: bar.update(text, 0, 0),
-                           overrides=overrides or ())
-    out.print(markdown_table(results), highlight=False, markup=False)
+        if suite != "real":
+            from .evaluation import evaluate, markdown_table
+
+            results = evaluate(generators, data, portrait, clips, progress=lambda text: bar.update(text, 0, 0),
+                               overrides=overrides or ())
+            out.print(markdown_table(results), highlight=False, markup=False)
+            report["espeak"] = {k: asdict(v) for k, v in results.items()}
+        if real_speech is not None and suite != "espeak":
+            from . import evaluation_real
+
+            real = evaluation_real.evaluate_real(generators, real_speech, portrait, real_clips, fetch,
+                                                 progress=lambda text: bar.update(text, 0, 0),
+                                                 overrides=overrides or ())
+            out.print(evaluation_real.markdown_table(real), highlight=False, markup=False)
+            report["real"] = {k: asdict(v) for k, v in real.items()}
     if json_path is not None:
-        json_path.write_text(json.dumps({k: asdict(v) for k, v in results.items()}, indent=2))
+        json_path.write_text(json.dumps(report if suite != "espeak" else report["espeak"], indent=2))
 
 
 @app.command()

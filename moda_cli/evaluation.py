@@ -76,15 +76,18 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
+def measured_gap(renderer: Renderer, meter_factory: Callable[[], FaceMeter], jaw: float) -> float:
+    """Inner-lip gap the mesh measures on this portrait rendered with ``jaw_open = jaw``."""
+    row = np.zeros(NUM_PARAMS, np.float32)
+    row[index("jaw_open")] = jaw
+    frame = renderer.render(row)
+    return float(np.nanmean(meter_factory().measure_frames([frame] * 3).mouth_open))
+
+
 def closed_threshold(renderer: Renderer, meter_factory: Callable[[], FaceMeter]) -> float:
     """Gap below which the rendered lips count as closed, calibrated on this portrait."""
-    gaps = []
-    for jaw in (0.0, 0.5):
-        row = np.zeros(NUM_PARAMS, np.float32)
-        row[index("jaw_open")] = jaw
-        frame = renderer.render(row)
-        gaps.append(float(np.nanmean(meter_factory().measure_frames([frame] * 3).mouth_open)))
-    return gaps[0] + 0.25 * (gaps[1] - gaps[0])
+    rest, half = (measured_gap(renderer, meter_factory, jaw) for jaw in (0.0, 0.5))
+    return rest + 0.25 * (half - rest)
 
 
 def lip_scores(m: FaceMeasurements, case: EvalCase, closed_below: float) -> dict[str, float]:
@@ -113,6 +116,7 @@ class Evaluator:
         self.identity = identity_features(self.face.landmarks)
         self.renderer = Renderer(self.portrait, self.face, settings)
         self.closed_below = closed_threshold(self.renderer, FaceMeter)
+        self.rest_gap = measured_gap(self.renderer, FaceMeter, 0.0)
 
     def measure(self, generator: MotionGenerator, case: EvalCase, preset: str = "natural", seed: int = 0,
                 overrides: Sequence[str] = ()) -> FaceMeasurements:

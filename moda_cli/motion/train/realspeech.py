@@ -152,11 +152,19 @@ class Prompt:
     text: str | None  # None: no transcript, or not speech ('[ascending tones]')
 
     @property
+    def is_speech(self) -> bool:
+        """False for tones and silences (which every package names alike)."""
+        return self.text is not None or not _NOT_SPEECH.match(self.key)
+
+    @property
     def split(self) -> corpus.Split:
         if SOURCES[self.source].heldout_speaker:
             return "heldout"
         unit = corpus.stable_unit(f"real/{self.source}/{self.key}")
         return "heldout" if unit < HELDOUT_PROMPT_FRACTION else "train"
+
+
+_NOT_SPEECH = re.compile(r"(silence/|beep|.*tone\b|.*-2tone)")
 
 
 def read_transcripts(path: Path) -> dict[str, str | None]:
