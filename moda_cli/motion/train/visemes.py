@@ -1,11 +1,14 @@
 """From espeak's phoneme timings to lip targets and per-frame viseme labels.
 
 Each phoneme is mapped to a target for the five lip parameters (``params.LIP_NAMES``:
-jaw_open, lip_round, lip_spread, lip_press, lip_tuck) and a per-parameter *dominance*:
-how strongly it holds that parameter against its neighbours (Cohen & Massaro's
-co-articulation model). A bilabial dominates jaw and press (the lips must meet) but barely
-the rounding, so "boo" is rounded already during the b; a t dominates almost nothing, so
-its lips are those of the vowels around it.
+jaw_open, lip_round, lip_spread, lip_press, lip_tuck) and a per-parameter *dominance*.
+jaw_open targets are fractions of the widest opening of ordinary speech (``params.py``:
+``JAW_FULL_GAP``, about 16 mm), so /a/ at 0.9 parts the lips about 14 mm and /i/ at 0.2
+about 3 mm; the renderer's scale is calibrated to this table, not the other way round.
+The dominance is how strongly a phoneme holds a parameter against its neighbours (Cohen &
+Massaro's co-articulation model). A bilabial dominates jaw and press (the lips must meet)
+but barely the rounding, so "boo" is rounded already during the b; a t dominates almost
+nothing, so its lips are those of the vowels around it.
 
 Each segment's dominance is 1 inside its interval and falls off with a raised cosine
 before it (anticipation, ~120 ms for vowels) and after it (carry-over, ~80 ms). The curve
