@@ -165,4 +165,4 @@ def test_moda_qc_command_writes_json_and_sheet_for_a_render(tmp_path, small_port
     assert report["mouth"]["corr"] is not None and report["background"] is not None
     assert len(report["flags"]) == result.output.count("flag ")
     image = cv2.imread(str(sheet))
-    assert image is not None and image.shape[1] == 6 * 192 and image.shape[0] == 144 + 192
+    assert image is not None and image.shape[1] == 7 * 192 and image.shape[0] == 144 + 192

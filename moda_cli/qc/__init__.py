@@ -41,7 +41,7 @@ def run_qc(video: str | Path, *, portrait: np.ndarray | None = None, audio: str 
     )
     report.flags = judge(report)
     if sheet is not None:
-        write_png(contact_sheet(video, series), sheet)
+        write_png(contact_sheet(video, series, refs), sheet)
     return report
 
 

@@ -32,10 +32,13 @@ class References:
 
     ``lips_from`` says where the lip colour came from: "portrait" or "first frames".
     ``scene`` is None without a portrait, or when the video's shape is not the portrait's.
+    ``image`` and ``mesh``: the reference picture (H, W, 3) and its (468, 3) mesh.
     """
 
     lips: LipReference
     lips_from: str
+    image: np.ndarray
+    mesh: np.ndarray
     scene: Scene | None = None
     still_db: float | None = None
 
@@ -100,17 +103,17 @@ def references(video: Path, portrait: np.ndarray | None) -> tuple[References, It
     frames = read_frames(video)
     if portrait is None:
         head = list(islice(frames, FIRST_FRAMES))
-        samples = [measure_lips(f, p, None) for f, p in zip(head, _static_mesh(head), strict=True)
-                   if p is not None]
-        if not samples:
+        found = [(f, p) for f, p in zip(head, _static_mesh(head), strict=True) if p is not None]
+        if not found:
             raise NoFaceFound(f"no face in the first {FIRST_FRAMES} frames", path=video)
-        return References(lip_reference(samples), "first frames"), chain(head, frames)
+        lips = lip_reference([measure_lips(f, p, None) for f, p in found])
+        return References(lips, "first frames", *found[0]), chain(head, frames)
     fitted = _fit_portrait(portrait, info.width, info.height)
     image = portrait if fitted is None else fitted
     (pts,) = _static_mesh([image])
     if pts is None:
         raise NoFaceFound("no face in the portrait", hint="pass the portrait the video animates")
-    refs = References(lip_reference([measure_lips(image, pts, None)]), "portrait")
+    refs = References(lip_reference([measure_lips(image, pts, None)]), "portrait", image, pts)
     if fitted is not None:
         refs.scene = scene_of(fitted, face_height(pts))
         refs.still_db = still_psnr(fitted, refs.scene)
@@ -135,6 +138,12 @@ def measure_video(video: str | Path, portrait: np.ndarray | None = None) -> tupl
     return _series(fps, rows, refs.scene is not None), refs
 
 
+def anchors_of(pts: np.ndarray) -> np.ndarray:
+    """(5,) where a mesh's face is: mouth centre x, y; face centre x, y; face height."""
+    mouth = pts[list(MOUTH_CORNERS), :2].mean(axis=0)
+    return np.array([*mouth, *pts[:, :2].mean(axis=0), face_height(pts)])
+
+
 def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, float]],
             has_scene: bool) -> FrameSeries:
     t = len(rows)
@@ -150,8 +159,7 @@ def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, fl
         eyes = measure_points(pts, None)
         eye_l[i], eye_r[i] = eyes["eye_open_left"], eyes["eye_open_right"]
         upper[i], lower[i], dark[i], thickness[i] = lips.upper, lips.lower, lips.dark_outside, lips.thickness
-        mouth = pts[list(MOUTH_CORNERS), :2].mean(axis=0)
-        anchors[i] = (*mouth, *pts[:, :2].mean(axis=0), fh)
+        anchors[i] = anchors_of(pts)
     detected = np.array([pts is not None for pts, _, _ in rows], bool)
     scene = np.array([db for _, _, db in rows]) if has_scene else None
     return FrameSeries(fps, detected, gap, eye_l, eye_r, upper, lower, dark, thickness, scene, anchors)

@@ -1,5 +1,8 @@
 """The contact sheet: the widest mouths close up over evenly spaced whole faces.
 
+Each row starts with the reference (the portrait, or the video's first frame), so the
+lips and the face can be compared with what they should look like.
+
 A reviewer sees at a glance what the figures summarise: whether the widest openings
 still look like lips around a mouth, and whether the face stays the person's.
 """
@@ -13,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..video.writer import read_frames
-from .measure import FrameSeries
+from .measure import FrameSeries, References, anchors_of
 
 TILE = 192  # tile width in pixels
 MOUTH_BOX = (0.7, 0.525)  # mouth crop width, height in face heights (4:3)
@@ -60,26 +63,30 @@ def _row(tiles: list[np.ndarray], count: int) -> np.ndarray:
     return np.concatenate([*tiles, *[blank] * (count - len(tiles))], axis=1)
 
 
-def contact_sheet(video: str | Path, series: FrameSeries, n: int = 6) -> np.ndarray:
-    """(H, W, 3) uint8 RGB: the ``n`` widest mouths above ``n`` evenly spaced faces."""
+def _tiles(frame: np.ndarray, anchors: np.ndarray, label: str, gap: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The (mouth, face) tiles of one frame whose face sits at ``anchors`` (``anchors_of``)."""
+    mx, my, fx, fy, fh = anchors
+    mouth_label = label if gap is None else f"{label} gap {gap:.3f}"
+    mouth = _tile(frame, np.array([mx, my]), (MOUTH_BOX[0] * fh, MOUTH_BOX[1] * fh), mouth_label)
+    return mouth, _tile(frame, np.array([fx, fy]), (FACE_BOX * fh,) * 2, label)
+
+
+def contact_sheet(video: str | Path, series: FrameSeries, refs: References, n: int = 6) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: the reference, then the ``n`` widest mouths in the first row;
+    the reference, then ``n`` evenly spaced faces in the second."""
     mouths, faces = widest_frames(series, n), spaced_frames(series, n)
-    wanted = set(mouths) | set(faces)
-    mouth_tiles: dict[int, np.ndarray] = {}
-    face_tiles: dict[int, np.ndarray] = {}
+    wanted, last = set(mouths) | set(faces), max(mouths + faces, default=-1)
+    tiles: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for i, frame in enumerate(read_frames(video)):  # a second decode: no frames kept in memory
         if i in wanted:
-            mx, my, fx, fy, fh = series.anchors[i]
-            if i in mouths:
-                size = (MOUTH_BOX[0] * fh, MOUTH_BOX[1] * fh)
-                mouth_tiles[i] = _tile(frame, np.array([mx, my]), size, f"#{i} gap {series.gap[i]:.3f}")
-            if i in faces:
-                face_tiles[i] = _tile(frame, np.array([fx, fy]), (FACE_BOX * fh,) * 2, f"#{i}")
-        if i >= max(wanted, default=-1):
+            tiles[i] = _tiles(frame, series.anchors[i], f"#{i}", float(series.gap[i]))
+        if i >= last:
             break
-    if not mouth_tiles or not face_tiles:
-        return np.full((TILE, TILE * n, 3), 64, np.uint8)
-    return np.concatenate([_row([mouth_tiles[i] for i in mouths], n),
-                           _row([face_tiles[i] for i in faces], n)], axis=0)
+    ref_mouth, ref_face = _tiles(refs.image, anchors_of(refs.mesh),
+                                 "portrait" if refs.lips_from == "portrait" else "reference", None)
+    top = [ref_mouth, *[tiles[i][0] for i in mouths if i in tiles]]
+    bottom = [ref_face, *[tiles[i][1] for i in faces if i in tiles]]
+    return np.concatenate([_row(top, n + 1), _row(bottom, n + 1)], axis=0)
 
 
 def write_png(image: np.ndarray, path: str | Path) -> Path:
