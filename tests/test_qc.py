@@ -166,3 +166,16 @@ def test_moda_qc_command_writes_json_and_sheet_for_a_render(tmp_path, small_port
     assert len(report["flags"]) == result.output.count("flag ")
     image = cv2.imread(str(sheet))
     assert image is not None and image.shape[1] == 7 * 192 and image.shape[0] == 144 + 192
+
+
+def test_a_video_without_a_face_is_flagged_and_still_reports_valid_json(tmp_path, portrait):
+    from moda_cli.errors import NoFaceFound
+
+    blank = np.full_like(portrait, 128)
+    clip = write_clip(tmp_path / "noface.mp4", [blank] * 10)
+    r = run_qc(clip, portrait=portrait)
+    assert r.face_found == 0.0 and (r.mouth, r.lips, r.blinks) == (None, None, None)
+    assert {"face_found", "background_drop_db"} <= {f.name for f in r.flags}
+    json.dumps(r.to_json(), allow_nan=False)
+    with pytest.raises(NoFaceFound):  # no portrait: the first frames must show the face
+        run_qc(clip)

@@ -7,6 +7,7 @@ and a frame size unlike the portrait's: no background figure).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -124,7 +125,18 @@ class QCReport:
         return not self.flags
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "passed": self.passed}
+        """A dict for ``json.dumps``: figures that could not be measured (NaN) become None."""
+        return _finite({**asdict(self), "passed": self.passed})
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def judge(report: QCReport) -> list[Flag]:
