@@ -85,12 +85,13 @@ def _fit_portrait(portrait: np.ndarray, width: int, height: int) -> np.ndarray |
     """The portrait at the video's frame size, or None when the shapes differ.
 
     The encoder pads odd sides by one pixel; a render scaled down (``render.max_side``)
-    keeps the aspect ratio, so it is compared with the portrait scaled the same way.
+    keeps the aspect ratio, so it is compared with the portrait scaled the same way. Any
+    other size (a face crop, ``render.output: crop``) is not the portrait's scene.
     """
     h, w = portrait.shape[:2]
     if width - w in (0, 1) and height - h in (0, 1):
         return portrait
-    if abs(width / height - w / h) < 0.01:
+    if max(width, height) < max(w, h) and abs(width / height - w / h) < 0.01:
         return cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
     return None
 
