@@ -124,6 +124,16 @@ def test_a_moving_scene_drops_the_background_psnr(tmp_path, portrait):
     assert "background_drop_db" in {f.name for f in r.flags}
 
 
+def test_the_scene_is_compared_only_with_a_paste_back_of_the_portrait():
+    from moda_cli.qc.measure import _fit_portrait
+
+    image = np.zeros((300, 321, 3), np.uint8)  # (H, W): the encoder pads W to 322
+    assert _fit_portrait(image, 322, 300) is image
+    assert _fit_portrait(image, 214, 200).shape == (200, 214, 3)  # scaled down by max_side
+    assert _fit_portrait(image, 256, 256) is None  # a face crop (render.output: crop)
+    assert _fit_portrait(image, 642, 600) is None  # never upscaled: not the portrait's render
+
+
 def _series(gap: np.ndarray) -> FrameSeries:
     t = len(gap)
     nan, nan3 = np.full(t, np.nan), np.full((t, 3), np.nan)
