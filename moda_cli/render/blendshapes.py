@@ -24,6 +24,12 @@ from ..face import landmarks as lm
 from ..motion.params import EXPRESSION_SPECS, JAW_FULL_GAP
 
 EXPRESSION_NAMES = tuple(s.name for s in EXPRESSION_SPECS)
+# MediaPipe's lips have a fourth row of points each, between the inner contour and the
+# middle one (``landmarks.py`` names the other three), corner to corner; both rows end in
+# 62 and 292 beside the mouth corners.
+_UPPER_LIP_ROW = (183, 42, 41, 38, 12, 268, 271, 272, 407)
+_LOWER_LIP_ROW = (96, 89, 179, 86, 15, 316, 403, 319, 325)
+_LIP_ROW_CORNERS = (62, 292)
 
 
 @dataclass(frozen=True)
@@ -81,12 +87,13 @@ def _lower_face_weight(f: np.ndarray, hinge_y: float) -> np.ndarray:
     side = np.clip((np.abs(f[:, 0] - mouth_x) - corner_x) / 0.45, 0.0, 1.0)
     div_y = seam_y + side * (hinge_y - seam_y)
     w = _smoothstep(-0.06, 0.22, f[:, 1] - div_y)
-    upper = [*lm.UPPER_INNER_LIP, *lm.UPPER_LIP_MID, *lm.UPPER_OUTER_LIP]
-    lower = [*lm.LOWER_INNER_LIP, *lm.LOWER_LIP_MID, *lm.LOWER_OUTER_LIP]
-    w[upper] = 0.0
-    w[lower] = 1.0
+    # Every row of each lip, its interior rows included: a row left to the smoothstep
+    # (weight ~0.3 just below the seam) lags its lip and folds the lower lip's texture
+    # into a line of smeared dots when the jaw opens.
+    w[[*lm.UPPER_INNER_LIP, *_UPPER_LIP_ROW, *lm.UPPER_LIP_MID, *lm.UPPER_OUTER_LIP]] = 0.0
+    w[[*lm.LOWER_INNER_LIP, *_LOWER_LIP_ROW, *lm.LOWER_LIP_MID, *lm.LOWER_OUTER_LIP]] = 1.0
     # Corners stay near the upper lip so the opening closes smoothly at its ends.
-    w[[*lm.INNER_MOUTH_CORNERS, *lm.MOUTH_CORNERS, 76, 306]] = 0.4
+    w[[*lm.INNER_MOUTH_CORNERS, *lm.MOUTH_CORNERS, *_LIP_ROW_CORNERS, 76, 306]] = 0.4
     return w
 
 
@@ -114,6 +121,8 @@ def _lip_press(f: np.ndarray) -> np.ndarray:
     d += _toward(f, lm.UPPER_LIP_MID[1:-1], lm.UPPER_INNER_LIP[1:-1], 0.08)
     d += _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.14)
     d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.1)
+    d += _toward(f, _UPPER_LIP_ROW, lm.UPPER_INNER_LIP[1:-1], 0.04)
+    d += _toward(f, _LOWER_LIP_ROW, lm.LOWER_INNER_LIP[1:-1], 0.05)
     d[:, 2] += 0.02 * _near(f, lm.UPPER_INNER_LIP, 0.08)
     return d
 
@@ -152,6 +161,7 @@ def _lip_tuck(f: np.ndarray) -> np.ndarray:
     # a third (the one lip shape that may thin it that much); the upper lip stays.
     d = _toward(f, lm.LOWER_OUTER_LIP[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.35)
     d += _toward(f, lm.LOWER_LIP_MID[1:-1], lm.LOWER_INNER_LIP[1:-1], 0.22)
+    d += _toward(f, _LOWER_LIP_ROW, lm.LOWER_INNER_LIP[1:-1], 0.1)
     chin = _gauss(f, f[lm.LOWER_OUTER_LIP[5]], 0.2)
     d[:, 1] -= 0.03 * chin  # the skin under the lip follows it up
     d[list(lm.LOWER_INNER_LIP[1:-1]), 2] += 0.06  # and back, under the teeth
