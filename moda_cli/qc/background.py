@@ -27,17 +27,15 @@ PEAK_DB = 99.0  # PSNR of identical pixels, instead of infinity
 
 @dataclass(frozen=True)
 class Scene:
-    """The portrait's scene pixels: ``index`` (N,) flat pixel indices outside the grown
-    person mask, ``pixels`` (N, 3) float32 their RGB values, on a (height, width) frame."""
+    """The portrait's scene: ``image`` (H, W, 3) uint8 RGB, the portrait, and ``mask``
+    (H, W) uint8, 1 on the scene pixels (outside the grown person mask)."""
 
-    index: np.ndarray
-    pixels: np.ndarray
-    height: int
-    width: int
+    image: np.ndarray
+    mask: np.ndarray
 
     @property
     def area(self) -> float:
-        return len(self.index) / float(self.height * self.width)
+        return float(np.count_nonzero(self.mask)) / self.mask.size
 
 
 def scene_of(portrait: np.ndarray, face_height_px: float) -> Scene:
@@ -45,18 +43,19 @@ def scene_of(portrait: np.ndarray, face_height_px: float) -> Scene:
     radius = max(1, round(GROW * face_height_px))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     person = cv2.dilate((person_mask(portrait) > 0.5).astype(np.uint8), kernel)
-    index = np.flatnonzero(person.ravel() == 0)
-    pixels = portrait.reshape(-1, 3)[index].astype(np.float32)
-    return Scene(index, pixels, portrait.shape[0], portrait.shape[1])
+    return Scene(np.ascontiguousarray(portrait), (person == 0).astype(np.uint8))
 
 
 def scene_psnr(frame: np.ndarray, scene: Scene) -> float:
     """PSNR in dB of a frame's scene pixels (frame cropped to the portrait's size)."""
-    if len(scene.index) == 0:
+    count = 3 * np.count_nonzero(scene.mask)
+    if count == 0:
         return float("nan")
-    flat = np.ascontiguousarray(frame[: scene.height, : scene.width]).reshape(-1, 3)
-    mse = float(np.mean((flat[scene.index].astype(np.float32) - scene.pixels) ** 2))
-    return PEAK_DB if mse <= 0 else min(PEAK_DB, 10.0 * np.log10(255.0**2 / mse))
+    h, w = scene.mask.shape
+    crop = np.ascontiguousarray(frame[:h, :w])
+    # OpenCV's masked norm: a single pass in C, 0.2 ms a 512 px frame instead of numpy's 1.8.
+    mse = cv2.norm(crop, scene.image, cv2.NORM_L2SQR, scene.mask) / count
+    return PEAK_DB if mse <= 0 else min(PEAK_DB, 10.0 * float(np.log10(255.0**2 / mse)))
 
 
 def still_psnr(portrait: np.ndarray, scene: Scene, settings: VideoSettings | None = None) -> float:
