@@ -274,12 +274,13 @@ def test_painting_looks_the_same_at_twice_the_resolution():
     lips = np.stack([xs, 80 - 6 * arc], 1), np.stack([xs, 80 + 10 * arc], 1)
     xs, arc = np.linspace(30, 60, 7), np.sin(np.linspace(0, np.pi, 7))
     lids = np.stack([xs, 40 - 1.5 * arc], 1), np.stack([xs, 40 + 0.8 * arc], 1)
+    crease = np.stack([xs[1:-1], 40 - 5.0 * arc[1:-1]], 1)
 
     def painted(img: np.ndarray, k: int) -> np.ndarray:
         out = img.copy()
         to = lambda c: c * k + (k - 1) / 2  # noqa: E731  # the same points on a k-times finer grid
         paint_mouth(out, to(lips[0]), to(lips[1]), 25.0 * k, float(k))
-        paint_eyelid(out, to(lids[0]), to(lids[1]), 1.0, 25.0 * k, float(k))
+        paint_eyelid(out, to(crease), to(lids[0]), to(lids[1]), 1.0, 25.0 * k, float(k))
         return out
 
     once = painted(image, 1).astype(int)

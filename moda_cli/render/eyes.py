@@ -1,9 +1,18 @@
-"""Finishing a closed eyelid.
+"""Finishing a closing eyelid.
 
-The warp slides the upper lid's skin down over the eye, but it squeezes the eye's own
-pixels into a thin band on the closing line, where the inverse map cannot resolve them.
-When a lid is nearly shut, that band is covered with the lid skin found just above it
-(per column, so shading and skin tone match) and a soft lash line along its lower edge.
+The warp slides the upper lid down over the eye, but it can only stretch the photo's
+own pixels: the thin strip between the lid crease and the lid margin (lid skin, the
+lash line, the top of the iris) is pulled over the whole eye, a dark smear, and the
+eye itself is squeezed into a band on the closing line that the inverse map cannot
+resolve. A face tracker reads such an eye as half open. So while a lid is closing, the
+strip from the crease to the margin is repainted as lid skin, and the squeezed band is
+covered once the eye is nearly shut:
+
+* skin: the photo's own lid skin, per column, from the upper part of the stretched strip
+  (lower down it holds the lashes), so tone, shading and a grey photo's greys are kept;
+  its grain comes back as the detail of the skin above the crease, mirrored about it;
+* a slight darkening towards the margin, where the lid turns away from the light;
+* a lash line along the margin, its colour the darkest of the photo's own lash pixels.
 """
 
 from __future__ import annotations
@@ -11,51 +20,86 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-CLOSE_START = 0.55  # lid closure where the finishing starts to show
-CLOSE_FULL = 0.9
-LASH_RGB = np.array([45.0, 32.0, 30.0])
-# Lengths below are in working-crop pixels (``px`` scales them to the image's).
-BAND_ABOVE = 2.0  # how far the band reaches above the upper margin
-BAND_BELOW = 1.0
+CLOSE_START = 0.45  # lid closure where the repainting starts to show
+CLOSE_FULL = 0.85  # fully repainted from here on
+BAND_START, BAND_FULL = 0.75, 0.92  # the squeezed eye band is covered over this range
+MARGIN_SHADE = 0.12  # lid skin darkens by this fraction towards the margin
+# Lengths in eye-corner distances (``unit``), so they follow the face's size.
+GRAIN_ROWS = 0.1  # the skin above the crease that lends its grain
+LASH_WIDTH = 0.014
+LID_SAMPLE = 0.3  # the skin is sampled in this upper part of the crease-to-margin strip
+# Fractions of the eye's width over which the lid and its lash line thin out at the corners.
+CORNER_TAPER, LASH_TAPER = 0.1, 0.03
+
+
+def _curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(K, 2) points -> their y interpolated at columns xs (ends held)."""
+    order = np.argsort(pts[:, 0])
+    return np.interp(xs, pts[order, 0], pts[order, 1])
+
+
+def _skin(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, edge: np.ndarray,
+          unit: float) -> np.ndarray:
+    """(w, 3) lid skin per column: the median of the lid's upper part as the warp leaves it
+    (the photo's own lid skin, stretched; lashes and iris lie lower down), smoothed."""
+    lid = (rows >= top) & (rows <= top + LID_SAMPLE * (edge - top))  # (h, w)
+    lid[np.clip(np.round(top).astype(np.int64), 0, len(rows) - 1), np.arange(roi.shape[1])] = True
+    median = np.nanmedian(np.where(lid[..., None], roi, np.nan), axis=0).astype(np.float32)
+    return cv2.GaussianBlur(median[None], (0, 0), max(0.04 * unit, 1.0))[0]
+
+
+def _grain(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, unit: float) -> np.ndarray:
+    """(h, w, 3) the skin's detail above the crease, mirrored below it."""
+    detail = roi - cv2.GaussianBlur(roi, (0, 0), max(0.02 * unit, 1.0))
+    mirror = np.clip(np.round(2 * top - rows), 0, roi.shape[0] - 1).astype(np.int64)
+    return detail[mirror, np.arange(roi.shape[1])[None]]
+
+
+def _lashes(roi: np.ndarray, rows: np.ndarray, margin: np.ndarray, reach: float) -> np.ndarray:
+    """(3,) lash colour: the median over columns of the darkest pixel near the margin."""
+    luma = np.where(np.abs(rows - margin) <= reach, roi.mean(axis=2), np.inf)
+    return np.median(roi[luma.argmin(axis=0), np.arange(roi.shape[1])], axis=0)
 
 
 def paint_eyelid(
-    image: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, unit: float, px: float
+    image: np.ndarray, crease: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+    closure: float, unit: float, px: float,
 ) -> None:
-    """Cover a nearly closed eye, in place.
+    """Repaint a closing upper lid, in place.
 
-    upper, lower: (K, 2) target lid margins in image pixels, corner to corner (same corners).
+    crease: (C, 2) target lid-crease points; upper, lower: (K, 2) target lid margins,
+    corner to corner (same corners); all in image pixels.
     closure: the blink coefficient (0 open .. 1 closed); below CLOSE_START nothing is drawn.
     unit: eye-corner distance in image pixels; px: image pixels per working-crop pixel.
     """
     t = np.clip((closure - CLOSE_START) / (CLOSE_FULL - CLOSE_START), 0.0, 1.0)
     if t <= 0.0:
         return
-    order = np.argsort(upper[:, 0])
-    ux, uy = upper[order, 0], upper[order, 1]
-    order = np.argsort(lower[:, 0])
-    lx, ly = lower[order, 0], lower[order, 1]
+    band = np.clip((closure - BAND_START) / (BAND_FULL - BAND_START), 0.0, 1.0)
     h, w = image.shape[:2]
-    x0 = max(int(np.floor(min(ux.min(), lx.min()))), 0)
-    x1 = min(int(np.ceil(max(ux.max(), lx.max()))) + 1, w)
-    y0 = max(int(np.floor(uy.min() - (BAND_ABOVE + 4) * px)), 0)
-    y1 = min(int(np.ceil(ly.max() + (BAND_BELOW + 2) * px)), h)
+    lash_w = max(0.8 * px, LASH_WIDTH * unit)
+    x0 = max(int(np.floor(min(upper[:, 0].min(), lower[:, 0].min()))), 0)
+    x1 = min(int(np.ceil(max(upper[:, 0].max(), lower[:, 0].max()))) + 1, w)
+    y0 = max(int(np.floor(crease[:, 1].min() - GRAIN_ROWS * unit)), 0)
+    y1 = min(int(np.ceil(lower[:, 1].max() + 3 * lash_w)), h)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    xs = np.arange(x0, x1, dtype=np.float64)
-    top = np.interp(xs, ux, uy) - BAND_ABOVE * px
-    bottom = np.maximum(np.interp(xs, lx, ly), top + BAND_ABOVE * px) + BAND_BELOW * px
-    yy = np.arange(y0, y1, dtype=np.float64)[:, None]
-    # Inside the band (soft top and bottom), tapering to nothing at the corners.
-    taper = np.clip(np.minimum(xs - ux.min(), ux.max() - xs) / (0.12 * unit), 0.0, 1.0)
-    inside = np.clip((yy - top) / px + 0.5, 0, 1) * np.clip((bottom - yy) / px + 0.5, 0, 1) * taper
+    # Curves per column, in the box's own pixels: (w,) each; rows (h, 1).
+    xs, rows = np.arange(x0, x1, dtype=np.float64), np.arange(y1 - y0, dtype=np.float64)[:, None]
+    margin, low = _curve(xs, upper) - y0, _curve(xs, lower) - y0
+    top = np.minimum(_curve(xs, crease) - y0, margin)
+    closing = margin + band * np.maximum(low - margin, 0.0)  # the lid's edge
+    height = np.maximum(closing - top, px)
     roi = image[y0:y1, x0:x1].astype(np.float32)
-    skin_row = np.clip(np.round(top - 2 * px).astype(int) - y0, 0, y1 - y0 - 1)
-    skin = roi[skin_row, np.arange(x1 - x0)]  # (w, 3) lid skin just above the band
-    skin = cv2.GaussianBlur(skin[None], (0, 0), 1.5 * px)[0]
-    colour = np.broadcast_to(skin[None], roi.shape).copy()
-    lash_w = max(0.8 * px, 0.012 * unit)
-    lash = np.exp(-(((yy - (bottom - BAND_BELOW * px)) / lash_w) ** 2)) * taper
-    colour += (LASH_RGB - colour) * (0.8 * lash)[..., None]
-    alpha = (t * np.maximum(inside, lash))[..., None]
+    # Lid skin from the crease down to the edge, faded in below the crease to meet the warp.
+    depth = np.clip((rows - top) / height, 0.0, 1.0)
+    colour = _skin(roi, rows, top, closing, unit)[None] * (1.0 - MARGIN_SHADE * depth**2)[..., None]
+    colour += _grain(roi, rows, top, unit)
+    inside = np.clip(depth / 0.35, 0.0, 1.0) * np.clip((closing - rows) / px + 0.5, 0.0, 1.0)
+    lash = np.exp(-(((rows - closing - 0.3 * lash_w) / lash_w) ** 2))
+    colour += (_lashes(roi, rows, margin, 2.0 * lash_w) - colour) * (0.85 * lash)[..., None]
+    span = max(float(upper[:, 0].max() - upper[:, 0].min()), 1.0)
+    ends = np.minimum(xs - upper[:, 0].min(), upper[:, 0].max() - xs) / span
+    lid_taper, lash_taper = (np.clip(ends / f, 0.0, 1.0) for f in (CORNER_TAPER, LASH_TAPER))
+    alpha = (t * np.maximum(inside * lid_taper, lash * lash_taper))[..., None]
     image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha, 0, 255).astype(np.uint8)

@@ -33,12 +33,12 @@ from .warp import FIELD_STEP, MeshWarp, Region
 if TYPE_CHECKING:
     from .grid_warp import GridWarp
 
-# (expression column, upper lid landmarks, lower lid landmarks), as index arrays once.
+# (expression column, lid crease, upper lid, lower lid landmarks), as index arrays once.
 _EYELIDS = tuple(
-    (EXPRESSION_NAMES.index(name), np.array(upper), np.array(lower))
-    for name, upper, lower in (
-        ("blink_right", (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
-        ("blink_left", (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
+    (EXPRESSION_NAMES.index(name), np.array(crease), np.array(upper), np.array(lower))
+    for name, crease, upper, lower in (
+        ("blink_right", lm.RIGHT_UPPER_CREASE, (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
+        ("blink_left", lm.LEFT_UPPER_CREASE, (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
     )
 )
 _UPPER_INNER_LIP, _LOWER_INNER_LIP = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
@@ -122,8 +122,8 @@ class Renderer:
         if self.settings.mouth_interior:
             paint_mouth(region, at[_UPPER_INNER_LIP], at[_LOWER_INNER_LIP], self.unit_px, self._scale)
         expr = np.asarray(params, np.float64)[EXPRESSION_SLICE]
-        for column, upper_idx, lower_idx in _EYELIDS:
-            paint_eyelid(region, at[upper_idx], at[lower_idx], float(expr[column]), self.unit_px, self._scale)
+        for column, crease, upper, lower in _EYELIDS:
+            paint_eyelid(region, at[crease], at[upper], at[lower], float(expr[column]), self.unit_px, self._scale)
         return region
 
     def render_patches(self, params: np.ndarray) -> list[np.ndarray]:
