@@ -1,88 +1,172 @@
-"""A synthesised mouth interior for the gap between the target inner lips.
+"""The mouth interior, painted into the opening between the target inner lips.
 
 The warp can only stretch what the photo shows, and between closed lips that is a thin
-seam. So wherever the target inner lips part, the opening is painted: a dark cavity that
-darkens towards the throat and the corners, a band of upper teeth under the upper lip
-(lit in the middle, shaded towards the corners), a hint of tongue low in the mouth, and
-soft edges so the lips' own pixels frame it.
+seam. So wherever the target inner lips part, the opening is painted, and only inside
+them: its soft edge lies within the inner-lip contour, so the lips' own pixels frame it
+and keep their colour. What it shows comes from the photo (``mouth_source.MouthLook``):
+a cavity of the lip colour darkened, deeper towards the throat and the corners, a hint
+of tongue low in a wide mouth, the upper teeth rigid with the skull (carried by the nose
+base), the lower teeth with the jaw (carried by the chin), soft shadows under both lips.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-CAVITY_RGB = np.array([70.0, 26.0, 22.0])
-THROAT_RGB = np.array([22.0, 8.0, 7.0])
-TEETH_RGB = np.array([236.0, 226.0, 206.0])
-TONGUE_RGB = np.array([150.0, 62.0, 58.0])
-TOOTH_WIDTH = 0.1  # upper incisor width in eye spans (faint gaps between teeth)
-TEETH_HEIGHT = 0.085  # visible upper-teeth height, in eye spans (at most half the gap)
+from ..face import landmarks as lm
+from .mouth_source import (
+    GRAIN_TILE,
+    LOWER_ANCHORS,
+    LOWER_SHADOW,
+    UPPER_ANCHORS,
+    UPPER_SHADOW,
+    Layer,
+    MouthLook,
+)
+
 MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint
+# Synthesized lower teeth sit behind the lower lip; as the opening passes REVEAL_FROM eye
+# spans the lip is drawn down off them (by REVEAL_RATE of the excess, at most REVEAL_MAX):
+# lower teeth show only in wide openings.
+REVEAL_FROM, REVEAL_RATE, REVEAL_MAX = 0.1, 0.5, 0.04
+_UPPER, _LOWER = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
+_UPPER_ANCHORS, _LOWER_ANCHORS = np.array(UPPER_ANCHORS), np.array(LOWER_ANCHORS)
+_F32 = np.float32
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(2, 3) least-squares rotation, scale and shift taking (N, 2) ``src`` to ``dst``."""
+    zs, zd = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]  # points as complex
+    ms, md = zs.mean(), zd.mean()
+    a = np.vdot(zs - ms, zd - md) / max(float(np.vdot(zs - ms, zs - ms).real), 1e-12)
+    t = md - a * ms
+    return np.array([[a.real, -a.imag, t.real], [a.imag, a.real, t.imag]])
+
+
+def _teeth_motion(
+    points: np.ndarray, look: MouthLook, unit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(2, 3) image -> image motions of the upper and lower teeth this frame."""
+    upper = _similarity(look.upper_anchors, points[_UPPER_ANCHORS])
+    lower = _similarity(look.lower_anchors, points[_LOWER_ANCHORS])
+    if look.lower_behind_lip:
+        gap = float(np.linalg.norm(points[lm.INNER_LIP_MID[1]] - points[lm.INNER_LIP_MID[0]]))
+        reveal = min(REVEAL_RATE * max(gap - REVEAL_FROM * unit, 0.0), REVEAL_MAX * unit)
+        across = points[lm.INNER_MOUTH_CORNERS[1]] - points[lm.INNER_MOUTH_CORNERS[0]]
+        up = np.array([across[1], -across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+        lower[:, 2] += reveal * up
+    return upper, lower
+
+
+def _warp_layer(
+    layer: Layer, motion: np.ndarray, x0: int, y0: int, size: tuple[int, int]
+) -> np.ndarray:
+    """(h, w, 4) the layer moved by ``motion`` (2, 3, image -> image), seen in the box of
+    ``size`` (w, h) at (x0, y0)."""
+    m = motion.copy()
+    m[:, 2] += motion[:, :2] @ layer.origin - (x0, y0)
+    return cv2.warpAffine(layer.rgba, m, size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+
+
+def _coverage(poly: np.ndarray, x0: int, y0: int, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) float32 share of each pixel inside the polygon (N, 2) (anti-aliased)."""
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
+    pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
+    cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
+    return mask.astype(_F32) * _F32(1 / 255)
 
 
 def _contour_y(xs: np.ndarray, contour: np.ndarray) -> np.ndarray:
     order = np.argsort(contour[:, 0])
-    return np.interp(xs, contour[order, 0], contour[order, 1])
+    return np.interp(xs, contour[order, 0], contour[order, 1]).astype(_F32)
 
 
-def _interior(
-    x: np.ndarray, y: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float, px: float
-) -> np.ndarray:
-    """Colour of the mouth interior at pixel centres x (w,) by y (h, 1): (h, w, 3) float32.
+@dataclass(frozen=True)
+class _Opening:
+    """The opening in a box of pixels: columns xs (w,), per-column contours yu, yl (w,),
+    and each pixel's distance below the upper lip and above the lower one (h, w)."""
 
-    Terms that vary only along x (contours, the corner falloff, the tooth gaps) are
-    computed once per column; only the blends are per pixel.
-    """
-    f32 = np.float32
-    yu = _contour_y(x, upper).astype(f32)
-    gap = np.maximum(_contour_y(x, lower).astype(f32) - yu, f32(1e-3))
-    x_mid = 0.5 * (upper[0, 0] + upper[-1, 0])
-    half = max(0.5 * abs(upper[-1, 0] - upper[0, 0]), 1.0)
-    s2 = (np.clip(np.abs(x - x_mid) / half, 0.0, 1.0) ** 2).astype(f32)  # 0 centre, 1 at the corners
-    phase = (x - x_mid) / (TOOTH_WIDTH * unit)  # gaps at the midline and every tooth width
-    tooth_gaps = (1.0 - 0.22 * np.exp(-((((phase + 0.5) % 1.0 - 0.5) * TOOTH_WIDTH * unit / 0.8) ** 2))).astype(f32)
-    teeth_h = np.minimum(f32(TEETH_HEIGHT * unit), 0.5 * gap)
-
-    below = y.astype(f32) - yu  # (h, w) depth under the upper lip
-    t = np.clip(below / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
-    depth = np.clip(np.sin(np.float32(np.pi) * t) * (1.0 - s2), 0.0, 1.0)
-    tongue = 0.55 * np.clip((t - 0.6) / 0.4, 0.0, 1.0) * ((1.0 - s2) * np.clip(gap / f32(0.2 * unit), 0.0, 1.0))
-    teeth = np.clip((teeth_h - below) / f32(1.5 * px) + 0.5, 0.0, 1.0) * np.clip(1.0 - 1.25 * s2, 0.0, 1.0)
-    lit = ((0.55 + 0.45 * (1.0 - s2)) * tooth_gaps) * (1.0 - 0.2 * np.clip(below / np.maximum(teeth_h, 1e-3), 0, 1))
-
-    colour = np.empty((*below.shape, 3), f32)
-    for c in range(3):  # per channel: (h, w) float32 planes instead of (h, w, 3) float64 broadcasts
-        cavity = f32(CAVITY_RGB[c]) + f32(THROAT_RGB[c] - CAVITY_RGB[c]) * depth
-        cavity += (f32(TONGUE_RGB[c]) - cavity) * tongue
-        colour[..., c] = cavity + (f32(TEETH_RGB[c]) * lit - cavity) * teeth
-    return colour
+    xs: np.ndarray
+    yu: np.ndarray
+    yl: np.ndarray
+    below: np.ndarray
+    above: np.ndarray
 
 
-def paint_mouth(image: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float, px: float) -> None:
-    """Fill the opening between ``upper`` and ``lower`` inner-lip contours, in place.
+def _opening(
+    upper: np.ndarray, lower: np.ndarray, x0: int, y0: int, size: tuple[int, int]
+) -> _Opening:
+    xs = np.arange(x0, x0 + size[0], dtype=_F32)
+    ys = np.arange(y0, y0 + size[1], dtype=_F32)[:, None]
+    yu, yl = _contour_y(xs, upper), _contour_y(xs, lower)
+    return _Opening(xs, yu, yl, ys - yu, yl - ys)
 
-    upper, lower: (K, 2) target contours in image pixels, corner to corner, same corners.
-    unit: eye-corner distance in pixels (sets the teeth height and edge softness).
+
+def _cavity(op: _Opening, look: MouthLook, unit: float) -> np.ndarray:
+    """(h, w, 3) float32: the dark of the mouth, deeper towards the throat and the
+    corners, tongue low in a wide mouth, shaded by the lips. Terms that vary only along x
+    are computed once per column; only the blends are per pixel."""
+    gap = np.maximum(op.yl - op.yu, _F32(1e-3))
+    x_mid, half = 0.5 * (op.xs[0] + op.xs[-1]), max(0.5 * float(op.xs[-1] - op.xs[0]), 1.0)
+    centre = 1.0 - np.minimum(np.abs(op.xs - x_mid) / _F32(half), 1.0) ** 2  # 1 middle, 0 corners
+    t = np.clip(op.below / gap, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
+    depth = np.sin(_F32(np.pi) * t) * centre
+    wide = np.clip(gap / _F32(0.2 * unit), 0.0, 1.0)
+    tongue = np.clip(t * _F32(2.5) - _F32(1.5), 0.0, 1.0) * (0.55 * centre * wide)  # low, mid
+    colour = look.cavity + depth[..., None] * (look.throat - look.cavity)
+    colour += (look.tongue - colour) * tongue[..., None]
+    (du, ru), (dl, rl) = UPPER_SHADOW, LOWER_SHADOW
+    shade = 1.0 - du * np.exp(np.maximum(op.below, 0.0) * _F32(-1 / (ru * unit)))
+    shade -= dl * np.exp(np.maximum(op.above, 0.0) * _F32(-1 / (rl * unit)))
+    return colour * shade[..., None]
+
+
+def _lips_into_edge(colour: np.ndarray, image: np.ndarray, op: _Opening, soft: float) -> None:
+    """Blend the lips' own edge pixels into the opening's rim, in place: the photo's
+    softness, on the inside of the contour only (the pixels outside are left alone)."""
+    cols = op.xs.astype(np.int64)
+    last = image.shape[0] - 1
+    for dist, rows in ((op.below, np.floor(op.yu - 0.5)), (op.above, np.ceil(op.yl + 0.5))):
+        lip = image[np.clip(rows.astype(np.int64), 0, last), cols].astype(_F32)  # (w, 3) outside
+        weight = 0.5 * np.clip(1.0 - dist * _F32(0.5 / soft), 0.0, 1.0) ** 2  # a blurred step
+        colour += (lip - colour) * weight[..., None]
+
+
+def paint_mouth(
+    image: np.ndarray, points: np.ndarray, look: MouthLook, unit: float, px: float
+) -> None:
+    """Paint the opening between the target inner lips of ``points``, in place.
+
+    points: (>=468, 2) target landmarks in image pixels; look: the portrait's mouth,
+    analysed in the same image pixels; unit: eye-corner distance in image pixels;
     px: image pixels per working-crop pixel (the size the painting's fixed lengths are in).
     """
+    upper, lower = points[_UPPER], points[_LOWER]
     mid = len(upper) // 2
     if lower[mid, 1] - upper[mid, 1] < MIN_GAP_PX * px:
         return
     poly = np.vstack([upper, lower[::-1]])
-    pad = 3
-    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - pad
-    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + pad + 1
+    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 2
     h_img, w_img = image.shape[:2]
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w_img), min(y1, h_img)
     if x1 <= x0 or y1 <= y0:
         return
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
-    pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
-    soft = max(0.35 * px, 0.006 * unit)
-    alpha = cv2.GaussianBlur(mask, (0, 0), soft).astype(np.float32) * np.float32(1 / 255)
-    colour = _interior(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64)[:, None], upper, lower, unit, px)
-    roi = image[y0:y1, x0:x1].astype(np.float32)
-    image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha[..., None], 0, 255).astype(np.uint8)
+    size = (x1 - x0, y1 - y0)
+    op = _opening(upper, lower, x0, y0, size)
+    colour = _cavity(op, look, unit)
+    gx, gy = x0 % GRAIN_TILE, y0 % GRAIN_TILE  # the grain tile repeats: any period offset
+    colour += look.grain[gy : gy + size[1], gx : gx + size[0], None]
+    upper_motion, lower_motion = _teeth_motion(points, look, unit)
+    for layer, motion in ((look.lower, lower_motion), (look.upper, upper_motion)):  # upper in front
+        teeth = _warp_layer(layer, motion, x0, y0, size)
+        colour = colour * (1.0 - teeth[..., 3:]) + teeth[..., :3]
+    _lips_into_edge(colour, image, op, float(np.clip(0.5 * look.blur, 0.5 * px, px)))
+    inside = _coverage(poly, x0, y0, size)[..., None]
+    roi = image[y0:y1, x0:x1].astype(_F32)
+    image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * inside, 0, 255).astype(np.uint8)

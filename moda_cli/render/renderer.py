@@ -27,6 +27,7 @@ from ..presets import RenderSettings
 from .blendshapes import EXPRESSION_NAMES
 from .eyes import paint_eyelid
 from .mouth import paint_mouth
+from .mouth_source import MouthLook, analyse_mouth
 from .rig import HeadRig
 from .warp import FIELD_STEP, MeshWarp, Region
 
@@ -41,7 +42,6 @@ _EYELIDS = tuple(
         ("blink_left", lm.LEFT_UPPER_CREASE, (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
     )
 )
-_UPPER_INNER_LIP, _LOWER_INNER_LIP = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
 
 
 def _moving_region(
@@ -93,6 +93,11 @@ class Renderer:
         self.patch_box: Region = region
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
+        # The photo's mouth interior (its own teeth, or teeth from its whites), region pixels.
+        self.mouth: MouthLook | None = None
+        if self.settings.mouth_interior:
+            landmarks = face.landmarks[:, :2] * self._scale + self._to_region
+            self.mouth = analyse_mouth(self.background[region.slices], landmarks, self.unit_px, self._scale)
         # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
         # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
         self._grid: GridWarp | None = None
@@ -119,8 +124,8 @@ class Renderer:
     def _finish(self, region: np.ndarray, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Paint the mouth and eyelids into a warped region, in place; returns it."""
         at = targets[:, :2] * self._scale + self._to_region  # crop pixels -> region pixels
-        if self.settings.mouth_interior:
-            paint_mouth(region, at[_UPPER_INNER_LIP], at[_LOWER_INNER_LIP], self.unit_px, self._scale)
+        if self.mouth is not None:
+            paint_mouth(region, at, self.mouth, self.unit_px, self._scale)
         expr = np.asarray(params, np.float64)[EXPRESSION_SLICE]
         for column, crease, upper, lower in _EYELIDS:
             paint_eyelid(region, at[crease], at[upper], at[lower], float(expr[column]), self.unit_px, self._scale)

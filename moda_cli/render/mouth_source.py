@@ -1,0 +1,404 @@
+"""The photo's own mouth appearance, analysed once per portrait for the mouth painter.
+
+Everything the painted mouth interior shows comes from the photo, so it has the photo's
+colours, light, sharpness and grain:
+
+- the photo's own teeth, where its parted lips show them (bright, less saturated than
+  its lips), split into the upper row (rigid with the skull) and the lower row (with the
+  jaw);
+- otherwise teeth synthesized from the photo's whites: the sclera sets their white
+  balance, the face's specular highlights their brightness, the cheeks' brightness on
+  either side the direction of the light;
+- cavity, throat and tongue: the photo's lip colour, darkened;
+- the photo's blur (from how much its strongest edges soften when blurred further, after
+  Zhuo and Sim, "Defocus map estimation from a single image", Pattern Recognition 2011)
+  and grain (the high-pass residual of the cheeks' skin), applied to what is synthesized
+  so it is never sharper or cleaner than the photo.
+
+Teeth are layers of premultiplied RGBA in the analysed image's pixels; the painter maps
+them each frame with the motion of their anchor landmarks (nose base for the upper row,
+chin for the lower one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face import landmarks as lm
+
+# Anchors whose motion carries the teeth: the nose base moves only with the head (and
+# sits near the teeth's depth); the chin only with the head and the jaw.
+UPPER_ANCHORS = (2, 164, 97, 326, 98, 327, 94, 1, 4, 5)
+LOWER_ANCHORS = (152, 175, 199, 200, 18, 83, 313, 201, 421)
+
+# Dental anatomy in eye spans (outer eye-corner distance, ~95 mm in adults): visible upper
+# incisor below the relaxed upper lip ~2-3.5 mm (Vig and Brundo, J Prosthet Dent 1978),
+# a little more in speech as the lip rises; an
+# upper central incisor crown ~10.5 mm tall; upper teeth widths along the arch 8.5, 6.5,
+# 7.5, 7, 7 mm and lower ones 5.4, 5.9, 7, 7, 7 mm, on arches of ~25 and ~22 mm radius.
+UPPER_SHOW = 0.04
+CROWN = 0.11
+UPPER_ARCH = np.cumsum([0.0, 8.5, 6.5, 7.5, 7.0, 7.0]) / 25.0  # tooth boundaries, radians
+LOWER_ARCH = np.cumsum([0.0, 5.4, 5.9, 7.0, 7.0, 7.0]) / 22.0
+UPPER_LENGTH = np.array([1.0, 0.8, 0.95, 0.75, 0.7])  # crown shown, relative to the centrals
+CORNER_ANGLE = np.radians(60.0)  # the arch angle seen at the inner mouth corners
+# Shadows the lips cast into the opening: (darkening at the lip, reach in eye spans).
+UPPER_SHADOW = (0.3, 0.012)
+LOWER_SHADOW = (0.25, 0.012)
+SCLERA_LEAD = 10.0  # whiteness by which the sclera leads the skin when it is fully trusted
+MIN_WHITER = 8.0  # CIELAB whiteness (luminance - chroma) by which skin may lead the lips, at least
+MIN_TEETH_AREA = 0.008  # eye spans squared of teeth pixels below which a row is synthesized
+GRAIN_TILE = 96  # pixels; the grain repeats at this period
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Teeth as a texture: rgba (h, w, 4) float32, colour premultiplied by alpha (so a
+    bilinear warp blends the edges right); ``origin`` (2,) is the image pixel of rgba[0, 0]."""
+
+    rgba: np.ndarray
+    origin: np.ndarray
+
+
+@dataclass(frozen=True)
+class MouthLook:
+    """One portrait's mouth interior, in the analysed image's pixels.
+
+    upper, lower: teeth rows, carried by ``upper_anchors`` / ``lower_anchors`` (N, 2): the
+        photo positions of UPPER_ANCHORS / LOWER_ANCHORS.
+    lower_behind_lip: the lower row is synthesized and sits behind the lower lip; the
+        painter lifts it into view only at wide openings.
+    cavity, throat, tongue: (3,) float32 RGB.
+    grain: (N, N) float32 luminance noise with the photo's grain, repeating every
+        GRAIN_TILE pixels, larger than any mouth.
+    blur: the photo's blur, a Gaussian sigma in image pixels.
+    teeth_in_photo: whether the photo's own teeth are kept.
+    """
+
+    upper: Layer
+    lower: Layer
+    lower_behind_lip: bool
+    cavity: np.ndarray
+    throat: np.ndarray
+    tongue: np.ndarray
+    grain: np.ndarray
+    blur: float
+    upper_anchors: np.ndarray
+    lower_anchors: np.ndarray
+    teeth_in_photo: bool
+
+
+@dataclass(frozen=True)
+class _MouthFrame:
+    """Mouth coordinates: u along the inner corners 78 -> 308, v down, both in pixels,
+    origin at the upper inner-lip middle (13)."""
+
+    origin: np.ndarray
+    axes: np.ndarray  # (2, 2) rows: e_u, e_v in image pixels
+    left: float  # u of the inner corners
+    right: float
+
+    def uv(self, pts: np.ndarray) -> np.ndarray:
+        return (pts - self.origin) @ self.axes.T
+
+
+def _mouth_frame(points: np.ndarray) -> _MouthFrame:
+    a, b = points[lm.INNER_MOUTH_CORNERS[0]], points[lm.INNER_MOUTH_CORNERS[1]]
+    e_u = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    axes = np.array([e_u, [-e_u[1], e_u[0]]])
+    origin = points[lm.INNER_LIP_MID[0]]
+    left, right = ((np.array([a, b]) - origin) @ axes.T)[:, 0]
+    return _MouthFrame(origin, axes, float(left), float(right))
+
+
+def _fill(shape: tuple[int, ...], poly: np.ndarray) -> np.ndarray:
+    """(h, w) float32 anti-aliased coverage of the polygon (N, 2) in pixels; shape (h, w, ...)."""
+    mask = np.zeros(shape[:2], np.uint8)
+    sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
+    cv2.fillPoly(mask, [np.round(poly * (1 << sub)).astype(np.int32)], (255,), cv2.LINE_AA, sub)
+    return mask.astype(np.float32) * np.float32(1 / 255)
+
+
+def _inner_poly(points: np.ndarray) -> np.ndarray:
+    return np.vstack([points[list(lm.UPPER_INNER_LIP)], points[list(lm.LOWER_INNER_LIP)][::-1]])
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+
+
+def _whiteness(lab: np.ndarray) -> np.ndarray:
+    """CIELAB luminance minus chroma: high for teeth and sclera, low for lips and skin."""
+    return lab[..., 0] - np.hypot(lab[..., 1], lab[..., 2])
+
+
+def _median_rgb(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    sel = weight > 0.5
+    if not sel.any():
+        sel = weight >= weight.max()
+    return np.median(image[sel].astype(np.float32), axis=0)
+
+
+def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(3,) median RGB of the lips' red part (between outer and inner contours)."""
+    outer = np.vstack([points[list(lm.UPPER_OUTER_LIP)], points[list(lm.LOWER_OUTER_LIP)][::-1]])
+    band = _fill(image.shape, outer) - _fill(image.shape, _inner_poly(points))
+    return _median_rgb(image, band)
+
+
+def _patch(image: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+    """The square of half-side ``radius`` around ``centre``, clipped to the image."""
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.round(centre - radius).astype(int), 0, (w - 1, h - 1))
+    x1, y1 = np.clip(np.round(centre + radius).astype(int) + 1, 1, (w, h))
+    return image[y0:y1, x0:x1]
+
+
+def _whites(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(3,) RGB teeth would have in this photo.
+
+    Teeth are a diffuse near-white, lit like the face: their colour is the light's as the
+    photo shows it. The sclera shows it directly where it is visibly whiter than the skin
+    (open eyes, enough pixels); otherwise the skin's colour and the specular highlights'
+    (near-white, but clipped) bracket it: diffuse whites keep most of the skin's colour
+    cast (in the sample photos their teeth's chroma is 0.5-1 x the skin's). Brightness: a
+    little under the highlights (teeth sit in the lips' shade), towards the sclera's where
+    that is seen.
+    """
+    shape = lab.shape[:2]
+    white = _whiteness(lab)
+    oval = _fill(shape, points[list(lm.FACE_OVAL)]) > 0.5
+    skin = np.median(lab[oval], axis=0)
+    bright = oval & (lab[..., 0] >= np.percentile(lab[..., 0][oval], 99))
+    highlight = np.median(lab[bright], axis=0)
+    guess = np.array([0.9 * highlight[0], *(0.35 * highlight[1:] + 0.65 * skin[1:])])
+    eyes = _fill(shape, points[list(lm.RIGHT_EYE)]) + _fill(shape, points[list(lm.LEFT_EYE)]) > 0.99
+    if eyes.any():
+        sclera = np.median(lab[eyes & (white >= np.percentile(white[eyes], 70))], axis=0)
+        lead = float(_whiteness(sclera)) - float(_whiteness(skin))
+        seen = float(np.clip(lead / SCLERA_LEAD, 0.0, 1.0))
+        seen_teeth = np.array([0.5 * (sclera[0] + highlight[0]), *sclera[1:]])
+        guess += seen * (seen_teeth - guess)
+    return cv2.cvtColor(guess.astype(np.float32)[None, None], cv2.COLOR_Lab2RGB)[0, 0] * 255.0
+
+
+def _light_slope(lab: np.ndarray, points: np.ndarray, unit: float) -> float:
+    """How much brighter the image-right cheek is than the image-left one, -1..1."""
+    left, right = (float(np.median(_patch(lab[..., 0], points[i], 0.1 * unit))) for i in (50, 280))
+    return float(np.clip((right - left) / max(right + left, 1e-3), -1.0, 1.0))
+
+
+def _blur_sigma(gray: np.ndarray, px: float) -> float:
+    """The photo's blur, a Gaussian sigma in pixels, from its strongest edges.
+
+    A step edge blurred by sigma has its gradient peak fall by R = sqrt(sigma^2 + s0^2) /
+    sigma when blurred again by s0, so sigma = s0 / sqrt(R^2 - 1) (Zhuo and Sim 2011).
+    """
+    s0 = max(px, 1.0)
+
+    def grad(img: np.ndarray) -> np.ndarray:
+        gy, gx = np.gradient(img)
+        return np.hypot(gx, gy)
+
+    g1, g2 = grad(gray), grad(cv2.GaussianBlur(gray, (0, 0), s0))
+    edges = g1 >= np.percentile(g1, 98)
+    ratio = g1[edges] / np.maximum(g2[edges], 1e-6)
+    sigma = s0 / np.sqrt(np.maximum(ratio**2 - 1.0, 1e-3))
+    return float(np.clip(np.median(sigma), 0.3 * px, 6.0 * px))
+
+
+def _residual(gray: np.ndarray, px: float) -> np.ndarray:
+    return gray - cv2.GaussianBlur(gray, (0, 0), 1.5 * px)
+
+
+def _robust_std(x: np.ndarray) -> float:
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _grain(gray: np.ndarray, points: np.ndarray, unit: float, blur: float, px: float) -> np.ndarray:
+    """(N, N) noise as fine and as strong as the cheeks' skin residual (see MouthLook)."""
+    cheeks = [_patch(gray, points[i], 0.1 * unit) for i in (50, 280)]
+    target = float(np.median([_robust_std(_residual(c, px)) for c in cheeks]))
+    white = np.random.default_rng(0).standard_normal((GRAIN_TILE, GRAIN_TILE)).astype(np.float32)
+    noise = np.asarray(cv2.GaussianBlur(white, (0, 0), max(0.5 * blur, 0.3)), np.float32)
+    noise *= np.float32(target / max(_robust_std(_residual(noise, px)), 1e-6))
+    reps = int(np.ceil(1.5 * unit / GRAIN_TILE)) + 2  # any mouth-sized box at any period offset
+    return np.tile(noise, (reps, reps))
+
+
+@dataclass(frozen=True)
+class _Box:
+    """The pixels around the mouth where teeth textures live, with their mouth coordinates."""
+
+    x0: int
+    y0: int
+    u: np.ndarray  # (h, w) float64 mouth coordinates of each pixel
+    v: np.ndarray
+    v_upper: np.ndarray  # (h, w) the upper / lower inner lip's v in each pixel's u
+    v_lower: np.ndarray
+    u_norm: np.ndarray  # (h, w) u over the half mouth width on its side, -1..1
+
+    def slices(self) -> tuple[slice, slice]:
+        h, w = self.u.shape
+        return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
+
+
+def _contour_v(u: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    order = np.argsort(contour[:, 0])
+    return np.interp(u, contour[order, 0], contour[order, 1])
+
+
+def _mouth_box(shape: tuple[int, ...], points: np.ndarray, unit: float) -> _Box:
+    frame = _mouth_frame(points)
+    lips = points[[*lm.UPPER_OUTER_LIP, *lm.LOWER_OUTER_LIP]]
+    h, w = shape[:2]
+    x0, y0 = np.clip(np.floor(lips.min(axis=0) - 0.15 * unit).astype(int), 0, None)
+    x1, y1 = np.minimum(np.ceil(lips.max(axis=0) + 0.15 * unit).astype(int) + 1, (w, h))
+    xx, yy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    uv = frame.uv(np.stack([xx, yy], axis=-1))
+    u, v = uv[..., 0], uv[..., 1]
+    half = np.where(u < 0, max(-frame.left, 1.0), max(frame.right, 1.0))
+    return _Box(
+        int(x0), int(y0), u, v,
+        _contour_v(u, frame.uv(points[list(lm.UPPER_INNER_LIP)])),
+        _contour_v(u, frame.uv(points[list(lm.LOWER_INNER_LIP)])),
+        np.clip(u / half, -1.0, 1.0),
+    )
+
+
+def _split_rows(mask: np.ndarray, box: _Box, unit: float) -> float:
+    """Depth below the upper lip where the photo's upper teeth end and the lower ones start.
+
+    The occlusal line is where, in the middle half of the mouth, the share of teeth pixels
+    per row has a clear valley; without one the teeth are taken as upper teeth a crown deep.
+    """
+    depth = box.v - box.v_upper
+    rows = int(CROWN * unit) + 1
+    sel = (np.abs(box.u_norm) < 0.5) & (depth >= 0) & (depth < rows)
+    row = depth[sel].astype(int)
+    count = np.bincount(row, minlength=rows)
+    share = np.bincount(row, weights=mask[sel], minlength=rows) / np.maximum(count, 1)
+    first = int(0.03 * unit)  # an occlusal line no closer to the lip than ~3 mm
+    if rows - first < 3:
+        return CROWN * unit
+    k = first + int(np.argmin(share[first:-1]))
+    if share[k] < 0.5 * min(share[:k].max(initial=0.0), share[k + 1 :].max(initial=0.0)):
+        return float(k)
+    return CROWN * unit
+
+
+def _synthesized(
+    box: _Box, colour: np.ndarray, cavity: np.ndarray, light: float, upper: bool,
+    unit: float, px: float,
+) -> np.ndarray:
+    """(h, w, 4) straight-alpha RGBA of a row of teeth along the arch, sharp.
+
+    Upper teeth hang ``UPPER_SHOW`` below the photo's upper inner lip (longest at the
+    centrals, corners rounded); lower teeth stand with their edge on its lower inner lip.
+    Each tooth is lit by its facing (the arch turns away towards the corners) and the
+    photo's light, with faint gaps between teeth and a translucent, darker incisal edge.
+    """
+    arch = UPPER_ARCH if upper else LOWER_ARCH
+    angle = np.abs(np.arcsin(box.u_norm * np.sin(CORNER_ANGLE)))
+    k = np.clip(np.searchsorted(arch, angle) - 1, 0, len(arch) - 2)
+    phase = (angle - arch[k]) / (arch[k + 1] - arch[k])
+    radius = np.abs(box.u / np.maximum(np.sin(angle), 1e-6))  # arch radius in pixels
+    sin = np.sin(angle)
+    gap_px = radius * np.minimum(sin - np.sin(arch[k]), np.sin(arch[k + 1]) - sin)  # to a gap
+    shade = (0.8 + 0.2 * np.cos(angle)) * (1.0 - 0.08 * (2 * phase - 1) ** 2)  # facing, rounding
+    shade *= (1.0 + 0.5 * light * box.u_norm) * (1.0 - 0.35 * np.exp(-((gap_px / (0.7 * px)) ** 2)))
+    rounded = 1.0 - 0.3 * (2 * phase - 1) ** 6
+    if upper:
+        inside = box.v_upper + UPPER_SHOW * unit * UPPER_LENGTH[k] * rounded - box.v
+        dark, reach = UPPER_SHADOW
+        shade *= 1.0 - dark * np.exp(-np.maximum(box.v - box.v_upper, 0.0) / (reach * unit))
+    else:
+        inside = box.v - box.v_lower - 0.2 * UPPER_SHOW * unit * (1.0 - rounded)
+    alpha = np.clip(inside / px + 0.5, 0.0, 1.0)
+    edge = 0.12 * np.exp(-np.maximum(inside, 0.0) / (0.006 * unit))  # translucent enamel
+    rgb = colour * shade[..., None]
+    rgb += (cavity - rgb) * edge[..., None]
+    return np.dstack([rgb, alpha]).astype(np.float32)
+
+
+def _photo_teeth(
+    image: np.ndarray, box: _Box, points: np.ndarray, lip: float, skin: float, px: float
+) -> np.ndarray:
+    """(h, w) 0..1: pixels inside the photo's inner lips that are whiter than its lips.
+
+    lip, skin: the lips' and the skin's whiteness; teeth are whiter than the lips by half
+    of the skin's lead over them (lips are the most saturated part of a face).
+    """
+    sub = image[box.slices()]
+    inner = np.clip(2.0 * _fill(sub.shape, _inner_poly(points) - (box.x0, box.y0)) - 1.0, 0.0, 1.0)
+    margin = 0.5 * max(skin - lip, MIN_WHITER)
+    whiter = (np.clip((_whiteness(_lab(sub)) - lip) / margin, 0.0, 1.0) * inner).astype(np.float32)
+    # A little blur and gain close the speckle and take in the teeth's edges.
+    return np.clip(1.5 * cv2.GaussianBlur(whiter, (0, 0), 0.7 * px), 0.0, 1.0)
+
+
+def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
+
+
+def _like_photo(rgba: np.ndarray, blur: float, grain: np.ndarray) -> np.ndarray:
+    """Straight RGBA -> premultiplied, blurred like the photo, with its grain."""
+    out = np.asarray(cv2.GaussianBlur(_premultiplied(rgba[..., :3], rgba[..., 3]), (0, 0), blur))
+    h, w = out.shape[:2]
+    noise = grain[:h, :w, None] * out[..., 3:]  # the grain is larger than any mouth box
+    return np.dstack([out[..., :3] + noise, out[..., 3]]).astype(np.float32)
+
+
+def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float) -> MouthLook:
+    """A portrait's mouth interior.
+
+    image: (H, W, 3) uint8 RGB the renderer paints on; points: (>=468, 2) the photo's
+    landmarks in its pixels; unit: outer eye-corner distance in its pixels; px: its pixels
+    per working-crop pixel.
+    """
+    x0, y0 = np.clip(np.floor(points[:, :2].min(axis=0) - 0.1 * unit).astype(int), 0, None)
+    face = image[y0:, x0:]  # everything below uses face-relative pixels; layers add (x0, y0)
+    pts = points[:, :2] - (x0, y0)
+    lab = _lab(face)
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    lip = _lip_colour(face, pts)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 1
+    blur = _blur_sigma(gray[:y1, :x1], px)
+    grain = _grain(gray, pts, unit, blur, px)
+    box = _mouth_box(face.shape, pts, unit)
+    skin = float(np.median(_whiteness(lab)[_fill(face.shape, pts[list(lm.FACE_OVAL)]) > 0.5]))
+    lip_white = float(_whiteness(_lab(lip[None, None]))[0, 0])
+    teeth = _photo_teeth(face, box, pts, lip_white, skin, px)
+    below = np.clip(box.v - box.v_upper - _split_rows(teeth, box, unit) + 0.5, 0.0, 1.0)
+    shown = [float((teeth * r).sum()) >= MIN_TEETH_AREA * unit**2 for r in (1.0 - below, below)]
+    # A row of the photo's teeth carries all it shows between the lips (gums, the shadow
+    # under the lip, dark corners), so at rest the mouth is the photo's own.
+    inner = np.clip(2.0 * _fill(teeth.shape, _inner_poly(pts) - (box.x0, box.y0)), 0.0, 1.0)
+    rows = (inner * (1.0 - below), inner * below)
+    photo = face[box.slices()].astype(np.float32)
+    whites = _median_rgb(photo, teeth) if any(shown) else _whites(lab, pts)
+    cavity, throat, tongue = (np.float32(k) * lip for k in (0.32, 0.1, 0.55))
+    light = _light_slope(lab, pts, unit)
+    layers = [
+        _premultiplied(photo, row) if keep else _like_photo(
+            _synthesized(box, whites, cavity, light, upper, unit, px), blur, grain
+        )
+        for row, keep, upper in zip(rows, shown, (True, False), strict=True)
+    ]
+    origin = np.array([box.x0 + x0, box.y0 + y0], np.float64)
+    return MouthLook(
+        upper=Layer(layers[0], origin),
+        lower=Layer(layers[1], origin),
+        lower_behind_lip=not shown[1],
+        cavity=cavity.astype(np.float32),
+        throat=throat.astype(np.float32),
+        tongue=tongue.astype(np.float32),
+        grain=grain,
+        blur=blur,
+        upper_anchors=points[list(UPPER_ANCHORS), :2].astype(np.float64),
+        lower_anchors=points[list(LOWER_ANCHORS), :2].astype(np.float64),
+        teeth_in_photo=shown[0],
+    )
