@@ -6,7 +6,8 @@ The same steps as ``MeshWarp.apply`` (see warp.py), batched over B frames:
       -> forward field on the reduced grid: each node gathers its triangle's 3 vertices
       -> backward field: FIXED_POINT_ITERS x grid_sample of the forward field
       -> upsampled to pixels (bilinear, the same sampling positions as cv2.resize)
-      -> grid_sample of the canvas: (B, h, w, 3) uint8 region
+      -> grid_sample of the premultiplied person layer, rounded to bytes as OpenCV's remap does
+      -> plus the plate times (255 - A) / 255, as layer.composite: (B, h, w, 3) uint8 region
 
 On a CPU the OpenCV path is faster; this one exists for CUDA devices, where a batch of
 frames is a handful of kernel launches. It runs on the CPU too, which is how it is tested
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .layer import SceneLayer
 from .warp import FIXED_POINT_ITERS, MeshWarp
 
 
@@ -29,9 +31,9 @@ def _normalized(coords: torch.Tensor, width: int, height: int) -> torch.Tensor:
 
 
 class GridWarp:
-    """Warps one fixed image (the renderer's canvas) for batches of vertex displacements."""
+    """Warps one fixed person layer over its plate for batches of vertex displacements."""
 
-    def __init__(self, warp: MeshWarp, image: np.ndarray, device: str | torch.device) -> None:
+    def __init__(self, warp: MeshWarp, scene: SceneLayer, device: str | torch.device) -> None:
         self.device = torch.device(device)
         self.region = warp.region
         self.grid_shape = warp.grid_shape
@@ -42,8 +44,10 @@ class GridWarp:
         self._weights = torch.as_tensor(warp.node_weights, device=dev)[..., None]  # (N, 3, 1)
         self._cells = torch.as_tensor(warp.cells, device=dev)  # (gh, gw, 2)
         self._pixels = torch.as_tensor(warp.pixels, device=dev)  # (h, w, 2)
-        # (1, 3, H, W) float: the canvas, sampled by every frame
-        self._image = torch.tensor(image, device=dev).permute(2, 0, 1)[None].float()
+        # (1, 4, H, W) float: the premultiplied person layer, sampled by every frame
+        self._layer = torch.tensor(scene.layer, device=dev).permute(2, 0, 1)[None].float()
+        # (1, 3, h, w) float: the still plate the warped layer goes over
+        self._plate = torch.tensor(scene.plate[..., :3], device=dev).permute(2, 0, 1)[None].float()
 
     @torch.inference_mode()
     def apply(self, disp: np.ndarray) -> np.ndarray:
@@ -62,7 +66,10 @@ class GridWarp:
         full = F.interpolate(u, size=(height, width), mode="bilinear", align_corners=False)
         h, w = self._pixels.shape[:2]
         maps = self._pixels - full[:, :, :h, :w].permute(0, 2, 3, 1)  # (B, h, w, 2) source pixels
-        image_h, image_w = self._image.shape[-2:]
-        out = F.grid_sample(self._image.expand(b, -1, -1, -1), _normalized(maps, image_w, image_h),
-                            mode="bilinear", padding_mode="border", align_corners=True)
-        return out.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        image_h, image_w = self._layer.shape[-2:]
+        grid = _normalized(maps, image_w, image_h)
+        warped = F.grid_sample(self._layer.expand(b, -1, -1, -1), grid, mode="bilinear",
+                               padding_mode="border", align_corners=True).round_()
+        behind = (self._plate * (255.0 - warped[:, 3:]) / 255.0).round_()  # (B, 3, h, w)
+        out = (warped[:, :3] + behind).clamp_(0, 255)
+        return out.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -8,14 +8,17 @@ Motion lives in the working crop's pixels (the rig's frame); the pixels are warp
 canvas: the crop itself for ``output == "crop"``, the photo for paste-back. Paste-back
 warps the photo directly, with the crop's control points mapped into it, so the face is
 resampled once, at the photo's own resolution, and every pixel the warp leaves still is
-the photo's own byte: there is no crop to resample back and no mask to blend.
+the photo's own byte: there is no crop to resample back.
+
+Only the person moves (layer.py): the warp samples the segmented person as a layer and
+lays it over a still plate of the scene, so the scene keeps the photo's bytes and head
+motion uncovers an inpainted background instead of dragging the scene along.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
@@ -26,6 +29,7 @@ from ..motion.params import EXPRESSION_SLICE
 from ..presets import RenderSettings
 from .blendshapes import EXPRESSION_NAMES
 from .eyes import paint_eyelid
+from .layer import composite, person_alpha, scene_layer
 from .mouth import paint_mouth
 from .mouth_source import MouthLook, analyse_mouth
 from .rig import HeadRig
@@ -72,14 +76,17 @@ class Renderer:
         self, portrait: Portrait, face: Face, settings: RenderSettings | None = None, device: str | None = None
     ) -> None:
         self.settings = settings or RenderSettings.model_validate({})
-        self.rig = HeadRig(face.landmarks, face.crop.size)
+        crop = crop_image(portrait.image, face.crop)
+        # Only the person moves: the rig's rings hug their outline, the scene stays.
+        person = person_alpha(crop, face.landmarks[list(lm.FACE_OVAL), :2])
+        self.rig = HeadRig(face.landmarks, face.crop.size, person)
         # Canvas pixel = crop pixel * scale + offset.
         if self.settings.output == "pasteback":
             self.background: np.ndarray = portrait.image
             to_photo = face.crop.inverse()  # a similarity without rotation: (s, 0, tx), (0, s, ty)
             self._scale, self._offset = float(to_photo[0, 0]), to_photo[:, 2].copy()
         else:
-            self.background = crop_image(portrait.image, face.crop)
+            self.background = crop
             self._scale, self._offset = 1.0, np.zeros(2)
         height, width = self.background.shape[:2]
         src = self.rig.control.source * self._scale + self._offset
@@ -93,6 +100,8 @@ class Renderer:
         self.patch_box: Region = region
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
+        crop_to_region = np.hstack([np.eye(2) * self._scale, self._to_region[:, None]])
+        self._scene = scene_layer(self.background, region, crop, person, crop_to_region)
         # The photo's mouth interior (its own teeth, or teeth from its whites), region pixels.
         self.mouth: MouthLook | None = None
         if self.settings.mouth_interior:
@@ -101,15 +110,10 @@ class Renderer:
         # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
         # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
         self._grid: GridWarp | None = None
-        self._rgbx: np.ndarray | None = None
         if device is not None:
             from .grid_warp import GridWarp
 
-            self._grid = GridWarp(self.warp, self.background, device)
-        else:
-            # OpenCV's remap of 4-channel pixels is SIMD and a fifth faster than of 3 (0.83
-            # vs 1.08 ms for a 512 px headshot's box): the warp samples an RGBX copy.
-            self._rgbx = cv2.cvtColor(self.background, cv2.COLOR_RGB2RGBA)
+            self._grid = GridWarp(self.warp, self._scene, device)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -137,12 +141,13 @@ class Renderer:
         Writes nothing shared, so batches may render in several threads at once.
         """
         targets = [self.rig.face_targets(p) for p in params]
-        disps = [self.rig.displacements(t) * self._scale for t in targets]  # canvas pixels
+        disps = [self.rig.displacements(t, p) * self._scale  # canvas pixels
+                 for t, p in zip(targets, params, strict=True)]
         if self._grid is not None:
             regions = list(self._grid.apply(np.stack(disps)))
-        else:
-            assert self._rgbx is not None  # made whenever there is no grid
-            regions = [cv2.cvtColor(self.warp.apply(self._rgbx, d), cv2.COLOR_RGBA2RGB) for d in disps]
+        else:  # the person layer warped (colour and alpha in one RGBA remap) over the plate
+            layer, plate = self._scene.layer, self._scene.plate
+            regions = [composite(self.warp.apply(layer, d), plate) for d in disps]
         return [self._finish(r, t, p) for r, t, p in zip(regions, targets, params, strict=True)]
 
     def render_patch(self, params: np.ndarray) -> np.ndarray:

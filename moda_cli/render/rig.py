@@ -1,9 +1,14 @@
 """From one row of the joint motion space to target 2D positions of the warp's control points.
 
 Control points: the 468 mesh landmarks (the iris points are left out: they would fold
-against the lids in a blink), then a "head ring" around the face oval that carries part
-of the face's motion into the hair and neck, then an "outer ring" and the crop border,
-which never move, so the background stays still.
+against the lids in a blink), then two rings that carry the head's rigid motion into the
+hair, ears, hats and neck, then a still ring and the crop border, which never move.
+
+The rings follow the segmented person (``person``, see render/layer.py): the "near ring"
+hugs the face oval, the "head ring" lies just outside the person's outline (hair
+included), and the still ring a gap further out, so the whole head moves as one and the
+field bends only over the scene, which the renderer does not warp. Below the chin the
+rings follow less and less: the neck twists, the shoulders stay.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ from ..face.pose import rotation_matrix
 from ..motion.params import EXPRESSION_SLICE, HIGH, LOW, NUM_PARAMS
 from .blendshapes import ExpressionBasis, build_basis
 
-HEAD_RING_SCALE = 1.3  # head ring = face oval scaled about the face centre
-HEAD_RING_SCALE_CHIN = 1.5  # further below the chin, so an open jaw does not fold the neck
-HEAD_RING_FOLLOW = 0.75  # fraction of the nearest oval point's motion the ring follows
-OUTER_RING_SCALE = 2.0
+# Ring sizes are in oval radii: a ring point sits at centre + scale * (oval point - centre).
+NEAR_RING_SCALE = 1.3
+NEAR_RING_SCALE_CHIN = 1.5  # further below the chin, so an open jaw does not fold the neck
+HEAD_MARGIN = 0.25  # head ring outside the person's outline: the silhouette moves rigidly
+HEAD_RING_MIN_GAP = 0.2  # head ring at least this far outside the near ring
+HEAD_RING_MAX = 2.2  # hair further out than this bends with the field instead
+STILL_GAP = 0.5  # still ring outside the head ring: room for the head to move without folding
+ROOM = 0.7  # a ring point moves at most this share of its distance to the nearest still point
+RING_SMOOTH = 2  # neighbours on each side a ring point takes its extent from (no sharp spikes)
+EXTENT_STEP = 0.05  # outline search step along each ray
+NECK_FADE = 0.8  # face heights below the chin over which the rings' rigid motion fades to 0
+BORDER_INSET = 8  # pixels: ring points stay this far inside the crop
 BORDER_STEP = 64  # crop-border anchor spacing in pixels
 POSE_LIMIT = 1.5  # pose params are clipped to 1.5 x their documented range
 # Depth relief kept when rotating: MediaPipe's cheeks fall away steeply at the face's
@@ -31,7 +44,8 @@ ROTATION_RELIEF = 0.55
 
 @dataclass(frozen=True)
 class ControlPoints:
-    """source: (V, 2) crop pixels; the first ``num_face`` are landmarks, then the head ring.
+    """source: (V, 2) crop pixels; the first ``num_face`` are landmarks, then ``num_ring``
+    ring points that move with the head, then still anchors.
 
     face_triangles: (T, 3) the mesh's own triangles (eye and mouth openings filled), which
     the warp prefers over its Delaunay triangulation: Delaunay edges may cross an eyelid
@@ -70,15 +84,34 @@ def face_triangles() -> np.ndarray:
     return np.array(sorted(tris) + eye_r + eye_l + mouth, np.int64)
 
 
-def _ring(centre: np.ndarray, oval: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return centre + (oval - centre) * scale[:, None]
-
-
-def _chin_scale(oval: np.ndarray, centre: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Per-oval-point ring scale: ``high`` straight below the centre, ``low`` elsewhere."""
-    direction = (oval - centre) / (np.linalg.norm(oval - centre, axis=1, keepdims=True) + 1e-9)
-    below = np.clip(direction[:, 1], 0.0, 1.0) ** 2
+def _chin_scale(rays: np.ndarray, down: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Per-ray scale: ``high`` straight down the face, ``low`` elsewhere."""
+    below = np.clip(rays @ down / np.linalg.norm(rays, axis=1), 0.0, 1.0) ** 2
     return low + (high - low) * below
+
+
+def _outline_scale(person: np.ndarray, centre: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    """Per ray (K, 2) from ``centre``: the scale where the person mask (S, S) first ends."""
+    scales = np.arange(1.0, HEAD_RING_MAX + EXTENT_STEP, EXTENT_STEP)
+    pts = np.rint(centre + scales[None, :, None] * rays[:, None]).astype(int)  # (K, n, 2)
+    size = person.shape[0]
+    inside = (pts >= 0).all(axis=2) & (pts < size).all(axis=2)
+    on = np.zeros(inside.shape, bool)
+    on[inside] = person[pts[inside][:, 1], pts[inside][:, 0]] > 0.5
+    first_off = np.where(on.all(axis=1), len(scales) - 1, np.argmin(on, axis=1))
+    return scales[first_off]
+
+
+def _border_scale(centre: np.ndarray, rays: np.ndarray, size: int) -> np.ndarray:
+    """Per ray: the scale at which it comes within BORDER_INSET pixels of the crop border."""
+    lo, hi = BORDER_INSET - centre, size - 1 - BORDER_INSET - centre  # (2,) each
+    with np.errstate(divide="ignore"):
+        t = np.where(rays > 0, hi / rays, np.where(rays < 0, lo / rays, np.inf))
+    return t.min(axis=1)
+
+
+def _circular_max(values: np.ndarray, radius: int) -> np.ndarray:
+    return np.max([np.roll(values, k) for k in range(-radius, radius + 1)], axis=0)
 
 
 def _border(size: int) -> np.ndarray:
@@ -90,9 +123,12 @@ def _border(size: int) -> np.ndarray:
 
 
 class HeadRig:
-    """Precomputed per portrait: the expression basis, pivot and control points."""
+    """Precomputed per portrait: the expression basis, pivot and control points.
 
-    def __init__(self, landmarks: np.ndarray, crop_size: int) -> None:
+    person: (crop_size, crop_size) float32, 1 on the person whose head moves (layer.py).
+    """
+
+    def __init__(self, landmarks: np.ndarray, crop_size: int, person: np.ndarray) -> None:
         self.points = landmarks[: lm.NUM_MESH_POINTS].astype(np.float64)
         self.basis: ExpressionBasis = build_basis(landmarks)
         oval = self.points[list(lm.FACE_OVAL)]
@@ -102,42 +138,65 @@ class HeadRig:
         # The head turns about a point behind the face (the head's middle) and towards the neck.
         self.pivot = self.centre + fr.vectors_to_crop(np.array([0.0, 0.3, 0.35]))
         self.mean_z = float(self.points[:, 2].mean())
-        c2 = self.centre[:2]
-        head = _ring(
-            c2, oval[:, :2], _chin_scale(oval[:, :2], c2, HEAD_RING_SCALE, HEAD_RING_SCALE_CHIN)
-        )
-        outer = _ring(c2, oval[:, :2], np.full(len(oval), OUTER_RING_SCALE))
-        inside = np.all((outer > 8) & (outer < crop_size - 9), axis=1)
-        self.outer_ring = outer[inside]  # in the crop only; otherwise the border anchors hold it
-        self.head_ring = head
-        fixed = np.vstack([self.outer_ring, _border(crop_size)])
+        c2, rays = self.centre[:2], oval[:, :2] - self.centre[:2]
+        down = fr.axes[:2, 1] / np.linalg.norm(fr.axes[:2, 1])
+        near = _chin_scale(rays, down, NEAR_RING_SCALE, NEAR_RING_SCALE_CHIN)
+        border = _border_scale(c2, rays, crop_size)
+        head = np.maximum(_outline_scale(person, c2, rays) + HEAD_MARGIN, near + HEAD_RING_MIN_GAP)
+        head = _circular_max(np.minimum(head, HEAD_RING_MAX), RING_SMOOTH)
+        head = np.minimum(head, border - STILL_GAP)
+        still = _circular_max(head, RING_SMOOTH) + STILL_GAP
+        near = np.minimum(near, border)
+        apart = head >= near + 0.5 * HEAD_RING_MIN_GAP  # where the border squeezes them, one ring
+        rings = np.vstack([c2 + near[:, None] * rays, (c2 + head[:, None] * rays)[apart]])
+        # The rings move as rigid points of the head at their oval point's depth.
+        self.rings = np.hstack([rings, np.vstack([oval[:, 2:], oval[apart, 2:]])])  # (R, 3)
+        chin = self.points[lm.CHIN, :2]
+        face_height = float(np.linalg.norm(chin - self.points[lm.FOREHEAD, :2]))
+        below = np.maximum((rings - chin) @ down, 0.0) / face_height
+        self.ring_follow = np.clip(1.0 - below / NECK_FADE, 0.0, 1.0)  # (R,)
+        fixed = np.vstack([(c2 + still[:, None] * rays)[still < border], _border(crop_size)])
+        # Past its room a ring point would fold the field against the still points (a pose
+        # beyond natural motion): the outline then bends instead of tearing.
+        self.ring_room = ROOM * np.linalg.norm(rings[:, None] - fixed[None], axis=2).min(axis=1)
         self.control = ControlPoints(
-            source=np.vstack([self.points[:, :2], head, fixed]),
+            source=np.vstack([self.points[:, :2], rings, fixed]),
             num_face=len(self.points),
-            num_ring=len(head),
+            num_ring=len(rings),
             face_triangles=face_triangles(),
         )
 
-    def face_targets(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> (468, 3) target landmark positions in crop pixels."""
+    def _pose(self, params: np.ndarray) -> np.ndarray:
+        """(17,) params -> the same, clipped so the mesh cannot fold."""
         p = np.clip(np.asarray(params, np.float64), LOW * POSE_LIMIT, HIGH * POSE_LIMIT)
         if p.shape != (NUM_PARAMS,):
             raise ValueError(f"params must have shape ({NUM_PARAMS},), got {p.shape}")
-        moved = self.points + self.basis.displace(p[EXPRESSION_SLICE])[: lm.NUM_MESH_POINTS]
+        return p
+
+    def _posed(self, pts: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """(N, 3) crop points of the head -> where head pose ``p`` (clipped params) puts them."""
         rot = rotation_matrix(p[0], p[1], p[2])
-        rel = moved - self.pivot
-        rel[:, 2] = (moved[:, 2] - self.mean_z) * ROTATION_RELIEF + (self.mean_z - self.pivot[2])
+        rel = pts - self.pivot
+        rel[:, 2] = (pts[:, 2] - self.mean_z) * ROTATION_RELIEF + (self.mean_z - self.pivot[2])
         moved = self.pivot + rel @ rot.T
-        moved = self.centre + (1.0 + p[5]) * (
-            moved - self.centre
-        )  # scale about the face, not the pivot
+        moved = self.centre + (1.0 + p[5]) * (moved - self.centre)  # about the face, not the pivot
         moved[:, 0] += p[3] * self.box_width
         moved[:, 1] += p[4] * self.box_width
         return moved
 
-    def displacements(self, targets: np.ndarray) -> np.ndarray:
-        """(468, 3) face targets -> (V, 2) displacement of every control point."""
+    def face_targets(self, params: np.ndarray) -> np.ndarray:
+        """(17,) params -> (468, 3) target landmark positions in crop pixels."""
+        p = self._pose(params)
+        moved = self.points + self.basis.displace(p[EXPRESSION_SLICE])[: lm.NUM_MESH_POINTS]
+        return self._posed(moved, p)
+
+    def displacements(self, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """(468, 3) face targets and their (17,) params -> (V, 2) displacement of every
+        control point: the rings follow the head's pose (no expression), faded below the chin."""
         face = targets[:, :2] - self.points[:, :2]
-        ring = HEAD_RING_FOLLOW * face[list(lm.FACE_OVAL)]
-        fixed = np.zeros((len(self.control.source) - len(face) - len(ring), 2))
-        return np.vstack([face, ring, fixed])
+        rings = self._posed(self.rings, self._pose(params))[:, :2] - self.rings[:, :2]
+        rings *= self.ring_follow[:, None]
+        length = np.linalg.norm(rings, axis=1)
+        rings *= np.minimum(1.0, self.ring_room / np.maximum(length, 1e-9))[:, None]
+        fixed = np.zeros((len(self.control.source) - len(face) - len(rings), 2))
+        return np.vstack([face, rings, fixed])

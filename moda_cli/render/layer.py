@@ -1,0 +1,139 @@
+"""The person as a layer over a still scene: what the warp moves, and what shows behind it.
+
+Per portrait (``person_alpha``, then ``scene_layer``):
+
+1. the person's alpha in the working crop: MediaPipe's selfie segmentation, only the
+   person whose outline holds the face (not a neighbour in a group photo), and always the
+   face itself;
+2. the plate: the scene with that person inpainted away (OpenCV's Telea fill), with a
+   fringe around them and the thin strands of hair that leave their outline: an estimate
+   of the background, which shows wherever head motion uncovers it. Fringe and strand
+   pixels join the person with the least alpha that explains their colour over it;
+3. the layer: RGBA, premultiplied: A the alpha and RGB the person's colour times A, i.e.
+   the photo with the plate's share (255 - A) / 255 taken out, so that over the plate it
+   gives back the photo to the byte. Where a pixel is darker than the plate's share alone
+   (dark hair at the mask's soft edge), A is raised until it fits: it is the person's.
+
+Per frame (``composite``): the warp samples the layer (colour and A in one 4-channel
+remap, no dearer than the 3 channels it would otherwise sample) and the frame is the
+warped layer plus the still plate times (255 - A) / 255. Where the warped A is 0 that is
+the plate, which is the photo's own bytes wherever the person was not: the scene is never
+warped. Premultiplied colour interpolates cleanly: a faint edge pixel carries little
+colour, so bilinear sampling never smears an edge's colour into a solid pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face.segment import person_mask
+from .warp import Region
+
+BAND = 0.04  # share of the crop side around the mask searched for strands of hair
+STRAND_WIDTH = 11  # crop pixels: lines thinner than this are strands
+STRAND_CONTRAST = 32  # grey levels a strand stands out from its surroundings
+FRINGE = 0.006  # share of the crop side just outside the mask where every pixel may be hair
+MIN_FACE_COVER = 0.5  # a segmentation covering less of the face oval failed: all of it moves
+INPAINT_RADIUS = 5  # crop pixels each filled pixel takes colour from
+
+
+def person_alpha(crop: np.ndarray, oval: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8 working crop, (K, 2) face-oval points in it -> (S, S) float32 alpha,
+    1 on the person whose face it is (hair, neck, shoulders, glasses, hat), 0 on the scene.
+
+    If the segmentation misses the face (a drawing, a statue), the alpha is 1 everywhere:
+    everything the warp reaches moves, as it would without a layer.
+    """
+    face = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(face, [np.rint(oval).astype(np.int32)], (1,))
+    mask = person_mask(crop)
+    _, labels = cv2.connectedComponents((mask > 0.5).astype(np.uint8))
+    owners = np.unique(labels[(face > 0) & (labels > 0)])
+    own = np.isin(labels, owners).astype(np.uint8)
+    if (own & face).sum() < MIN_FACE_COVER * face.sum():
+        return np.ones(crop.shape[:2], np.float32)
+    near_own = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0
+    alpha = np.where(near_own, mask, 0.0).astype(np.float32)  # the owner's soft edge, kept
+    return np.maximum(alpha, face.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class SceneLayer:
+    """layer: (H, W, 4) uint8, the canvas as the warp samples it: premultiplied (colour, A)
+    in ``box``, the canvas itself with A = 255 outside it. plate: (h, w, 4) uint8, the box's
+    still scene (its 4th channel unused: it matches the layer's channels for ``composite``)."""
+
+    layer: np.ndarray
+    plate: np.ndarray
+
+
+def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.ndarray,
+                crop_to_box: np.ndarray) -> SceneLayer:
+    """The canvas (H, W, 3) uint8 split into a person layer and a still plate inside ``box``.
+
+    crop: (S, S, 3) uint8 working crop and alpha its (S, S) ``person_alpha``; crop_to_box:
+    (2, 3) similarity from crop pixels to the box's pixels. The fill is made at the crop's
+    resolution (at most ``render.size``), which bounds its cost on large photos.
+    """
+    size = (box.x1 - box.x0, box.y1 - box.y0)
+
+    def to_box(image: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(image, crop_to_box, size, flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    hole = _person_and_hair(crop, alpha)
+    fill = cv2.inpaint(crop, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    fill = cv2.cvtColor(to_box(fill), cv2.COLOR_RGB2RGBA)
+    photo = cv2.cvtColor(canvas[box.slices], cv2.COLOR_RGB2RGBA)
+    # Each pixel of the hole gets at least the alpha that explains its colour over the fill.
+    a = np.maximum(np.rint(to_box(alpha) * 255), _fitting_alpha(photo, fill))
+    a = np.where(to_box(hole.astype(np.float32)) > 0, a, 0).astype(np.uint8)
+    plate = np.where(a[..., None] > 0, fill, photo)
+    layer = cv2.cvtColor(canvas, cv2.COLOR_RGB2RGBA)
+    layer[box.slices] = cv2.subtract(photo, _behind(plate, a))  # the photo less the plate's share
+    layer[box.slices][..., 3] = a
+    return SceneLayer(layer, plate)
+
+
+def _person_and_hair(crop: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(S, S) uint8, 1 where the person may be: the alpha's support, a fringe around it
+    (the mask's edge lies a pixel or two inside the hair's), and thin strands leaving it.
+
+    Strands are thin lines darker or lighter than their surroundings (a morphological
+    black/top hat) within BAND of the person and connected to them; a thin line elsewhere
+    is the scene's.
+    """
+    side = crop.shape[0]
+    person = (alpha > 0).astype(np.uint8)
+    away = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3)
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (STRAND_WIDTH, STRAND_WIDTH))
+    thin = np.maximum(cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel),
+                      cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel)) >= STRAND_CONTRAST
+    reach = (away <= FRINGE * side) | (thin & (away <= BAND * side))
+    _, labels = cv2.connectedComponents(reach.astype(np.uint8))
+    attached = np.isin(labels, np.unique(labels[person > 0]))
+    return cv2.dilate((attached & reach).astype(np.uint8), np.ones((3, 3), np.uint8))
+
+
+def _fitting_alpha(photo: np.ndarray, plate: np.ndarray) -> np.ndarray:
+    """(h, w) float32 in 0..255: the least A at which the photo is some colour over the plate."""
+    p, b = photo[..., :3].astype(np.float32), plate[..., :3].astype(np.float32)
+    darker = (b - p) / np.maximum(b, 1.0)  # the colour is black at this alpha
+    lighter = (p - b) / np.maximum(255.0 - b, 1.0)  # the colour is white at this alpha
+    return np.ceil(np.clip(np.maximum(darker, lighter).max(axis=2), 0.0, 1.0) * 255.0)
+
+
+def _behind(plate: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """(h, w, 4) uint8: the plate's share (255 - a) / 255 of every pixel."""
+    share = cv2.cvtColor(cv2.bitwise_not(a), cv2.COLOR_GRAY2RGBA)  # 255 - a in every channel
+    return cv2.multiply(plate, share, scale=1.0 / 255.0)
+
+
+def composite(warped: np.ndarray, plate: np.ndarray) -> np.ndarray:
+    """(h, w, 4) uint8 warped premultiplied layer over the (h, w, 4) plate -> (h, w, 3) RGB."""
+    behind = _behind(plate, cv2.extractChannel(warped, 3))
+    return cv2.cvtColor(cv2.add(warped, behind), cv2.COLOR_RGBA2RGB)
