@@ -179,7 +179,8 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-9 and b.std() > 1e-9 else 0.0
 
 
-def loudness_scores(gap: np.ndarray, envelope: np.ndarray, speech: np.ndarray) -> tuple[float, float]:
+def loudness_scores(gap: np.ndarray, envelope: np.ndarray,
+                    speech: np.ndarray) -> tuple[float, float]:
     """(r, chance): within-speech correlation of gap and loudness, and its shifted mean."""
     g, e = np.nan_to_num(gap)[speech], envelope[speech]
     n = len(g)

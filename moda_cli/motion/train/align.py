@@ -134,7 +134,9 @@ class EnglishAligner:
         words = english_words(text)
         if not words:
             raise AlignError(f"no words to align in {text!r}")
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        # Dither of about 1 LSB: pocketsphinx fails on digital silence (log of zero energy).
+        dither = np.random.default_rng(0).standard_normal(len(samples)) * 2.0
+        pcm = np.clip(samples * 32767.0 + dither, -32768, 32767).astype("<i2").tobytes()
         with self._lock:
             self._pronounce(words)
             dec = self._decoder
@@ -151,7 +153,8 @@ class EnglishAligner:
         phonemes = [PhonemeEvent(ARPABET_IPA[p.name.rstrip("012")], p.start * MEL_HOP_S,
                                  (p.start + p.duration) * MEL_HOP_S)
                     for p in alignment.phones() if p.name not in _SILENCE_PHONES]
-        spoken = [WordEvent(w.name, w.start * MEL_HOP_S, (w.start + w.duration) * MEL_HOP_S)
+        spoken = [WordEvent(re.sub(r"\(\d+\)$", "", w.name), w.start * MEL_HOP_S,  # 'read(2)'
+                            (w.start + w.duration) * MEL_HOP_S)
                   for w in alignment if w.name not in ("<s>", "</s>", "<sil>")]
         if not phonemes:
             raise AlignError(f"pocketsphinx aligned no phones for {text[:60]!r}")
@@ -228,7 +231,8 @@ def warp_times(times_s: np.ndarray, path: tuple[np.ndarray, np.ndarray]) -> np.n
     ref, rec = path
     frames = np.arange(ref.max() + 1)
     mean_rec = np.bincount(ref, weights=rec) / np.bincount(ref)  # (R,)
-    return np.interp(np.asarray(times_s) / MEL_HOP_S - 0.5, frames, mean_rec) * MEL_HOP_S + 0.5 * MEL_HOP_S
+    warped = np.interp(np.asarray(times_s) / MEL_HOP_S - 0.5, frames, mean_rec)
+    return (warped + 0.5) * MEL_HOP_S
 
 
 def dtw_align(samples: np.ndarray, text: str, voice: str, off_diagonal: float = 0.0) -> SpeechClip:
@@ -264,5 +268,6 @@ def boundary_errors(reference: Sequence[PhonemeEvent], test: Sequence[PhonemeEve
         return [normalize_ipa(p.ipa)[:1] or "?" for p in ph]
 
     matcher = difflib.SequenceMatcher(a=letters(reference), b=letters(test), autojunk=False)
-    pairs = [(blk.a + k, blk.b + k) for blk in matcher.get_matching_blocks() for k in range(blk.size)]
+    blocks = matcher.get_matching_blocks()
+    pairs = [(blk.a + k, blk.b + k) for blk in blocks for k in range(blk.size)]
     return np.array([abs(reference[i].start_s - test[j].start_s) for i, j in pairs])

@@ -91,9 +91,9 @@ class RealSpeechMissing(MissingDependency):
 
 def check_allowed(package: str) -> None:
     """Refuse the packages kept for independent measurement."""
-    other_core = package.startswith(_ASTERISK_CORE) and not package.startswith(_ASTERISK_CORE + "en")
-    if package in FORBIDDEN_PACKAGES or other_core:
-        raise ValueError(f"{package} is kept for independent measurement: never train or tune on it")
+    core = package.startswith(_ASTERISK_CORE)
+    if package in FORBIDDEN_PACKAGES or (core and not package.startswith(_ASTERISK_CORE + "en")):
+        raise ValueError(f"{package} is kept for independent measurement: never train on it")
 
 
 def _fetch_hint(package: str, folder: Path) -> str:
@@ -170,7 +170,9 @@ _NOT_SPEECH = re.compile(r"(silence/|beep|.*tone\b|.*-2tone)")
 def read_transcripts(path: Path) -> dict[str, str | None]:
     """``name: text`` lines of a (gzip) transcript file; '[tones]', '(silence)' are not speech."""
     raw = path.read_bytes()
-    text = gzip.decompress(raw).decode("utf-8", "replace") if raw[:2] == b"\x1f\x8b" else raw.decode()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8", "replace")
     out: dict[str, str | None] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -184,7 +186,8 @@ def read_transcripts(path: Path) -> dict[str, str | None]:
 def prompts(source_name: str, folder: str | Path, download: bool = False) -> list[Prompt]:
     """Every recording of ``source_name`` (see ``SOURCES``), sorted by key."""
     if source_name not in SOURCES:
-        raise ValueError(f"unknown real-speech source {source_name!r}; available: {', '.join(SOURCES)}")
+        raise ValueError(f"unknown real-speech source {source_name!r}; "
+                         f"available: {', '.join(SOURCES)}")
     src = SOURCES[source_name]
     roots = [package_root(p, folder, download) for p in src.packages]
     sounds = roots[0] / src.sounds
@@ -210,6 +213,7 @@ def decode(prompt: Prompt) -> np.ndarray:
     """(N,) float32 samples at 16 kHz (8 kHz recordings upsampled: no energy above 4 kHz)."""
     fmt = SOURCES[prompt.source].input_format
     args = ["-f", fmt] if fmt else []
-    args += ["-i", ffmpeg_path_arg(prompt.path), "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
+    args += ["-i", ffmpeg_path_arg(prompt.path), "-ac", "1", "-ar", str(SAMPLE_RATE)]
+    args += ["-f", "f32le", "pipe:1"]
     samples = np.frombuffer(run_ffmpeg(args, path=prompt.path), dtype="<f4")
     return np.clip(samples, -1.0, 1.0).astype(np.float32)
