@@ -1,8 +1,9 @@
 """The `moda` command: thin Typer commands over the library API.
 
 Printing and progress live here only. Errors from the library are turned into one line
-and an exit code in one place (``_reports_errors``): 0 success, 1 a job failed,
-2 usage or configuration error, 130 interrupted.
+and an exit code in one place (``_reports_errors``): 0 success, 1 a job failed (an
+output that cannot be written included), 2 usage or configuration error, 130
+interrupted, 70 an internal error (a bug: the traceback with --debug).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .batch.plan import DEFAULT_TEMPLATE
-from .errors import ModaError
+from .errors import INTERNAL_ERROR, ModaError, output_error
 from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talking-head videos from portraits and speech.")
@@ -43,15 +46,32 @@ def _reports_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ModaError as exc:
-            if _state["debug"]:
-                err.print_exception()
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise _fail(exc, exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: no partial output was left behind")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException,
+                click.exceptions.Abort):
+            raise  # the commands' own exits, and usage errors
+        except OSError as exc:  # the disk or the system, not moda: a job that failed
+            raise _fail(output_error(exc, exc.filename or "moda", "failed"), 1) from None
+        except Exception as exc:
+            raise _fail(exc, INTERNAL_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: BaseException, code: int) -> typer.Exit:
+    """Print one line for ``exc`` (its traceback too with --debug); the exit to raise."""
+    if _state["debug"]:
+        err.print_exception()
+    if code == INTERNAL_ERROR:
+        cause = escape(f"{type(exc).__name__}: {str(exc)[:300]}")
+        line = f"[bold red]internal error:[/] {cause} (a bug in moda; --debug shows the traceback)"
+    else:
+        line = f"[bold red]error:[/] {escape(str(exc))}"
+    err.print(line, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
 
 
 @app.callback()
@@ -371,6 +391,12 @@ def main() -> None:
         app()
     except SystemExit as exc:
         _exit_status[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        raise
+    except KeyboardInterrupt:
+        _exit_status[0] = 130
+        raise
+    except BaseException:  # escaped every command's handler: never report success
+        _exit_status[0] = INTERNAL_ERROR
         raise
 
 

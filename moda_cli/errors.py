@@ -2,12 +2,16 @@
 
 Library code raises these; the CLI turns them into one line and an exit code in one
 place (``moda_cli.cli``). Every message names the file or setting at fault and, where
-there is one, the remedy.
+there is one, the remedy. Exit codes: 1 a job failed, 2 usage or configuration,
+130 interrupted, ``INTERNAL_ERROR`` (70, sysexits' EX_SOFTWARE) a bug.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+INTERNAL_ERROR = 70
 
 
 class ModaError(Exception):
@@ -72,3 +76,32 @@ class FFmpegError(ModaError):
         tail = stderr.strip().splitlines()[-3:] if stderr else []
         detail = " | ".join(tail)
         super().__init__(f"{message}: {detail}" if detail else message, path=path)
+
+
+class OutputError(ModaError):
+    """An output cannot be written: a folder in its place, no space, read-only, no permission."""
+
+
+# What an OSError means to a user, by errno; anything else keeps the system's wording.
+_OS_CAUSES = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "a folder is in the way, expected a file",
+    errno.ENOTDIR: "a file is in the way, expected a folder",
+    errno.EIO: "input/output error (a failing disk or a lost network mount)",
+    errno.ELOOP: "a symlink loop",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def os_cause(exc: OSError) -> str:
+    """One phrase for an OSError: ``no space left on the device``."""
+    return _OS_CAUSES.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
+def output_error(exc: OSError, path: str | Path, action: str = "cannot write") -> OutputError:
+    """An OSError met while writing ``path``, as an OutputError naming the file and the cause."""
+    return OutputError(f"{action}: {os_cause(exc)}", path=path)

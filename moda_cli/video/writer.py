@@ -10,6 +10,7 @@ any failure or Ctrl-C deletes the temp file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -24,7 +25,7 @@ from typing import IO
 
 import numpy as np
 
-from ..errors import FFmpegError, InputError
+from ..errors import FFmpegError, InputError, OutputError, output_error
 from ..machine import small_machine
 from ..presets import VideoSettings
 from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe
@@ -125,6 +126,8 @@ class VideoWriter:
         self.cpu_seconds = 0.0  # after close: the feeder thread's and ffmpeg's CPU time
         if self.audio is not None and not self.audio.is_file():
             raise InputError("audio file not found", path=self.audio)
+        if self.output.is_dir():  # found now, not when the finished video is renamed
+            raise OutputError("a folder is in the way, expected an .mp4 file", path=self.output)
 
     # -- ffmpeg command -------------------------------------------------------------
     def command(self, width: int, height: int) -> list[str]:
@@ -152,7 +155,13 @@ class VideoWriter:
         return [*cmd, ffmpeg_path_arg(self._tmp)]
 
     def _start(self, width: int, height: int) -> None:
-        self.output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Creating the temp file here turns a read-only or forbidden folder into one
+            # clear error instead of ffmpeg's.
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp.touch()
+        except OSError as exc:
+            raise output_error(exc, self.output) from None
         # A file, not a pipe: ffmpeg can never block on it. Closed in _cleanup.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self._cmd = cmd = self.command(width, height)
@@ -261,7 +270,14 @@ class VideoWriter:
         code = self._wait_for_ffmpeg()
         if code != 0 or self._feed_error is not None:
             self._fail(f"ffmpeg exited with status {code}")
-        os.replace(self._tmp, self.output)
+        try:
+            os.replace(self._tmp, self.output)
+        except OSError as exc:
+            self.abort()
+            raise output_error(exc, self.output) from None
+        except BaseException:
+            self.abort()
+            raise
         self._cleanup()
         return self.output
 
@@ -285,7 +301,8 @@ class VideoWriter:
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(_DONE)  # the feeder drains whatever is queued, then exits
             self._thread.join(timeout=5)
-        self._tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. a read-only folder, where it never existed
+            self._tmp.unlink(missing_ok=True)
         self._cleanup()
 
     def _fail(self, message: str) -> None:
