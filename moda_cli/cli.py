@@ -139,7 +139,9 @@ def render(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report is not None:
-        report.write_text(json.dumps(result.to_json(), indent=2))
+        from .atomic import atomic_write
+
+        atomic_write(report, json.dumps(result.to_json(), indent=2))
     if not quiet:
         stages = ", ".join(
             f"{k} {v:.2f}s/{result.stage_cpu_seconds.get(k, 0.0):.1f}cpu/{result.stage_peak_rss_mb.get(k, 0.0):.0f}MB"
@@ -205,14 +207,21 @@ def batch(
     settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,
                 "seed": seed, "workers": workers, "pool": pool, "executor": executor, "force": force, "dry_run": dry_run}
     doc = build_report(outcome, settings)
+    exit_code = outcome.exit_code
     if dry_run:
         print_plan(console, outcome)
     else:
-        write_report(doc, report or output_dir / f"report.{report_format}", report_format)  # type: ignore[arg-type]
+        report_path = report or output_dir / f"report.{report_format}"
+        try:
+            write_report(doc, report_path, report_format)  # type: ignore[arg-type]
+        except ModaError as exc:  # the outcome still reaches the terminal; the exit says it failed
+            err.print(f"[bold red]error:[/] the report was not written: {escape(str(exc))}",
+                      highlight=False, soft_wrap=True)
+            exit_code = exit_code or 1
     if json_out:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
     print_summary(console, outcome, verbose=not quiet and not dry_run)
-    raise typer.Exit(outcome.exit_code)
+    raise typer.Exit(exit_code)
 
 
 @presets_app.command("list")

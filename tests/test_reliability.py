@@ -7,10 +7,15 @@ cases mount small tmpfs folders, which needs root; they skip where mounting is r
 
 from __future__ import annotations
 
+import builtins
+import errno
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -118,3 +123,132 @@ def test_an_unexpected_exception_is_an_internal_error_not_success(tmp_path, smal
     # Even an exception outside every command's handler must not exit 0.
     escaped = moda_proc("presets", "list", setup="import moda_cli.cli as c; c.app = lambda: 1 / 0")
     assert escaped.returncode == 70, escaped.stderr
+
+
+# -- 2. full disks and write errors -----------------------------------------------------
+
+
+def test_full_disk_leaves_only_complete_videos_and_a_rerun_finishes(
+    tmp_path, small_portrait, tmpfs
+):
+    src = make_inputs(tmp_path / "in", small_portrait, 8, seconds=1.5)
+    out = tmpfs(tmp_path / "out", "size=300k")  # room for about five of the eight
+    start = time.perf_counter()
+    done = moda("batch", src, "-o", out, "-q", *FAST)
+    seconds = time.perf_counter() - start
+    assert done.exit_code == 1, done.output
+    assert not temp_files(out), temp_files(out)
+    assert_every_video_verifies(out)
+    if not (out / "report.json").is_file():
+        assert "report was not written" in done.output and "no space" in done.output
+    assert "Traceback" not in done.output
+    # A finished-looking video that does not match its record is rendered again.
+    first = sorted(out.glob("*.mp4"))[0]
+    with first.open("r+b") as f:
+        f.truncate(first.stat().st_size // 2)
+    subprocess.run(["mount", "-o", "remount,size=4m", str(out)], check=True)
+    again = moda("batch", src, "-o", out, "-q", *FAST)
+    assert again.exit_code == 0, again.output
+    status = {
+        j["output"]: j["status"] for j in json.loads((out / "report.json").read_text())["jobs"]
+    }
+    assert status[str(first)] == "done" and len(status) == 8
+    assert_every_video_verifies(out)
+    assert not temp_files(out)
+    print(f"full disk: exit {done.exit_code} in {seconds:.1f}s, rerun exit {again.exit_code}")
+
+
+def test_read_only_output_folder_fails_every_job_and_says_the_report_is_missing(
+    tmp_path, small_portrait, tmpfs
+):
+    src = make_inputs(tmp_path / "in", small_portrait, 2, seconds=0.6)
+    out = tmpfs(tmp_path / "out", "ro,size=1m")
+    done = moda("batch", src, "-o", out, "-q", *FAST)
+    assert done.exit_code == 1, done.output
+    assert "report was not written" in done.output and "read-only" in done.output
+    assert "Traceback" not in done.output
+
+
+class _FailingPipe:
+    """ffmpeg's stdin that breaks after a few frames, as a full pipe or disk would."""
+
+    def __init__(self, pipe, err: int):
+        self.pipe, self.err, self.frames = pipe, err, 0
+
+    def write(self, data) -> int:
+        self.frames += 1
+        if self.frames > 3:
+            raise OSError(self.err, os.strerror(self.err))
+        return self.pipe.write(data)
+
+    def close(self) -> None:
+        self.pipe.close()
+
+
+def _inject(site: str, err: int, monkeypatch) -> None:
+    """Make ``site`` fail with ``err`` (or, for "mux", leave a truncated file behind ffmpeg)."""
+    from moda_cli.video.writer import VideoWriter
+
+    if site == "pipe":
+        start = VideoWriter._start
+
+        def broken_start(self, width, height):
+            start(self, width, height)
+            self._proc.stdin = _FailingPipe(self._proc.stdin, err)
+
+        monkeypatch.setattr(VideoWriter, "_start", broken_start)
+    elif site == "mux":  # ffmpeg exits 0 but the disk kept only part of the file
+        wait = VideoWriter._wait_for_ffmpeg
+
+        def truncated(self):
+            code = wait(self)
+            os.truncate(self._tmp, self._tmp.stat().st_size // 2)
+            return code
+
+        monkeypatch.setattr(VideoWriter, "_wait_for_ffmpeg", truncated)
+    else:  # a small file, the job's record or the batch report: its temp file stays empty
+        target, real_open = (".moda.json.tmp" if site == "record" else "report.json.tmp"), io.open
+
+        def failing_open(path, *args, **kwargs):
+            f = real_open(path, *args, **kwargs)
+            if target in os.fspath(path) if isinstance(path, (str, os.PathLike)) else False:
+                f.close()
+                raise OSError(err, os.strerror(err), os.fspath(path))
+            return f
+
+        monkeypatch.setattr(builtins, "open", failing_open)
+        monkeypatch.setattr(io, "open", failing_open)  # what pathlib calls
+
+
+@pytest.mark.parametrize(
+    ("site", "err"),
+    [
+        ("pipe", errno.ENOSPC),
+        ("pipe", errno.EIO),
+        ("mux", 0),
+        ("record", errno.ENOSPC),
+        ("record", errno.EIO),
+        ("report", errno.ENOSPC),
+        ("report", errno.EIO),
+    ],
+)
+def test_a_write_error_at_each_site_fails_cleanly(tmp_path, small_portrait, monkeypatch, site, err):
+    src = make_inputs(tmp_path / "in", small_portrait, 1, seconds=0.6)
+    out = tmp_path / "out"
+    _inject(site, err, monkeypatch)
+    done = moda("batch", src, "-o", out, "-q", *FAST)
+    assert done.exit_code == 1, done.output
+    assert not temp_files(out), temp_files(out)
+    assert_every_video_verifies(out)
+    if site == "report":
+        assert not (out / "report.json").exists() and "report was not written" in done.output
+        assert len(list(out.glob("*.mp4"))) == 1  # the job itself was fine
+    else:
+        job = json.loads((out / "report.json").read_text())["jobs"][0]
+        assert job["status"] == "failed" and not list(out.glob("*.mp4")), job
+        cause = {
+            "mux": "incomplete",
+            "record": os.strerror(err) if err == errno.EIO else "no space",
+        }
+        assert site == "pipe" or cause[site].lower() in job["error"].lower(), job["error"]
+    assert "Traceback" not in done.output

@@ -1,9 +1,12 @@
-"""The batch report: report.json (or JSONL), written atomically at the end of a run."""
+"""The batch report: report.json (or JSONL), written atomically at the end of a run.
+
+A report that cannot be written (no space, read-only) raises OutputError and leaves no
+temp file; the CLI then says so and exits non-zero.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .. import __version__
+from ..atomic import atomic_write
+from ..errors import output_error
 from .run import BatchOutcome
 
 ReportFormat = Literal["json", "jsonl"]
@@ -54,7 +59,8 @@ def write_report(report: dict[str, Any], path: Path, fmt: ReportFormat) -> None:
         head = {k: v for k, v in report.items() if k != "jobs"}
         lines = [json.dumps({"type": "job", **job}, ensure_ascii=False, default=str) for job in report["jobs"]]
         text = "\n".join([*lines, json.dumps({"type": "summary", **head}, ensure_ascii=False, default=str)]) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, path) from None
+    atomic_write(path, text)

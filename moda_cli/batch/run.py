@@ -11,6 +11,7 @@ same ``execute_job``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -30,12 +31,21 @@ from typing import Any, Literal
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
-from ..errors import InputError, MissingDependency, ModaError, UsageError
+from ..errors import InputError, MissingDependency, ModaError, UsageError, output_error
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job, resolve_device
 from ..presets import DEFAULT_PRESET, load_preset
 from ..video.writer import temp_path_for
 from .plan import DEFAULT_TEMPLATE, BatchPlan, JobSpec, assign_outputs
-from .state import JobBusy, file_digest, is_done, job_key, job_lock, write_sidecar
+from .state import (
+    JobBusy,
+    file_digest,
+    is_done,
+    job_key,
+    job_lock,
+    remove_leftovers,
+    sidecar_path,
+    write_sidecar,
+)
 
 Status = Literal["done", "skipped", "failed", "busy", "planned", "interrupted"]
 Pool = Literal["auto", "processes", "threads"]
@@ -169,7 +179,7 @@ def _reason(exc: BaseException, spec: JobSpec | None = None) -> str:
     if isinstance(exc, ModaError):
         return str(exc)
     if isinstance(exc, OSError):
-        return f"{exc.filename or (spec and spec.name)}: {exc.strerror or exc}"
+        return str(output_error(exc, exc.filename or (spec and spec.name) or "?", "failed"))
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
@@ -202,6 +212,8 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
                 # (a forced job we waited for was just rendered by the other process)
                 record.status, record.error = "skipped", None
                 return record
+            check_job(job)  # before deleting anything at the output's name
+            remove_leftovers(job.output)
             result = _engine(engine_options, concurrent_jobs).render(job, progress)
             record.status, record.error = "done", None
             record.frames, record.audio_seconds = result.frames, round(result.audio_seconds, 3)
@@ -212,7 +224,7 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
             record.peak_rss_mb = round(result.peak_rss_mb, 1)
             record.warnings = result.warnings
             record.seconds = round(time.perf_counter() - start, 3)
-            write_sidecar(job.output, record.key, asdict(record))
+            _record_or_discard(job, record)
     except JobBusy:
         record.status, record.error = "busy", "another moda process is rendering this output"
     except KeyboardInterrupt:
@@ -222,6 +234,19 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
         record.status, record.error = "failed", _reason(exc)
     record.seconds = round(time.perf_counter() - start, 3)
     return record
+
+
+def _record_or_discard(job: Job, record: JobRecord) -> None:
+    """Write the finished video's record; if that fails (no space, a failing disk), the
+    job failed: its video goes too, so no unrecorded output is left to look finished."""
+    assert record.key is not None
+    try:
+        write_sidecar(job.output, record.key, asdict(record))
+    except BaseException:
+        for path in (job.output, sidecar_path(job.output)):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        raise
 
 
 PREFLIGHT_THREADS = min(8, 2 * (os.cpu_count() or 1))

@@ -2,12 +2,17 @@
 
 * A job's key hashes its input bytes, its resolved settings and the motion model, so
   a changed portrait, audio, preset or checkpoint renders again.
-* The key is recorded in ``OUTPUT.moda.json`` beside a finished video; a rerun skips
-  a job whose video exists and whose recorded key matches.
+* The key is recorded in ``OUTPUT.moda.json`` beside a finished video, with the
+  video's size; a rerun skips a job whose video exists, whose recorded key matches and
+  whose size is the recorded one. The video was checked (streams, frame count) before
+  it got its name, and the record is written after it, so a record only ever
+  vouches for a complete video. Anything else at the output's name is rendered again.
 * A job holds an exclusive ``flock`` on ``.OUTPUT.lock`` while it renders, so a second
   batch process on the same folder passes it by instead of writing the same file, and
   comes back at the end to wait for it (then finds it done). The kernel drops the lock
-  if the process dies.
+  if the process dies. A killed job's lock and temp files stay until the job runs
+  again: it then takes the lock, deletes them (``remove_leftovers``), and unlinks the
+  lock when it ends.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ import fcntl
 import hashlib
 import json
 import os
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..atomic import atomic_write, temp_name
+from ..errors import output_error
+from ..video.writer import temp_path_for
 
 SIDECAR_SUFFIX = ".moda.json"
 
@@ -57,42 +63,50 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + SIDECAR_SUFFIX)
 
 
-def is_done(output: Path, key: str) -> bool:
-    side = sidecar_path(output)
-    if not (output.is_file() and side.is_file()):
-        return False
+def _record(output: Path) -> dict[str, Any] | None:
+    """The sidecar's content if it vouches for the file now at ``output``, else None."""
     try:
-        return json.loads(side.read_text(encoding="utf-8")).get("key") == key
+        record = json.loads(sidecar_path(output).read_text(encoding="utf-8"))
+        size = output.stat().st_size
     except (OSError, ValueError):
-        return False
+        return None
+    if not isinstance(record, dict) or record.get("video_bytes") != size or size == 0:
+        return None
+    return record
+
+
+def is_done(output: Path, key: str) -> bool:
+    """A finished video for ``key``: a record with that key, vouching for the file there."""
+    record = _record(output)
+    return record is not None and record.get("key") == key
 
 
 def write_sidecar(output: Path, key: str, record: dict[str, Any]) -> None:
-    side = sidecar_path(output)
-    tmp = side.with_name(f".{side.name}.tmp{os.getpid()}")
-    with deferred_signals():  # an interruption here would leave the temp file behind
-        tmp.write_text(json.dumps({"key": key, **record}, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, side)
+    """Record ``key`` and the video's size beside ``output``; the caller holds the job lock.
+
+    Raises OutputError (the record is not written) if the disk is full or failing.
+    """
+    try:
+        size = output.stat().st_size
+    except OSError as exc:
+        raise output_error(exc, output, "cannot read the finished video") from None
+    text = json.dumps({"key": key, "video_bytes": size, **record}, indent=2, default=str)
+    atomic_write(sidecar_path(output), text, locked=True)
+
+
+def remove_leftovers(output: Path) -> None:
+    """With the job lock held: delete what a killed run of this job left (its temp video
+    and temp record), and a video at ``output`` that no record vouches for (a truncated
+    file, or one whose record could not be written), so it is never mistaken for done."""
+    for path in (temp_path_for(output), temp_name(sidecar_path(output))):
+        path.unlink(missing_ok=True)
+    if _record(output) is None:
+        output.unlink(missing_ok=True)
+        sidecar_path(output).unlink(missing_ok=True)
 
 
 class JobBusy(Exception):
     """Another process holds this job's lock."""
-
-
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back for a few lines (a sidecar write), then deliver them.
-
-    Only the main thread runs Python signal handlers, so elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _open_locked(lock: Path, wait: bool) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FFmpegError, InputError, MissingDependency
+from ..errors import FFmpegError, InputError, MissingDependency, OutputError, output_error
 
 _REMEDY = "pip install imageio-ffmpeg, install ffmpeg on PATH, or set MODA_FFMPEG=/path/to/ffmpeg"
 
@@ -223,15 +223,57 @@ def probe(path: str | Path) -> MediaInfo:
     return parse_probe(path, stderr)
 
 
-def count_video_frames(path: str | Path) -> int:
-    """Number of video frames in a file, counted by copying packets to the null muxer (fast)."""
+def _copy_to_null(path: str | Path) -> tuple[list[str], subprocess.CompletedProcess[bytes], str]:
+    """``ffmpeg -i FILE -map 0:v:0 -c copy -f null -``: reads every video packet, decodes none."""
     args = ["-i", ffmpeg_path_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
     cmd = [*_base_cmd(), "-loglevel", "info", "-nostats", *args]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    stderr = proc.stderr.decode("utf-8", errors="replace")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+    except OSError as exc:
+        raise MissingDependency(f"cannot run {cmd[0]}: {exc}", hint=_REMEDY) from None
+    return cmd, proc, proc.stderr.decode("utf-8", errors="replace")
+
+
+def _frame_count(stderr: str) -> int | None:
+    counts = re.findall(r"frame=\s*(\d+)", stderr)
+    return int(counts[-1]) if counts else None
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Number of video frames in a file, counted by copying packets to the null muxer (fast)."""
+    cmd, proc, stderr = _copy_to_null(path)
     if proc.returncode != 0:
         raise FFmpegError("cannot count video frames", cmd=cmd, stderr=stderr, path=path)
-    counts = re.findall(r"frame=\s*(\d+)", stderr)
-    if not counts:
+    if (count := _frame_count(stderr)) is None:
         raise FFmpegError("ffmpeg reported no frame count", cmd=cmd, stderr=stderr, path=path)
-    return int(counts[-1])
+    return count
+
+
+def verify_video(path: Path, *, frames: int, audio: bool, name: Path | None = None) -> None:
+    """Check a video just written, before it gets its final name ``name``.
+
+    ffmpeg can exit 0 without a complete file (a disk that filled at the last write), so
+    the file must be non-empty, read back with a video stream (and an audio one if
+    ``audio``) and hold ``frames`` frames. One packet-copying ffmpeg run, no decoding:
+    tens of milliseconds. Raises OutputError naming ``name``.
+    """
+    shown = name or path
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise output_error(exc, shown, "cannot check the written video") from None
+    _, proc, stderr = _copy_to_null(path)
+    info = parse_probe(path, stderr) if "Input #0" in stderr else None
+    got = _frame_count(stderr) if proc.returncode == 0 else None
+    problem = None
+    if size == 0:
+        problem = "the file is empty"
+    elif info is None or got is None:
+        lines = stderr.strip().splitlines()
+        problem = f"it does not read back ({lines[-1].strip() if lines else 'no output from ffmpeg'})"
+    elif not info.has_video or (audio and not info.has_audio):
+        problem = "a stream is missing"
+    elif got != frames:
+        problem = f"{got} frames, {frames} expected"
+    if problem is not None:
+        raise OutputError(f"the written video is incomplete: {problem} (is the disk full?)", path=shown)

@@ -4,8 +4,9 @@ Frames go to ffmpeg as they are rendered (never the whole clip in memory) throug
 bounded queue and a feeder thread, so x264 encodes while the next frames render. The
 feeder converts them to yuv420p (``yuv.Yuv420Frame``), only the changed part when the
 caller hands over a region of the frame. The output appears under its name only when
-ffmpeg succeeded: it is written to a hidden temp file beside it and ``os.replace``d, and
-any failure or Ctrl-C deletes the temp file.
+ffmpeg succeeded and the file reads back whole (``verify_video``: a full disk can end a
+file early with ffmpeg still exiting 0): it is written to a hidden temp file beside it and
+``os.replace``d, and any failure or Ctrl-C deletes the temp file.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from ..errors import FFmpegError, InputError, OutputError, output_error
 from ..machine import small_machine
 from ..presets import VideoSettings
-from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe
+from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe, verify_video
 from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
@@ -271,6 +272,8 @@ class VideoWriter:
         if code != 0 or self._feed_error is not None:
             self._fail(f"ffmpeg exited with status {code}")
         try:
+            verify_video(self._tmp, frames=self.frames_written, audio=self.audio is not None,
+                         name=self.output)
             os.replace(self._tmp, self.output)
         except OSError as exc:
             self.abort()

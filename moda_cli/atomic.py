@@ -1,0 +1,88 @@
+"""One atomic write for every small file moda leaves beside its videos (records, reports).
+
+The text goes to a hidden temp file in the same folder and is ``os.replace``d over the
+final name, so a reader sees the old file or the new one, never half of one. Any failure
+(no space, a failing disk, read-only) removes the temp file and raises an OutputError
+naming the final file; SIGINT/SIGTERM wait until the few lines are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import output_error
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back for a few lines (a small write), then deliver them.
+
+    Only the main thread runs Python signal handlers, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def temp_name(path: Path, owner: int | None = None) -> Path:
+    """``.NAME.tmp`` (the writer holds a lock on ``path``) or ``.NAME.tmpPID`` (it does not)."""
+    return path.with_name(f".{path.name}.tmp{'' if owner is None else owner}")
+
+
+def atomic_write(path: Path, text: str, *, locked: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically; raise OutputError naming ``path`` on failure.
+
+    ``locked``: the caller holds ``path``'s lock, so one fixed temp name serves and a
+    killed writer's leftover is simply overwritten. Otherwise the temp name carries this
+    process's id, and leftovers of processes that no longer exist are removed first.
+    """
+    if not locked:
+        remove_dead_temps(path)
+    tmp = temp_name(path, None if locked else os.getpid())
+    try:
+        with deferred_signals():
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise output_error(exc, path) from None
+
+
+def remove_dead_temps(path: Path) -> None:
+    """Delete ``.NAME.tmpPID`` files beside ``path`` whose process is gone (killed mid-write)."""
+    prefix = temp_name(path).name
+    try:
+        entries = [e for e in os.scandir(path.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in entries:
+        owner = entry.name[len(prefix):]
+        if owner.isdigit() and not _alive(int(owner)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
