@@ -9,9 +9,12 @@ there is one, the remedy. Exit codes: 1 a job failed, 2 usage or configuration,
 from __future__ import annotations
 
 import errno
+import reprlib
 from pathlib import Path
+from typing import Any
 
 INTERNAL_ERROR = 70
+EXCERPT_CHARS = 60
 
 
 class ModaError(Exception):
@@ -105,3 +108,17 @@ def os_cause(exc: OSError) -> str:
 def output_error(exc: OSError, path: str | Path, action: str = "cannot write") -> OutputError:
     """An OSError met while writing ``path``, as an OutputError naming the file and the cause."""
     return OutputError(f"{action}: {os_cause(exc)}", path=path)
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)`` of at most ``limit`` characters: a huge bad value never floods a message.
+
+    reprlib stops at a few items and levels, so a deep or long value is never rendered whole.
+    """
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxtuple, _SHORT.maxset = 2, 4, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = EXCERPT_CHARS

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import PresetError
+from .errors import PresetError, excerpt
+from .safe_yaml import load_yaml
 
 MAX_SIDE = 4096  # the most render.max_side may be; larger portraits are always downscaled
 
@@ -113,7 +114,7 @@ def _locate(name_or_path: str | Path) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PresetError(f"cannot read preset: {exc}", path=path) from None
     if data is None:
@@ -155,9 +156,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``motion.head=0.5`` -> (["motion", "head"], 0.5); the value is parsed as YAML."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise PresetError(f"--set expects key=value, got {text!r}", hint="e.g. --set motion.head=0.5")
+        raise PresetError(f"--set expects key=value, got {excerpt(text)}",
+                          hint="e.g. --set motion.head=0.5")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = load_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     return key.strip().split("."), parsed
@@ -171,7 +173,7 @@ def overrides_to_dict(overrides: Iterable[str]) -> dict[str, Any]:
         for k in keys[:-1]:
             node = node.setdefault(k, {})
             if not isinstance(node, dict):
-                raise PresetError(f"--set {text!r}: {k!r} is a value, not a section")
+                raise PresetError(f"--set {excerpt(text)}: {excerpt(k)} is a value, not a section")
         node[keys[-1]] = value
     return tree
 
@@ -180,9 +182,9 @@ def _describe(exc: ValidationError, source: str) -> PresetError:
     first = exc.errors()[0]
     key = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
-        msg = f"unknown key {key!r}"
+        msg = f"unknown key {excerpt(key)}"
     else:
-        msg = f"key {key!r}: {first['msg']} (got {first.get('input')!r})"
+        msg = f"key {excerpt(key)}: {first['msg']} (got {excerpt(first.get('input'))})"
     more = len(exc.errors()) - 1
     if more:
         msg += f" and {more} more problem(s)"

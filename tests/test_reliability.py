@@ -252,3 +252,51 @@ def test_a_write_error_at_each_site_fails_cleanly(tmp_path, small_portrait, monk
         }
         assert site == "pipe" or cause[site].lower() in job["error"].lower(), job["error"]
     assert "Traceback" not in done.output
+
+
+# -- 3. YAML alias bombs ------------------------------------------------------------------
+
+
+def _bomb(levels: int = 9) -> str:
+    """A flow list of nine anchored levels, each nine aliases of the one before: 9**9 values."""
+    items = ["&a [" + ", ".join(["lol"] * 9) + "]"]
+    names = "abcdefghijklmnop"
+    for prev, name in zip(names[: levels - 1], names[1:levels], strict=True):
+        items.append(f"&{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "[" + ", ".join(items) + "]"
+
+
+def test_an_alias_bomb_preset_is_refused_fast(tmp_path, small_portrait):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(f"description: {_bomb()}\n")  # a bad value, which a message would echo
+    audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    for args in (
+        ("render", small_portrait, audio, "-o", tmp_path / "x.mp4", "-p", bomb),
+        ("presets", "show", bomb),
+    ):
+        start = time.perf_counter()
+        done = moda(*args)
+        seconds = time.perf_counter() - start
+        assert done.exit_code == 2, done.output[:500]
+        assert seconds < 1.0 and len(done.output) < 10_000 and "alias" in done.output, (
+            seconds,
+            len(done.output),
+        )
+
+
+def test_an_alias_bomb_manifest_row_is_refused_fast(tmp_path, small_portrait):
+    audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    manifest = tmp_path / "jobs.yaml"
+    manifest.write_text(
+        f"- {{portrait: {small_portrait}, audio: {audio}}}\n"
+        f"- {{portrait: {small_portrait}, audio: {audio}, set: {_bomb()}}}\n"
+    )
+    start = time.perf_counter()
+    done = moda("batch", manifest, "-o", tmp_path / "out", "--json", *FAST)
+    seconds = time.perf_counter() - start
+    assert done.exit_code == 2, done.output[:500]
+    assert seconds < 1.0 and len(done.output) < 10_000 and "alias" in done.output, (
+        seconds,
+        len(done.output),
+    )
+    assert not (tmp_path / "out").exists()

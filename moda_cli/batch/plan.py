@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import UsageError
+from ..safe_yaml import load_yaml
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".mp4", ".mov", ".mkv", ".webm"}
@@ -197,7 +198,7 @@ def _read_rows(path: Path) -> list[Any]:
                 except json.JSONDecodeError as exc:
                     rows.append(f"line {n}: {exc.msg}")
         return rows
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if isinstance(data, dict) and "jobs" in data:
         data = data["jobs"]
     if not isinstance(data, list):
