@@ -169,6 +169,10 @@ def batch(
     executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render again even when a finished output matches.")] = False,
+    allow_outside_output: Annotated[bool, typer.Option(
+        "--allow-outside-output",
+        help="Let a manifest's output (or --template) name a file outside --output: '..', "
+             "absolute paths, symlinked folders. Without it such a row fails.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check inputs and print the plan; render nothing.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Report path (default: OUTPUT/report.json).")] = None,
     report_format: Annotated[str, typer.Option("--report-format", help="json or jsonl.")] = "json",
@@ -199,7 +203,8 @@ def batch(
     output_name(template, "portrait", "audio", "job")  # so is a malformed --template
     engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
     options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
-                           workers, pool, executor, ray_address, dry_run)  # type: ignore[arg-type]
+                           workers, pool, executor, ray_address, dry_run,  # type: ignore[arg-type]
+                           allow_outside_output=allow_outside_output)
     plan = plan_inputs(source)
     console = err if json_out else out  # with --json, stdout carries the JSON document only
     with BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display:

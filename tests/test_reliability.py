@@ -300,3 +300,35 @@ def test_an_alias_bomb_manifest_row_is_refused_fast(tmp_path, small_portrait):
         len(done.output),
     )
     assert not (tmp_path / "out").exists()
+
+
+# -- 4. manifest outputs stay inside -o --------------------------------------------------
+
+
+def test_manifest_outputs_cannot_escape_the_output_folder(tmp_path, small_portrait):
+    audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (out / "link").symlink_to(outside)
+    rows = [
+        {"portrait": str(small_portrait), "audio": str(audio), "output": o}
+        for o in ("inside/ok.mp4", "../escaped.mp4", str(outside / "abs.mp4"), "link/linked.mp4")
+    ]
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    before = set(tmp_path.rglob("*"))
+    done = moda("batch", manifest, "-o", out, "-q", *FAST)
+    assert done.exit_code == 1, done.output
+    jobs = json.loads((out / "report.json").read_text())["jobs"]
+    assert [j["status"] for j in jobs] == ["done", "failed", "failed", "failed"]
+    assert all("outside the output folder" in j["error"] for j in jobs[1:])
+    created = {p for p in set(tmp_path.rglob("*")) - before if out not in p.parents}
+    assert not created and not any(outside.iterdir()), created
+    allowed = moda(
+        "batch", manifest, "-o", out, "--dry-run", "--allow-outside-output", "--json", *FAST
+    )
+    assert {j["status"] for j in json.loads(allowed.stdout)["jobs"]} <= {"planned", "skipped"}, (
+        allowed.output
+    )
+    assert "--allow-outside-output" in moda("batch", "--help").output

@@ -12,7 +12,9 @@ Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portr
 and ``audio`` (required), ``output``, ``preset``, ``seed``, ``set`` (overrides, as a
 list, a mapping, or ``key=value`` pairs separated by ``;``). Relative portrait and
 audio paths resolve against the manifest's folder; a relative output against the
-batch's output folder.
+batch's output folder, and every output must stay inside that folder (``..``, an
+absolute path or a symlinked folder leading out fail the row) unless the caller allows
+it.
 """
 
 from __future__ import annotations
@@ -239,9 +241,24 @@ def output_name(template: str, portrait: str, audio: str, job: str) -> str:
     return name
 
 
-def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> None:
-    """Fill in outputs from the template; two jobs writing one file is a usage error."""
-    output_name(template, "portrait", "audio", "job")  # malformed: fail even with no jobs
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` would be written inside ``folder``: its parent resolved (``..``
+    and every symlink followed, as far as they exist) is ``folder`` or under it."""
+    root, parent = os.path.realpath(folder), os.path.realpath(path.parent)
+    return os.path.commonpath([root, parent]) == root
+
+
+def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE, *,
+                   allow_outside: bool = False) -> None:
+    """Fill in outputs from the template; two jobs writing one file is a usage error.
+
+    An output that would land outside ``out_dir`` fails its row (a template that does is
+    a usage error), unless ``allow_outside``.
+    """
+    sample = output_name(template, "portrait", "audio", "job")  # malformed: fail even with no jobs
+    if not allow_outside and not inside(out_dir / sample, out_dir):
+        raise UsageError(f"output template {template!r} writes outside the output folder",
+                         hint="pass --allow-outside-output to allow it")
     owners: dict[str, str] = {}
     for job in plan.jobs:
         if job.error:
@@ -253,6 +270,10 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
             job.output = out_dir / job.output
         if job.output.suffix.lower() != ".mp4":
             job.output = job.output.with_suffix(job.output.suffix + ".mp4")
+        if not allow_outside and not inside(job.output, out_dir):
+            job.error = (f"output {job.output} is outside the output folder {out_dir} "
+                         "(pass --allow-outside-output to allow it)")
+            continue
         key = os.path.normcase(os.path.realpath(job.output))
         if key in owners:
             raise UsageError(

@@ -64,6 +64,7 @@ class BatchOptions:
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     dry_run: bool = False
+    allow_outside_output: bool = False  # manifest outputs may name any folder
 
 
 @dataclass
@@ -553,7 +554,8 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
     start = time.perf_counter()
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {options.workers}")
-    assign_outputs(plan, options.out_dir, options.template)
+    assign_outputs(plan, options.out_dir, options.template,
+                   allow_outside=options.allow_outside_output)
     models: dict[str, str] = {}
     items = [_resolve(spec, options, engine_options, models) for spec in plan.jobs]
     records = [i.record if isinstance(i, ResolvedJob) else i for i in items]
