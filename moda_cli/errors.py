@@ -9,6 +9,7 @@ there is one, the remedy. Exit codes: 1 a job failed, 2 usage or configuration,
 from __future__ import annotations
 
 import errno
+import os
 import reprlib
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,10 @@ class OutputError(ModaError):
     """An output cannot be written: a folder in its place, no space, read-only, no permission."""
 
 
+class ConfigError(UsageError):
+    """The environment's configuration is wrong (e.g. ``MODA_FFMPEG``)."""
+
+
 # What an OSError means to a user, by errno; anything else keeps the system's wording.
 _OS_CAUSES = {
     errno.ENOSPC: "no space left on the device",
@@ -108,6 +113,23 @@ def os_cause(exc: OSError) -> str:
 def output_error(exc: OSError, path: str | Path, action: str = "cannot write") -> OutputError:
     """An OSError met while writing ``path``, as an OutputError naming the file and the cause."""
     return OutputError(f"{action}: {os_cause(exc)}", path=path)
+
+
+def missing_file_error(label: str, path: Path) -> InputError:
+    """Why ``path`` cannot be opened; a symlink loop or a dangling link says so."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13 reports a loop this way
+            return InputError(f"{label} is a symlink loop", path=path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return InputError(f"{label} is a symlink loop", path=path)
+            target = os.readlink(path)
+            return InputError(f"{label} is a symlink to a missing file ({target})", path=path)
+    if path.exists():
+        return InputError(f"{label} is not a file", path=path)
+    return InputError(f"{label} file not found", path=path)
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:

@@ -34,7 +34,7 @@ from .audio.decode import load_audio
 from .audio.features import compute_features
 from .audio.types import Audio, AudioFeatures
 from .cpu_time import thread_cpu
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, missing_file_error
 from .face.detect import make_detector
 from .face.identity import identity_features
 from .face.image_io import load_portrait
@@ -185,8 +185,8 @@ class StageMeter:
 def check_job(job: Job) -> None:
     """Fast checks before anything is decoded or loaded."""
     for label, path in (("portrait", job.portrait), ("audio", job.audio)):
-        if not path.exists():
-            raise InputError(f"{label} file not found", path=path)
+        if not path.exists():  # missing, or a symlink loop / dangling link: say which
+            raise missing_file_error(label, path)
         if path.is_dir():
             raise InputError(f"{label} is a folder, expected a file", path=path)
     if job.output.suffix.lower() != ".mp4":

@@ -23,6 +23,7 @@ import pytest
 from _media import speechlike, write_wav
 from typer.testing import CliRunner
 
+from moda_cli.batch.plan import plan_folder, plan_manifest
 from moda_cli.cli import app
 from moda_cli.video.ffmpeg import count_video_frames, probe
 
@@ -332,3 +333,77 @@ def test_manifest_outputs_cannot_escape_the_output_folder(tmp_path, small_portra
         allowed.output
     )
     assert "--allow-outside-output" in moda("batch", "--help").output
+
+
+# -- 5. smaller ones ------------------------------------------------------------------------
+
+
+def test_manifest_values_of_the_wrong_type_fail_their_row(tmp_path):
+    rows = [
+        {"portrait": "a.jpg", "audio": "a.wav", "seed": 1.7},
+        {"portrait": "a.jpg", "audio": "a.wav", "output": {"a": 1}},
+        {"portrait": "a.jpg", "audio": "a.wav", "seed": True},
+        {"portrait": ["x" * 10_000], "audio": "a.wav"},
+        {"portrait": "a.jpg", "audio": "a.wav", "seed": "12"},
+    ]
+    (tmp_path / "jobs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    jobs = plan_manifest(tmp_path / "jobs.jsonl").jobs
+    assert "seed 1.7 is not an integer" in jobs[0].error
+    assert "output must be text" in jobs[1].error
+    assert "seed True is not an integer" in jobs[2].error
+    assert "portrait must be text" in jobs[3].error and len(jobs[3].error) < 200
+    assert jobs[4].error is None and jobs[4].seed == 12
+
+
+def test_two_portraits_with_one_stem_fail_their_job_naming_both(tmp_path):
+    for name in ("anna.webp", "anna.tiff", "anna.wav", "bob.png", "bob.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    jobs = {j.name: j for j in plan_folder(tmp_path).jobs}
+    assert jobs["bob"].error is None
+    assert jobs["anna"].portrait is None and "anna.tiff and anna.webp" in jobs["anna"].error
+
+
+def test_a_bad_moda_ffmpeg_is_a_configuration_error(tmp_path, small_portrait):
+    audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    env = {"MODA_FFMPEG": str(tmp_path / "no-ffmpeg")}
+    render = moda("render", small_portrait, audio, "-o", tmp_path / "x.mp4", *FAST, env=env)
+    src = make_inputs(tmp_path / "in", small_portrait, 1, seconds=0.6)
+    batch = moda("batch", src, "-o", tmp_path / "out", *FAST, env=env)
+    assert (render.exit_code, batch.exit_code) == (2, 2), (render.output, batch.output)
+    assert "MODA_FFMPEG" in render.output and "MODA_FFMPEG" in batch.output
+
+
+def test_a_symlink_loop_is_reported_as_one(tmp_path, small_portrait):
+    audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    done = moda("render", loop, audio, "-o", tmp_path / "x.mp4", *FAST)
+    assert done.exit_code == 1 and "symlink loop" in done.output, done.output
+    (tmp_path / "jobs.csv").write_text(f"portrait,audio\n{loop},{audio}\n")
+    batch = moda("batch", tmp_path / "jobs.csv", "-o", tmp_path / "out", *FAST)
+    error = json.loads((tmp_path / "out" / "report.json").read_text())["jobs"][0]["error"]
+    assert batch.exit_code == 1 and "symlink loop" in error, error
+
+
+def test_hidden_locks_and_temp_files_are_never_jobs_and_a_rerun_cleans_them(
+    tmp_path, small_portrait
+):
+    folder = make_inputs(tmp_path / "in", small_portrait, 1, seconds=0.6)  # also the output folder
+    dead = 2**22 + 12345  # above pid_max's default: no such process
+    left = [
+        ".p0__p0.mp4.lock",
+        ".p0__p0.mp4.moda-tmp.mp4",
+        ".p0__p0.mp4.moda.json.tmp",
+        f".report.json.tmp{dead}",
+        ".p0.png.moda-tmp.png",
+    ]
+    for name in left:
+        (folder / name).write_bytes(b"partial")
+    plan = plan_folder(folder)
+    assert [(j.portrait.name, j.audio.name) for j in plan.jobs] == [
+        ("p0.png", "p0.wav")
+    ] and not plan.unpaired
+    done = moda("batch", folder, "-o", folder, "-q", *FAST)
+    assert done.exit_code == 0, done.output
+    assert {p.name for p in folder.iterdir() if p.name.startswith(".")} == {".p0.png.moda-tmp.png"}
+    assert_every_video_verifies(folder)

@@ -10,7 +10,7 @@ import pytest
 from _media import speechlike, write_wav
 
 from moda_cli.audio.decode import load_audio
-from moda_cli.errors import FFmpegError, InputError, MissingDependency
+from moda_cli.errors import ConfigError, FFmpegError, InputError
 from moda_cli.presets import VideoSettings
 from moda_cli.video.ffmpeg import count_video_frames, ffmpeg_exe, parse_probe, probe
 from moda_cli.video.writer import VideoWriter, fps_fraction, read_frames
@@ -48,8 +48,9 @@ def test_ffmpeg_exe_env_override(monkeypatch, tmp_path):
     monkeypatch.setenv("MODA_FFMPEG", real)
     assert ffmpeg_exe() == real
     monkeypatch.setenv("MODA_FFMPEG", str(tmp_path / "no-ffmpeg"))
-    with pytest.raises(MissingDependency, match="MODA_FFMPEG"):
+    with pytest.raises(ConfigError, match="MODA_FFMPEG") as caught:  # a configuration error: exit 2
         ffmpeg_exe()
+    assert caught.value.exit_code == 2
 
 
 def test_parse_probe_debian_51_layout():

@@ -7,6 +7,8 @@ Folder rules (documented in the README):
   * a subfolder holding one portrait and one or more audio files: one job per audio,
     whatever the names. A subfolder with several portraits follows the stem rules.
   * files that pair with nothing are listed in the plan and the report as unpaired.
+  * two portraits with one stem (``anna.webp``, ``anna.tiff``): their jobs fail, naming
+    both files, rather than one being picked silently.
 
 Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portrait``
 and ``audio`` (required), ``output``, ``preset``, ``seed``, ``set`` (overrides, as a
@@ -14,7 +16,7 @@ list, a mapping, or ``key=value`` pairs separated by ``;``). Relative portrait a
 audio paths resolve against the manifest's folder; a relative output against the
 batch's output folder, and every output must stay inside that folder (``..``, an
 absolute path or a symlinked folder leading out fail the row) unless the caller allows
-it.
+it. A value of the wrong type (``seed: 1.7``, ``output: {...}``) fails its row.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import UsageError
+from ..errors import UsageError, excerpt
 from ..safe_yaml import load_yaml
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -78,7 +80,9 @@ def _is_kind(path: Path, exts: set[str]) -> bool:
 
 
 def _pair_by_stem(images: list[Path], audios: list[Path], group: str) -> tuple[list[JobSpec], list[Path]]:
-    by_stem = {p.stem: p for p in images}
+    by_stem: dict[str, list[Path]] = {}
+    for image in images:
+        by_stem.setdefault(image.stem, []).append(image)
     if len(images) == 1 and group:
         # A subfolder with a single portrait: every audio in it belongs to that portrait.
         jobs = [JobSpec(f"{group}/{a.stem}", images[0], a) for a in audios]
@@ -87,12 +91,18 @@ def _pair_by_stem(images: list[Path], audios: list[Path], group: str) -> tuple[l
     unpaired: list[Path] = []
     for audio in audios:
         stem = audio.stem if audio.stem in by_stem else audio.stem.split("__", 1)[0]
-        portrait = by_stem.get(stem)
-        if portrait is None:
+        portraits = by_stem.get(stem, [])
+        if not portraits:
             unpaired.append(audio)
             continue
-        used.add(portrait)
-        jobs.append(JobSpec(f"{group}/{audio.stem}" if group else audio.stem, portrait, audio))
+        used.update(portraits)
+        name = f"{group}/{audio.stem}" if group else audio.stem
+        if len(portraits) > 1:
+            names = " and ".join(p.name for p in portraits)
+            error = f"{audio}: portraits {names} share the name {stem!r}; keep one, rename the rest"
+            jobs.append(JobSpec(name, None, audio, error=error))
+        else:
+            jobs.append(JobSpec(name, portraits[0], audio))
     unpaired += [p for p in images if p not in used]
     return jobs, unpaired
 
@@ -140,6 +150,34 @@ def _overrides(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
+class _RowError(ValueError):
+    """A manifest row's value has the wrong type or form."""
+
+
+def _text(row: dict[Any, Any], key: str) -> str | None:
+    """A row's text value (a path or a name), None when absent; a number or mapping is an error."""
+    value = row.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _RowError(f"{key} must be text, got {excerpt(value)}")
+    return value
+
+
+def _seed(value: Any) -> int | None:
+    """An integer, or its digits as text (CSV); 1.7 or true is an error, not a rounded seed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        if isinstance(value, str):
+            return int(value)
+    except ValueError:
+        pass
+    raise _RowError(f"seed {excerpt(value)} is not an integer")
+
+
 def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
     name = f"row{index + 1}"
     if not isinstance(row, dict):
@@ -147,35 +185,37 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
     unknown = set(row) - MANIFEST_KEYS - {None}
     missing = [k for k in ("portrait", "audio") if not row.get(k)]
     if unknown or missing:
-        what = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(sorted(map(str, unknown)))}"
+        listed = ", ".join(sorted(str(k)[:30] for k in unknown))
+        what = f"unknown column(s) {listed}"
+        if missing:
+            what = f"missing column(s) {', '.join(missing)}"
         return JobSpec(name, None, None, error=f"row {index + 1}: {what}")
 
-    def resolve(value: Any) -> Path:
-        path = Path(str(value)).expanduser()
+    def resolve(value: str) -> Path:
+        path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
 
     try:
-        seed = int(row["seed"]) if row.get("seed") not in (None, "") else None
-    except ValueError:
-        return JobSpec(name, None, None, error=f"row {index + 1}: seed {row['seed']!r} is not an integer")
-    portrait, audio = resolve(row["portrait"]), resolve(row["audio"])
+        portrait, audio = resolve(str(_text(row, "portrait"))), resolve(str(_text(row, "audio")))
+        output, preset, seed = _text(row, "output"), _text(row, "preset"), _seed(row.get("seed"))
+    except _RowError as exc:
+        return JobSpec(name, None, None, error=f"row {index + 1}: {exc}")
     return JobSpec(
         name=f"{name}:{portrait.stem}__{audio.stem}",
         portrait=portrait,
         audio=audio,
         # A relative output goes under --output, where the rest of the batch goes.
-        output=Path(str(row["output"])).expanduser() if row.get("output") else None,
-        preset=_preset_ref(row.get("preset"), base),
+        output=Path(output).expanduser() if output else None,
+        preset=_preset_ref(preset, base),
         seed=seed,
         overrides=_overrides(row.get("set")),
     )
 
 
-def _preset_ref(value: Any, base: Path) -> str | None:
+def _preset_ref(text: str | None, base: Path) -> str | None:
     """A preset name as is; a preset file relative to the manifest's folder."""
-    if value in (None, ""):
+    if text is None:
         return None
-    text = str(value)
     if Path(text).suffix.lower() in (".yaml", ".yml") and not Path(text).expanduser().is_absolute():
         return str(base / text)
     return text

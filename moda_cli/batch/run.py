@@ -31,9 +31,10 @@ from typing import Any, Literal
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
-from ..errors import InputError, MissingDependency, ModaError, UsageError, output_error
+from ..errors import MissingDependency, ModaError, UsageError, missing_file_error, output_error
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job, resolve_device
 from ..presets import DEFAULT_PRESET, load_preset
+from ..video.ffmpeg import ffmpeg_exe
 from ..video.writer import temp_path_for
 from .plan import DEFAULT_TEMPLATE, BatchPlan, JobSpec, assign_outputs
 from .state import (
@@ -153,7 +154,7 @@ def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions
     try:
         for label, path in (("portrait", spec.portrait), ("audio", spec.audio)):
             if not path.is_file():  # before hashing it for the resume key
-                raise InputError(f"{label} file not found" if not path.exists() else f"{label} is not a file", path=path)
+                raise missing_file_error(label, path)
         preset = load_preset(spec.preset or options.preset, [*options.overrides, *spec.overrides])
         seed = spec.seed if spec.seed is not None else options.seed
         if seed is not None:
@@ -547,13 +548,15 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
               events: BatchEvents | None = None) -> BatchOutcome:
     """Resolve, preflight and render every job of ``plan``; never raises for a job.
 
-    Raises UsageError (before any work) for bad options, a bad template or two jobs
-    writing one file. Ctrl-C or SIGTERM ends with ``interrupted`` set and no partial file.
+    Raises UsageError (before any work) for bad options, a bad template, two jobs
+    writing one file or a wrong MODA_FFMPEG. Ctrl-C or SIGTERM ends with ``interrupted``
+    set and no partial file.
     """
     events = events or BatchEvents()
     start = time.perf_counter()
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {options.workers}")
+    ffmpeg_exe()  # a missing ffmpeg or a wrong MODA_FFMPEG stops the batch, not each job
     assign_outputs(plan, options.out_dir, options.template,
                    allow_outside=options.allow_outside_output)
     models: dict[str, str] = {}

@@ -15,7 +15,15 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FFmpegError, InputError, MissingDependency, OutputError, output_error
+from ..errors import (
+    ConfigError,
+    FFmpegError,
+    InputError,
+    MissingDependency,
+    OutputError,
+    missing_file_error,
+    output_error,
+)
 
 _REMEDY = "pip install imageio-ffmpeg, install ffmpeg on PATH, or set MODA_FFMPEG=/path/to/ffmpeg"
 
@@ -23,10 +31,11 @@ _REMEDY = "pip install imageio-ffmpeg, install ffmpeg on PATH, or set MODA_FFMPE
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary: $MODA_FFMPEG, else ``ffmpeg`` on PATH, else imageio-ffmpeg's."""
     if env := os.environ.get("MODA_FFMPEG"):
-        # An explicit choice that does not work is an error, never a silent fallback.
+        # An explicit choice that does not work is a configuration error (exit 2), never
+        # a silent fallback.
         found = shutil.which(env)
         if found is None:
-            raise MissingDependency(f"MODA_FFMPEG={env!r} is not an executable file", hint=_REMEDY)
+            raise ConfigError(f"MODA_FFMPEG={env!r} is not an executable file", hint=_REMEDY)
         return found
     if found := shutil.which("ffmpeg"):
         return found
@@ -204,7 +213,7 @@ def probe(path: str | Path) -> MediaInfo:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError("file not found" if not path.exists() else "not a file", path=path)
+        raise missing_file_error("media", path)
     cmd = [*_base_cmd(), "-i", ffmpeg_path_arg(path)]
     try:
         # Without an output ffmpeg exits 1 after printing the input summary: expected.
