@@ -50,6 +50,8 @@ UPPER_SHADOW = (0.3, 0.012)
 LOWER_SHADOW = (0.25, 0.012)
 SCLERA_LEAD = 10.0  # whiteness by which the sclera leads the skin when it is fully trusted
 MIN_WHITER = 8.0  # CIELAB whiteness (luminance - chroma) by which skin may lead the lips, at least
+MARGIN = 0.04  # eye spans by which the photo's teeth continue past its inner lips
+RIM = 0.012  # eye spans of the photo's inner-lip rim that belong to the lips, not the teeth
 MIN_TEETH_AREA = 0.008  # eye spans squared of teeth pixels below which a row is synthesized
 GRAIN_TILE = 96  # pixels; the grain repeats at this period
 
@@ -340,6 +342,31 @@ def _photo_teeth(
     return np.clip(1.5 * cv2.GaussianBlur(whiter, (0, 0), 0.7 * px), 0.0, 1.0)
 
 
+def _px(length: float) -> int:
+    return max(1, round(length))
+
+
+def _photo_row(
+    photo: np.ndarray, row: np.ndarray, inner: np.ndarray, away: np.ndarray, unit: float
+) -> np.ndarray:
+    """(h, w, 4) premultiplied RGBA of a row of the photo's teeth, (h, w, 3) uint8 ``photo``.
+
+    row: (h, w) its share of each pixel; inner: the photo's inner lips' coverage; away:
+    (h, w) bool, the side of the photo's mouth the row may grow into (its own lip's, not
+    the other row's). Beyond the photo's inner lips the row is continued with its own edge
+    colours for ``MARGIN`` eye spans, so when the head turns and the teeth slide a little
+    against the lips (they sit deeper than the anchors), the opening's corners still show
+    teeth and shade, not a sliver of cavity. The photo's rim pixels (the lips' edge and
+    the shadow line under them) are continued from inside too: the lips move off them.
+    """
+    rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _px(RIM * unit) + 1,) * 2)
+    known = cv2.erode((inner >= 0.5).astype(np.uint8), rim)
+    continued = cv2.inpaint(photo, 1 - known, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _px(MARGIN * unit) + 1,) * 2)
+    grown = cv2.dilate(row.astype(np.float32), disc) * (1.0 - inner) * away
+    return _premultiplied(continued, np.minimum(row + grown, 1.0))  # no seam at the old rim
+
+
 def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
 
@@ -378,15 +405,16 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
     # under the lip, dark corners), so at rest the mouth is the photo's own.
     inner = np.clip(2.0 * _fill(teeth.shape, _inner_poly(pts) - (box.x0, box.y0)), 0.0, 1.0)
     rows = (inner * (1.0 - below), inner * below)
-    photo = face[box.slices()].astype(np.float32)
+    photo = face[box.slices()]
     whites = _median_rgb(photo, teeth) if any(shown) else _whites(lab, pts)
     cavity, throat, tongue = (np.float32(k) * lip for k in (0.32, 0.1, 0.55))
     light = _light_slope(lab, pts, unit)
+    sides = (box.v < box.v_lower, box.v > box.v_upper)  # above the lower lip, below the upper
     layers = [
-        _premultiplied(photo, row) if keep else _like_photo(
+        _photo_row(photo, row, inner, side, unit) if keep else _like_photo(
             _synthesized(box, whites, cavity, light, upper, unit, px), blur, grain
         )
-        for row, keep, upper in zip(rows, shown, (True, False), strict=True)
+        for row, side, keep, upper in zip(rows, sides, shown, (True, False), strict=True)
     ]
     origin = np.array([box.x0 + x0, box.y0 + y0], np.float64)
     return MouthLook(
