@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 
 from moda_cli.evaluation_real import loudness_scores, silence_ratio
+from moda_cli.motion.params import index
 from moda_cli.motion.train import realspeech
+from moda_cli.motion.train.dataset import DataRecipe, make_clip
 from moda_cli.motion.train.speech import synthesize
+from moda_cli.motion.train.visemes import LABEL_SILENCE
 
 PACKAGE = "asterisk-prompt-it-menardi-wav"
 
@@ -36,7 +39,8 @@ def package_folder(tmp_path: Path) -> Path:
         pytest.skip("dpkg-deb is not available")
     tree = tmp_path / "build"
     sounds = tree / realspeech.SOURCES["it-menardi"].sounds
-    _write_wav(sounds / "digits" / "7.wav", synthesize("sette", "it").samples)
+    _write_wav(sounds / "digits" / "7.wav", synthesize("sette", "it").samples)  # held out
+    _write_wav(sounds / "digits" / "5.wav", synthesize("cinque", "it+f2", rate_wpm=120).samples)
     _write_wav(sounds / "beep.wav", 0.3 * np.sin(np.arange(8000) * 0.3))
     (tree / "usr/share/doc" / PACKAGE).mkdir(parents=True)
     (tree / "DEBIAN").mkdir()
@@ -52,7 +56,7 @@ def package_folder(tmp_path: Path) -> Path:
 
 def test_a_deb_in_the_folder_is_unpacked_and_its_prompts_decoded(package_folder: Path):
     prompts = {p.key: p for p in realspeech.prompts("it-menardi", package_folder)}
-    assert set(prompts) == {"digits/7", "beep"}
+    assert set(prompts) == {"digits/5", "digits/7", "beep"}
     assert (package_folder / PACKAGE).is_dir()  # unpacked once, reused next time
     seven = prompts["digits/7"]
     assert seven.text == "7" and seven.is_speech and not prompts["beep"].is_speech
@@ -98,3 +102,20 @@ def test_real_speech_metrics_on_known_answers():
     assert silence_ratio(follows, speech, rest_gap=0.1) == pytest.approx(0.0)
     always_open = np.full(300, 0.5)
     assert silence_ratio(always_open, speech, rest_gap=0.1) == pytest.approx(1.0)
+
+
+def test_a_recipe_mixes_recorded_prompts_into_training_clips(package_folder: Path):
+    recipe = DataRecipe(num_clips=2, clip_seconds=(2.0, 3.0), real_fraction=1.0,
+                        real_sources=("it-menardi",))
+    clip = make_clip(recipe, "train", 0, package_folder)
+    assert clip.meta["real"] and set(clip.meta["sentences"]) == {"5"}  # never held-out '7'
+    speech = clip.labels != LABEL_SILENCE
+    assert 0.2 < speech.mean() < 0.9
+    jaw = clip.motion[:, index("jaw_open")]
+    assert jaw[speech].max() > 0.3 and jaw[~speech].mean() < 0.5 * jaw[speech].mean()
+    assert np.isfinite(clip.motion).all()
+    with pytest.raises(ValueError, match="folder"):
+        make_clip(recipe, "train", 0)
+    synthetic = DataRecipe(num_clips=2, clip_seconds=(2.0, 3.0))
+    assert synthetic.recipe_hash() != recipe.recipe_hash()
+    assert "real_fraction" not in synthetic.to_json()  # synthetic recipes keep their old hash

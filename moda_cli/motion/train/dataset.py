@@ -54,7 +54,7 @@ from ...presets import EMOTIONS
 from .. import prior
 from ..generator import emotion_index
 from ..params import NUM_PARAMS, PARAM_NAMES
-from . import corpus, visemes
+from . import corpus, realclips, visemes
 from .augment import AugmentConfig, augment, silence
 from .speech import PhonemeEvent, synthesize
 
@@ -90,14 +90,22 @@ class DataRecipe:
     p_emotion_none: float = 0.4  # else uniform over the 8 emotions
     identity_noise: float = 0.08  # multiplicative std around REFERENCE_IDENTITY
     clips_per_shard: int = 200
+    # recorded speech (``realclips``): share of training clips, and its speakers
+    real_fraction: float = 0.0
+    real_sources: tuple[str, ...] = ("en-allison", "it-menardi")
 
     def recipe_hash(self) -> str:
         """Stable over runs and machines: sha256 of the sorted JSON of the fields + format version."""
-        text = json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, sort_keys=True)
+        text = json.dumps({"format_version": FORMAT_VERSION, **self.to_json()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields; the real-speech ones only when used, so synthetic recipes keep their
+        hash from before recorded speech existed."""
+        data = asdict(self)
+        if self.real_fraction == 0.0:
+            del data["real_fraction"], data["real_sources"]
+        return data
 
     @staticmethod
     def from_json(data: dict) -> DataRecipe:
@@ -184,10 +192,29 @@ def _accents(phonemes: Sequence[PhonemeEvent], fps: float, num_frames: int) -> n
     return np.clip(np.array(frames, dtype=np.int64), 0, max(num_frames - 1, 0))
 
 
-def make_clip(recipe: DataRecipe, split: corpus.Split, index: int) -> Clip:
-    """Clip ``index`` of ``split``: the same arguments always give the same clip."""
+def is_real(recipe: DataRecipe, split: corpus.Split, index: int) -> bool:
+    """Whether training clip ``index`` is recorded speech: its own random stream, so the
+    synthetic clips are the same whatever ``real_fraction`` is."""
+    if split != "train" or recipe.real_fraction <= 0.0:
+        return False
+    return bool(np.random.default_rng([recipe.seed, 0, index, 1]).random() < recipe.real_fraction)
+
+
+def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
+              real_speech: Path | None = None) -> Clip:
+    """Clip ``index`` of ``split``: the same arguments always give the same clip.
+
+    ``real_speech`` is the folder of the recorded-speech packages (``realspeech``), needed
+    when the recipe has a ``real_fraction``."""
     rng = np.random.default_rng([recipe.seed, corpus.SPLITS.index(split), index])
-    samples, phonemes, meta = _speech(recipe, split, rng)
+    if is_real(recipe, split, index):
+        if real_speech is None:
+            raise ValueError("the recipe mixes recorded speech: give the packages' folder")
+        samples, phonemes, meta = realclips.real_speech(
+            recipe.real_sources, real_speech, rng.uniform(*recipe.clip_seconds),
+            recipe.pause_seconds, recipe.edge_silence_seconds, rng)
+    else:
+        samples, phonemes, meta = _speech(recipe, split, rng)
     if rng.random() >= recipe.p_clean:
         samples = augment(samples, rng, recipe.augment)
     else:
@@ -250,17 +277,20 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one core per process; the pool supplies the parallelism
 
 
-def _make_batch(args: tuple[DataRecipe, str, list[int]]) -> list[Clip]:
-    recipe, split, indices = args
-    return [make_clip(recipe, split, i) for i in indices]  # type: ignore[arg-type]
+def _make_batch(args: tuple[DataRecipe, str, list[int], Path | None]) -> list[Clip]:
+    recipe, split, indices, real_speech = args
+    return [make_clip(recipe, split, i, real_speech) for i in indices]  # type: ignore[arg-type]
 
 
 def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn | None = None,
-                  workers: int = 2, overwrite: bool = False) -> DatasetInfo:
+                  workers: int = 2, overwrite: bool = False, real_speech: str | Path | None = None,
+                  fetch: bool = False) -> DatasetInfo:
     """Write the dataset for ``recipe`` under ``out_dir`` (see the module doc for the format).
 
     An existing dataset with the same recipe hash is reused unless ``overwrite``.
-    ``workers`` processes make clips (1 = in this process)."""
+    ``workers`` processes make clips (1 = in this process). A recipe with a
+    ``real_fraction`` needs ``real_speech``, the folder of the Debian packages
+    (``realspeech``; ``fetch`` downloads missing ones with apt-get)."""
     out = Path(out_dir)
     manifest = out / "dataset.json"
     if manifest.is_file() and not overwrite:
@@ -272,6 +302,7 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
     unknown = [lang for lang in recipe.languages if lang not in corpus.LANGUAGES]
     if unknown:
         raise ValueError(f"unknown languages {unknown}; available: {', '.join(corpus.LANGUAGES)}")
+    real_folder = _check_real(recipe, real_speech, fetch)
     out.mkdir(parents=True, exist_ok=True)
     manifest.unlink(missing_ok=True)  # a half-written dataset never looks complete
     started = time.perf_counter()
@@ -287,7 +318,7 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
             shards, frames, seconds, metas = [], 0, 0.0, []
             for s, first in enumerate(range(0, count, recipe.clips_per_shard)):
                 indices = list(range(first, min(first + recipe.clips_per_shard, count)))
-                batches = [(recipe, split, indices[k::workers]) for k in range(max(workers, 1))]
+                batches = [(recipe, split, indices[k::workers], real_folder) for k in range(max(workers, 1))]
                 if pool is None:
                     results = [_make_batch(b) for b in batches]
                 else:
@@ -320,6 +351,17 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
     tmp.write_text(json.dumps(info, indent=1, ensure_ascii=False))
     os.replace(tmp, manifest)
     return _info(out, info, reused=False)
+
+
+def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool) -> Path | None:
+    """The packages' folder, checked before any clip is made (None: no recorded speech)."""
+    if recipe.real_fraction <= 0.0:
+        return None
+    if real_speech is None:
+        raise ValueError(f"real_fraction {recipe.real_fraction} needs the folder of the recorded-speech "
+                         "packages (moda train --real-speech FOLDER)")
+    realclips.check_sources(recipe.real_sources, Path(real_speech), fetch)
+    return Path(real_speech)
 
 
 def _info(out: Path, info: dict, reused: bool) -> DatasetInfo:
