@@ -44,7 +44,7 @@ from .motion.generator import MotionGenerator, MotionRequest
 from .presets import Preset
 from .render.renderer import Renderer
 from .video.ffmpeg import ffmpeg_exe
-from .video.writer import VideoWriter
+from .video.writer import VideoWriter, check_output
 
 Device = Literal["auto", "cpu", "cuda"]
 # Frames render in a few threads at once (OpenCV releases the GIL), in order for the writer.
@@ -194,6 +194,7 @@ def check_job(job: Job) -> None:
     if job.output.resolve() in (job.portrait.resolve(), job.audio.resolve()):
         raise UsageError("the output would overwrite an input", path=job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)
+    check_output(job.output)  # a folder in its place, or read-only: before any model loads
 
 
 class Engine:

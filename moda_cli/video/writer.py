@@ -53,6 +53,18 @@ def temp_path_for(output: Path) -> Path:
     return output.with_name(f".{output.name}.moda-tmp{suffix}")
 
 
+def check_output(output: Path) -> None:
+    """Fail fast, before any work, on an output that could never be written: a folder in
+    its place, or an existing folder that takes no files (read-only, no permission)."""
+    if output.is_dir():
+        raise OutputError("a folder is in the way, expected an .mp4 file", path=output)
+    folder = output.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        cause = "the file system is read-only" if read_only else "permission denied"
+        raise OutputError(f"cannot write: {cause}", path=output)
+
+
 def _pad_even(frame: np.ndarray) -> np.ndarray:
     """yuv420p needs even sides: replicate the last row/column instead of adding a black line."""
     h, w = frame.shape[:2]
@@ -127,8 +139,7 @@ class VideoWriter:
         self.cpu_seconds = 0.0  # after close: the feeder thread's and ffmpeg's CPU time
         if self.audio is not None and not self.audio.is_file():
             raise InputError("audio file not found", path=self.audio)
-        if self.output.is_dir():  # found now, not when the finished video is renamed
-            raise OutputError("a folder is in the way, expected an .mp4 file", path=self.output)
+        check_output(self.output)  # found now, not when the finished video is renamed
 
     # -- ffmpeg command -------------------------------------------------------------
     def command(self, width: int, height: int) -> list[str]:
