@@ -277,6 +277,9 @@ def train(
     steps: Annotated[int, typer.Option("--steps", help="Optimizer steps.")] = 3000,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Stop by wall time too (the LR schedule follows).")] = None,
     from_videos: Annotated[Path | None, typer.Option("--from-videos", help="Train on your own talking-head videos instead.")] = None,
+    real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages to mix in (README: 'Real speech').")] = None,
+    real_fraction: Annotated[float, typer.Option("--real-fraction", min=0.0, max=1.0, help="Share of training clips from --real-speech.")] = 0.3,
+    fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: DeviceOpt = "auto",
 ) -> None:
@@ -294,8 +297,10 @@ def train(
         else:
             from .motion.train.dataset import DataRecipe, build_dataset
 
-            summary = build_dataset(DataRecipe(num_clips=clips, seed=seed), data,
-                                    progress=lambda d, t: bar.update("data", d, t))
+            recipe = DataRecipe(num_clips=clips, seed=seed,
+                                real_fraction=real_fraction if real_speech is not None else 0.0)
+            summary = build_dataset(recipe, data, progress=lambda d, t: bar.update("data", d, t),
+                                    real_speech=real_speech, fetch=fetch)
         out.print(f"data: {summary.clips} clips, {summary.hours} hours, in {summary.out_dir} "
                   f"(recipe {summary.recipe_hash}{', reused' if summary.reused else ''})", highlight=False)
         for name, reason in getattr(summary, "skipped", []):
