@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import difflib
 import re
-import threading
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +104,11 @@ def ipa_to_arpabet(phonemes: Sequence[str]) -> list[str]:
 
 
 class EnglishAligner:
-    """Forced alignment of 16 kHz US English with pocketsphinx (one decoder, reused)."""
+    """Forced alignment of 16 kHz US English with pocketsphinx.
+
+    A fresh decoder per recording: a reused one carries its cepstral mean from one
+    utterance to the next, so results would depend on what was aligned before (and
+    some prompts fail after others that succeed alone)."""
 
     def __init__(self) -> None:
         try:
@@ -114,20 +118,22 @@ class EnglishAligner:
 
             raise MissingDependency("pocketsphinx is not installed (English forced alignment)",
                                     hint="pip install -c constraints.txt pocketsphinx") from None
-        self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-        self._lock = threading.Lock()
+        self._decoder_class = Decoder
 
-    def _pronounce(self, words: Sequence[str]) -> None:
-        """Add espeak's pronunciation of each word the dictionary lacks."""
+    def _decoder(self, words: Sequence[str]) -> Any:
+        """A decoder that knows every word: espeak's pronunciation for the missing ones."""
+        dec = self._decoder_class(samprate=SAMPLE_RATE, loglevel="FATAL")
         for word in words:
-            if self._decoder.lookup_word(word) is None:
+            if dec.lookup_word(word) is None:
                 ipa = [p.ipa for p in synthesize(word, "en-us").phonemes]
-                self._decoder.add_word(word, " ".join(ipa_to_arpabet(ipa)), True)
+                dec.add_word(word, " ".join(ipa_to_arpabet(ipa)), True)
+        return dec
 
-    def _decode(self, pcm: bytes) -> None:
-        self._decoder.start_utt()
-        self._decoder.process_raw(pcm, full_utt=True)
-        self._decoder.end_utt()
+    @staticmethod
+    def _decode(dec: Any, pcm: bytes) -> None:
+        dec.start_utt()
+        dec.process_raw(pcm, full_utt=True)
+        dec.end_utt()
 
     def align(self, samples: np.ndarray, text: str) -> SpeechClip:
         """Phoneme and word timings of ``samples`` (16 kHz float32) speaking ``text``."""
@@ -137,17 +143,15 @@ class EnglishAligner:
         # Dither of about 1 LSB: pocketsphinx fails on digital silence (log of zero energy).
         dither = np.random.default_rng(0).standard_normal(len(samples)) * 2.0
         pcm = np.clip(samples * 32767.0 + dither, -32768, 32767).astype("<i2").tobytes()
-        with self._lock:
-            self._pronounce(words)
-            dec = self._decoder
-            try:
-                dec.set_align_text(" ".join(words))
-                self._decode(pcm)  # word alignment
-                dec.set_alignment()
-                self._decode(pcm)  # phones within it
-                alignment = dec.get_alignment()
-            except RuntimeError as exc:  # no path through the words: wrong text or bad audio
-                raise AlignError(f"pocketsphinx could not align {text[:60]!r}: {exc}") from None
+        dec = self._decoder(words)
+        try:
+            dec.set_align_text(" ".join(words))
+            self._decode(dec, pcm)  # word alignment
+            dec.set_alignment()
+            self._decode(dec, pcm)  # phones within it
+            alignment = dec.get_alignment()
+        except RuntimeError as exc:  # no path through the words: wrong text or bad audio
+            raise AlignError(f"pocketsphinx could not align {text[:60]!r}: {exc}") from None
         if alignment is None:
             raise AlignError(f"pocketsphinx found no alignment for {text[:60]!r}")
         phonemes = [PhonemeEvent(ARPABET_IPA[p.name.rstrip("012")], p.start * MEL_HOP_S,
