@@ -30,34 +30,54 @@ import cv2
 import numpy as np
 
 from ..face.segment import person_mask
+from ..face.types import CropTransform
 from .warp import Region
 
 BAND = 0.04  # share of the crop side around the mask searched for strands of hair
 STRAND_WIDTH = 11  # crop pixels: lines thinner than this are strands
 STRAND_CONTRAST = 32  # grey levels a strand stands out from its surroundings
 FRINGE = 0.006  # share of the crop side just outside the mask where every pixel may be hair
+SEGMENT_CONTEXT = 0.25  # the segmented window: the crop's square grown by this share a side
 MIN_FACE_COVER = 0.5  # a segmentation covering less of the face oval failed: all of it moves
 INPAINT_RADIUS = 5  # crop pixels each filled pixel takes colour from
 
 
-def person_alpha(crop: np.ndarray, oval: np.ndarray) -> np.ndarray:
-    """(S, S, 3) uint8 working crop, (K, 2) face-oval points in it -> (S, S) float32 alpha,
-    1 on the person whose face it is (hair, neck, shoulders, glasses, hat), 0 on the scene.
+def person_alpha(image: np.ndarray, crop: CropTransform, oval: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 photo, its working crop and (K, 2) face-oval points in the crop ->
+    (S, S) float32 alpha in crop pixels, 1 on the person whose face it is (hair, neck,
+    shoulders, glasses, hat), 0 on the scene (a neighbour in a group photo included).
 
-    If the segmentation misses the face (a drawing, a statue), the alpha is 1 everywhere:
-    everything the warp reaches moves, as it would without a layer.
+    The photo itself is segmented (around the crop, never the crop's padding past the
+    photo's edge, which the model may take for a body). If the segmentation misses the face
+    (a drawing, a statue), the alpha is 1 everywhere: everything the warp reaches moves,
+    as it would without a layer.
     """
-    face = np.zeros(crop.shape[:2], np.uint8)
+    side = crop.size
+    face = np.zeros((side, side), np.uint8)
     cv2.fillPoly(face, [np.rint(oval).astype(np.int32)], (1,))
-    mask = person_mask(crop)
+    x0, y0, x1, y1 = _around_crop(crop, image.shape[1], image.shape[0])
+    to_crop = crop.matrix.copy()
+    to_crop[:, 2] += to_crop[:, :2] @ (x0, y0)  # from the window's pixels
+    mask = cv2.warpAffine(person_mask(image[y0:y1, x0:x1]), to_crop, (side, side),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     _, labels = cv2.connectedComponents((mask > 0.5).astype(np.uint8))
     owners = np.unique(labels[(face > 0) & (labels > 0)])
     own = np.isin(labels, owners).astype(np.uint8)
     if (own & face).sum() < MIN_FACE_COVER * face.sum():
-        return np.ones(crop.shape[:2], np.float32)
+        return np.ones((side, side), np.float32)
     near_own = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0
     alpha = np.where(near_own, mask, 0.0).astype(np.float32)  # the owner's soft edge, kept
     return np.maximum(alpha, face.astype(np.float32))
+
+
+def _around_crop(crop: CropTransform, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) photo pixels: the crop's square grown by SEGMENT_CONTEXT a side,
+    inside the photo. The model sees the person in context, at a resolution that follows
+    the face's size rather than the photo's."""
+    corners = cv2.transform(np.array([[[0.0, 0.0], [crop.size, crop.size]]]), crop.inverse())[0]
+    grow = SEGMENT_CONTEXT * (corners[1] - corners[0])
+    (x0, y0), (x1, y1) = np.floor(corners[0] - grow), np.ceil(corners[1] + grow)
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ class Renderer:
         self.settings = settings or RenderSettings.model_validate({})
         crop = crop_image(portrait.image, face.crop)
         # Only the person moves: the rig's rings hug their outline, the scene stays.
-        person = person_alpha(crop, face.landmarks[list(lm.FACE_OVAL), :2])
+        person = person_alpha(portrait.image, face.crop, face.landmarks[list(lm.FACE_OVAL), :2])
         self.rig = HeadRig(face.landmarks, face.crop.size, person)
         # Canvas pixel = crop pixel * scale + offset.
         if self.settings.output == "pasteback":
