@@ -6,9 +6,10 @@ colours, light, sharpness and grain:
 - the photo's own teeth, where its parted lips show them (bright, less saturated than
   its lips), split into the upper row (rigid with the skull) and the lower row (with the
   jaw);
-- otherwise teeth synthesized from the photo's whites: the sclera sets their white
-  balance, the face's specular highlights their brightness, the cheeks' brightness on
-  either side the direction of the light;
+- otherwise teeth synthesized along the dental arch from the photo's whites: the sclera
+  (where it is seen; else the skin and the specular highlights) sets their white balance,
+  the highlights their brightness, the cheeks' brightness on either side the direction
+  of the light;
 - cavity, throat and tongue: the photo's lip colour, darkened;
 - the photo's blur (from how much its strongest edges soften when blurred further, after
   Zhuo and Sim, "Defocus map estimation from a single image", Pattern Recognition 2011)
@@ -29,16 +30,17 @@ import numpy as np
 
 from ..face import landmarks as lm
 
-# Anchors whose motion carries the teeth: the nose base moves only with the head (and
-# sits near the teeth's depth); the chin only with the head and the jaw.
+# Anchors whose motion carries the teeth: the nose base moves only with the head, the chin
+# only with the head and the jaw. The nose sits in front of the teeth, so a turning head
+# slides them a little against the lips (2-3.5 px at 15 degrees of yaw, 512 px): MARGIN.
 UPPER_ANCHORS = (2, 164, 97, 326, 98, 327, 94, 1, 4, 5)
 LOWER_ANCHORS = (152, 175, 199, 200, 18, 83, 313, 201, 421)
 
 # Dental anatomy in eye spans (outer eye-corner distance, ~95 mm in adults): visible upper
-# incisor below the relaxed upper lip ~2-3.5 mm (Vig and Brundo, J Prosthet Dent 1978),
-# a little more in speech as the lip rises; an
-# upper central incisor crown ~10.5 mm tall; upper teeth widths along the arch 8.5, 6.5,
-# 7.5, 7, 7 mm and lower ones 5.4, 5.9, 7, 7, 7 mm, on arches of ~25 and ~22 mm radius.
+# incisor below the relaxed upper lip ~2-3.5 mm (Vig and Brundo, J Prosthet Dent 1978), a
+# little more in speech as the lip rises; an upper central incisor crown ~10.5 mm tall;
+# upper teeth widths along the arch 8.5, 6.5, 7.5, 7, 7 mm and lower ones 5.4, 5.9, 7, 7,
+# 7 mm (textbook means), on arches of ~25 and ~22 mm radius.
 UPPER_SHOW = 0.04
 CROWN = 0.11
 UPPER_ARCH = np.cumsum([0.0, 8.5, 6.5, 7.5, 7.0, 7.0]) / 25.0  # tooth boundaries, radians
@@ -49,7 +51,7 @@ CORNER_ANGLE = np.radians(60.0)  # the arch angle seen at the inner mouth corner
 UPPER_SHADOW = (0.3, 0.012)
 LOWER_SHADOW = (0.25, 0.012)
 SCLERA_LEAD = 10.0  # whiteness by which the sclera leads the skin when it is fully trusted
-MIN_WHITER = 8.0  # CIELAB whiteness (luminance - chroma) by which skin may lead the lips, at least
+MIN_WHITER = 8.0  # least lead of the skin's CIELAB whiteness (L* - chroma) over the lips
 MARGIN = 0.04  # eye spans by which the photo's teeth continue past its inner lips
 RIM = 0.012  # eye spans of the photo's inner-lip rim that belong to the lips, not the teeth
 MIN_TEETH_AREA = 0.008  # eye spans squared of teeth pixels below which a row is synthesized
@@ -407,6 +409,8 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
     rows = (inner * (1.0 - below), inner * below)
     photo = face[box.slices()]
     whites = _median_rgb(photo, teeth) if any(shown) else _whites(lab, pts)
+    # The mouth's inside is lip-coloured tissue in the lips' shade: a third of their light
+    # in the cavity, a tenth down the throat, half on the tongue, which faces the opening.
     cavity, throat, tongue = (np.float32(k) * lip for k in (0.32, 0.1, 0.55))
     light = _light_slope(lab, pts, unit)
     sides = (box.v < box.v_lower, box.v > box.v_upper)  # above the lower lip, below the upper
