@@ -119,3 +119,19 @@ def test_a_recipe_mixes_recorded_prompts_into_training_clips(package_folder: Pat
     synthetic = DataRecipe(num_clips=2, clip_seconds=(2.0, 3.0))
     assert synthetic.recipe_hash() != recipe.recipe_hash()
     assert "real_fraction" not in synthetic.to_json()  # synthetic recipes keep their old hash
+
+
+def test_cli_checks_real_speech_arguments_before_any_work(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from moda_cli.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "--suite", "real"])
+    assert result.exit_code == 2 and "--real-speech" in result.output
+    result = runner.invoke(app, ["eval", "--suite", "bogus"])
+    assert result.exit_code == 2 and "espeak, real or both" in result.output
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "d"), "--clips", "1",
+                                 "--real-speech", str(tmp_path)])
+    assert result.exit_code != 0 and "apt-get download asterisk-core-sounds-en-g722" in result.output
+    assert not (tmp_path / "d" / "dataset.json").exists()
