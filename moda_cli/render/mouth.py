@@ -25,6 +25,8 @@ from .mouth_source import (
     UPPER_SHADOW,
     Layer,
     MouthLook,
+    contour_at,
+    fill_polygon,
 )
 
 MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint
@@ -72,20 +74,6 @@ def _warp_layer(
                           borderMode=cv2.BORDER_CONSTANT)
 
 
-def _coverage(poly: np.ndarray, x0: int, y0: int, size: tuple[int, int]) -> np.ndarray:
-    """(h, w) float32 share of each pixel inside the polygon (N, 2) (anti-aliased)."""
-    mask = np.zeros((size[1], size[0]), np.uint8)
-    sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
-    pts = np.round((poly - (x0, y0)) * (1 << sub)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], (255,), lineType=cv2.LINE_AA, shift=sub)
-    return mask.astype(_F32) * _F32(1 / 255)
-
-
-def _contour_y(xs: np.ndarray, contour: np.ndarray) -> np.ndarray:
-    order = np.argsort(contour[:, 0])
-    return np.interp(xs, contour[order, 0], contour[order, 1]).astype(_F32)
-
-
 @dataclass(frozen=True)
 class _Opening:
     """The opening in a box of pixels: columns xs (w,), per-column contours yu, yl (w,),
@@ -103,7 +91,7 @@ def _opening(
 ) -> _Opening:
     xs = np.arange(x0, x0 + size[0], dtype=_F32)
     ys = np.arange(y0, y0 + size[1], dtype=_F32)[:, None]
-    yu, yl = _contour_y(xs, upper), _contour_y(xs, lower)
+    yu, yl = contour_at(xs, upper).astype(_F32), contour_at(xs, lower).astype(_F32)
     return _Opening(xs, yu, yl, ys - yu, yl - ys)
 
 
@@ -160,13 +148,13 @@ def paint_mouth(
     size = (x1 - x0, y1 - y0)
     op = _opening(upper, lower, x0, y0, size)
     colour = _cavity(op, look, unit)
-    gx, gy = x0 % GRAIN_TILE, y0 % GRAIN_TILE  # the grain tile repeats: any period offset
+    gx, gy = x0 % GRAIN_TILE, y0 % GRAIN_TILE  # it repeats, and has room for a face-wide box
     colour += look.grain[gy : gy + size[1], gx : gx + size[0], None]
     upper_motion, lower_motion = _teeth_motion(points, look, unit)
     for layer, motion in ((look.lower, lower_motion), (look.upper, upper_motion)):  # upper in front
         teeth = _warp_layer(layer, motion, x0, y0, size)
         colour = colour * (1.0 - teeth[..., 3:]) + teeth[..., :3]
     _lips_into_edge(colour, image, op, float(np.clip(0.5 * look.blur, 0.5 * px, px)))
-    inside = _coverage(poly, x0, y0, size)[..., None]
+    inside = fill_polygon((size[1], size[0]), poly - (x0, y0))[..., None]
     roi = image[y0:y1, x0:x1].astype(_F32)
     image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * inside, 0, 255).astype(np.uint8)

@@ -118,7 +118,7 @@ def _mouth_frame(points: np.ndarray) -> _MouthFrame:
     return _MouthFrame(origin, axes, float(left), float(right))
 
 
-def _fill(shape: tuple[int, ...], poly: np.ndarray) -> np.ndarray:
+def fill_polygon(shape: tuple[int, ...], poly: np.ndarray) -> np.ndarray:
     """(h, w) float32 anti-aliased coverage of the polygon (N, 2) in pixels; shape (h, w, ...)."""
     mask = np.zeros(shape[:2], np.uint8)
     sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
@@ -149,7 +149,7 @@ def _median_rgb(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(3,) median RGB of the lips' red part (between outer and inner contours)."""
     outer = np.vstack([points[list(lm.UPPER_OUTER_LIP)], points[list(lm.LOWER_OUTER_LIP)][::-1]])
-    band = _fill(image.shape, outer) - _fill(image.shape, _inner_poly(points))
+    band = fill_polygon(image.shape, outer) - fill_polygon(image.shape, _inner_poly(points))
     return _median_rgb(image, band)
 
 
@@ -174,12 +174,13 @@ def _whites(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
     shape = lab.shape[:2]
     white = _whiteness(lab)
-    oval = _fill(shape, points[list(lm.FACE_OVAL)]) > 0.5
+    oval = fill_polygon(shape, points[list(lm.FACE_OVAL)]) > 0.5
     skin = np.median(lab[oval], axis=0)
     bright = oval & (lab[..., 0] >= np.percentile(lab[..., 0][oval], 99))
     highlight = np.median(lab[bright], axis=0)
     guess = np.array([0.9 * highlight[0], *(0.35 * highlight[1:] + 0.65 * skin[1:])])
-    eyes = _fill(shape, points[list(lm.RIGHT_EYE)]) + _fill(shape, points[list(lm.LEFT_EYE)]) > 0.99
+    right, left = (fill_polygon(shape, points[list(eye)]) for eye in (lm.RIGHT_EYE, lm.LEFT_EYE))
+    eyes = right + left > 0.99
     if eyes.any():
         sclera = np.median(lab[eyes & (white >= np.percentile(white[eyes], 70))], axis=0)
         lead = float(_whiteness(sclera)) - float(_whiteness(skin))
@@ -250,7 +251,8 @@ class _Box:
         return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
 
 
-def _contour_v(u: np.ndarray, contour: np.ndarray) -> np.ndarray:
+def contour_at(u: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """The contour (K, 2), a function of its first coordinate, at ``u`` (any shape)."""
     order = np.argsort(contour[:, 0])
     return np.interp(u, contour[order, 0], contour[order, 1])
 
@@ -267,8 +269,8 @@ def _mouth_box(shape: tuple[int, ...], points: np.ndarray, unit: float) -> _Box:
     half = np.where(u < 0, max(-frame.left, 1.0), max(frame.right, 1.0))
     return _Box(
         int(x0), int(y0), u, v,
-        _contour_v(u, frame.uv(points[list(lm.UPPER_INNER_LIP)])),
-        _contour_v(u, frame.uv(points[list(lm.LOWER_INNER_LIP)])),
+        contour_at(u, frame.uv(points[list(lm.UPPER_INNER_LIP)])),
+        contour_at(u, frame.uv(points[list(lm.LOWER_INNER_LIP)])),
         np.clip(u / half, -1.0, 1.0),
     )
 
@@ -337,7 +339,8 @@ def _photo_teeth(
     of the skin's lead over them (lips are the most saturated part of a face).
     """
     sub = image[box.slices()]
-    inner = np.clip(2.0 * _fill(sub.shape, _inner_poly(points) - (box.x0, box.y0)) - 1.0, 0.0, 1.0)
+    inner = fill_polygon(sub.shape, _inner_poly(points) - (box.x0, box.y0))
+    inner = np.clip(2.0 * inner - 1.0, 0.0, 1.0)  # pixels half on the lip are lip
     margin = 0.5 * max(skin - lip, MIN_WHITER)
     whiter = (np.clip((_whiteness(_lab(sub)) - lip) / margin, 0.0, 1.0) * inner).astype(np.float32)
     # A little blur and gain close the speckle and take in the teeth's edges.
@@ -398,14 +401,15 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
     blur = _blur_sigma(gray[:y1, :x1], px)
     grain = _grain(gray, pts, unit, blur, px)
     box = _mouth_box(face.shape, pts, unit)
-    skin = float(np.median(_whiteness(lab)[_fill(face.shape, pts[list(lm.FACE_OVAL)]) > 0.5]))
+    oval = fill_polygon(face.shape, pts[list(lm.FACE_OVAL)]) > 0.5
+    skin = float(np.median(_whiteness(lab)[oval]))
     lip_white = float(_whiteness(_lab(lip[None, None]))[0, 0])
     teeth = _photo_teeth(face, box, pts, lip_white, skin, px)
     below = np.clip(box.v - box.v_upper - _split_rows(teeth, box, unit) + 0.5, 0.0, 1.0)
     shown = [float((teeth * r).sum()) >= MIN_TEETH_AREA * unit**2 for r in (1.0 - below, below)]
     # A row of the photo's teeth carries all it shows between the lips (gums, the shadow
     # under the lip, dark corners), so at rest the mouth is the photo's own.
-    inner = np.clip(2.0 * _fill(teeth.shape, _inner_poly(pts) - (box.x0, box.y0)), 0.0, 1.0)
+    inner = np.clip(2.0 * fill_polygon(teeth.shape, _inner_poly(pts) - (box.x0, box.y0)), 0.0, 1.0)
     rows = (inner * (1.0 - below), inner * below)
     photo = face[box.slices()]
     whites = _median_rgb(photo, teeth) if any(shown) else _whites(lab, pts)
