@@ -31,9 +31,9 @@ from .mouth_source import (
 
 MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint
 # Synthesized lower teeth sit behind the lower lip; as the opening passes REVEAL_FROM eye
-# spans the lip is drawn down off them (by REVEAL_RATE of the excess, at most REVEAL_MAX):
-# lower teeth show only in wide openings.
-REVEAL_FROM, REVEAL_RATE, REVEAL_MAX = 0.1, 0.5, 0.04
+# spans the lip is drawn down off them (by REVEAL_RATE of the excess, at most REVEAL_MAX,
+# ~2.4 mm): lower teeth show only in wide openings, and less than the upper ones.
+REVEAL_FROM, REVEAL_RATE, REVEAL_MAX = 0.1, 0.5, 0.025
 _UPPER, _LOWER = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
 _UPPER_ANCHORS, _LOWER_ANCHORS = np.array(UPPER_ANCHORS), np.array(LOWER_ANCHORS)
 _F32 = np.float32

@@ -47,6 +47,8 @@ UPPER_ARCH = np.cumsum([0.0, 8.5, 6.5, 7.5, 7.0, 7.0]) / 25.0  # tooth boundarie
 LOWER_ARCH = np.cumsum([0.0, 5.4, 5.9, 7.0, 7.0, 7.0]) / 22.0
 UPPER_LENGTH = np.array([1.0, 0.8, 0.95, 0.75, 0.7])  # crown shown, relative to the centrals
 CORNER_ANGLE = np.radians(60.0)  # the arch angle seen at the inner mouth corners
+LOWER_LIGHT = 0.85  # light on the lower teeth relative to the upper ones
+BUCCAL = 0.2  # share of the half mouth width, at each corner, where teeth fade into shadow
 # Shadows the lips cast into the opening: (darkening at the lip, reach in eye spans).
 UPPER_SHADOW = (0.3, 0.012)
 LOWER_SHADOW = (0.25, 0.012)
@@ -168,7 +170,7 @@ def _whites(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     photo shows it. The sclera shows it directly where it is visibly whiter than the skin
     (open eyes, enough pixels); otherwise the skin's colour and the specular highlights'
     (near-white, but clipped) bracket it: diffuse whites keep most of the skin's colour
-    cast (in the sample photos their teeth's chroma is 0.5-1 x the skin's). Brightness: a
+    cast (in the sample photos that show teeth, their chroma is 0.8-1 x the skin's). Brightness: a
     little under the highlights (teeth sit in the lips' shade), towards the sclera's where
     that is seen.
     """
@@ -178,7 +180,7 @@ def _whites(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     skin = np.median(lab[oval], axis=0)
     bright = oval & (lab[..., 0] >= np.percentile(lab[..., 0][oval], 99))
     highlight = np.median(lab[bright], axis=0)
-    guess = np.array([0.9 * highlight[0], *(0.35 * highlight[1:] + 0.65 * skin[1:])])
+    guess = np.array([0.9 * highlight[0], *(0.2 * highlight[1:] + 0.8 * skin[1:])])
     right, left = (fill_polygon(shape, points[list(eye)]) for eye in (lm.RIGHT_EYE, lm.LEFT_EYE))
     eyes = right + left > 0.99
     if eyes.any():
@@ -321,9 +323,14 @@ def _synthesized(
         inside = box.v_upper + UPPER_SHOW * unit * UPPER_LENGTH[k] * rounded - box.v
         dark, reach = UPPER_SHADOW
         shade *= 1.0 - dark * np.exp(-np.maximum(box.v - box.v_upper, 0.0) / (reach * unit))
-    else:
+    else:  # the lower row stands deeper in the mouth, shaded by the upper teeth and lip
         inside = box.v - box.v_lower - 0.2 * UPPER_SHOW * unit * (1.0 - rounded)
-    alpha = np.clip(inside / px + 0.5, 0.0, 1.0)
+        shade *= LOWER_LIGHT
+    # The arch turns away into the cheeks' shadow: teeth darken towards the corners and
+    # give way to the dark of the buccal corridor before them.
+    corner = np.abs(box.u_norm)
+    shade *= 1.0 - 0.35 * corner**3
+    alpha = np.clip(inside / px + 0.5, 0.0, 1.0) * np.clip((1.0 - corner) / BUCCAL, 0.0, 1.0)
     edge = 0.12 * np.exp(-np.maximum(inside, 0.0) / (0.006 * unit))  # translucent enamel
     rgb = colour * shade[..., None]
     rgb += (cavity - rgb) * edge[..., None]
