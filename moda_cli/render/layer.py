@@ -40,6 +40,7 @@ FRINGE = 0.006  # share of the crop side just outside the mask where every pixel
 SEGMENT_CONTEXT = 0.25  # the segmented window: the crop's square grown by this share a side
 MIN_FACE_COVER = 0.5  # a segmentation covering less of the face oval failed: all of it moves
 INPAINT_RADIUS = 5  # crop pixels each filled pixel takes colour from
+EDGE = 2  # canvas pixels past the box where the layer is split too
 
 
 def person_alpha(image: np.ndarray, crop: CropTransform, oval: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ def _around_crop(crop: CropTransform, width: int, height: int) -> tuple[int, int
 @dataclass(frozen=True)
 class SceneLayer:
     """layer: (H, W, 4) uint8, the canvas as the warp samples it: premultiplied (colour, A)
-    in ``box``, the canvas itself with A = 255 outside it. plate: (h, w, 4) uint8, the box's
+    in and just around ``box``, the canvas itself with A = 255 further out. plate: (h, w, 4) uint8, the box's
     still scene (its 4th channel unused: it matches the layer's channels for ``composite``)."""
 
     layer: np.ndarray
@@ -91,31 +92,37 @@ class SceneLayer:
 
 
 def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.ndarray,
-                crop_to_box: np.ndarray) -> SceneLayer:
+                crop_to_canvas: np.ndarray) -> SceneLayer:
     """The canvas (H, W, 3) uint8 split into a person layer and a still plate inside ``box``.
 
-    crop: (S, S, 3) uint8 working crop and alpha its (S, S) ``person_alpha``; crop_to_box:
-    (2, 3) similarity from crop pixels to the box's pixels. The fill is made at the crop's
-    resolution (at most ``render.size``), which bounds its cost on large photos.
+    crop: (S, S, 3) uint8 working crop and alpha its (S, S) ``person_alpha``;
+    crop_to_canvas: (2, 3) similarity from crop pixels to the canvas's. The fill is made at
+    the crop's resolution (at most ``render.size``), which bounds its cost on large photos.
+    The layer is split a few pixels past the box too: the warp's bilinear taps at the box's
+    edge must see the scene there as scene.
     """
-    size = (box.x1 - box.x0, box.y1 - box.y0)
+    height, width = canvas.shape[:2]
+    outer = Region(max(box.x0 - EDGE, 0), max(box.y0 - EDGE, 0),
+                   min(box.x1 + EDGE, width), min(box.y1 + EDGE, height))
+    to_outer = crop_to_canvas - np.array([[0.0, 0.0, outer.x0], [0.0, 0.0, outer.y0]])
 
-    def to_box(image: np.ndarray) -> np.ndarray:
-        return cv2.warpAffine(image, crop_to_box, size, flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+    def resampled(image: np.ndarray) -> np.ndarray:  # crop pixels -> outer's pixels
+        return cv2.warpAffine(image, to_outer, (outer.x1 - outer.x0, outer.y1 - outer.y0),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     hole = _person_and_hair(crop, alpha)
     fill = cv2.inpaint(crop, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)
-    fill = cv2.cvtColor(to_box(fill), cv2.COLOR_RGB2RGBA)
-    photo = cv2.cvtColor(canvas[box.slices], cv2.COLOR_RGB2RGBA)
+    fill = cv2.cvtColor(resampled(fill), cv2.COLOR_RGB2RGBA)
+    photo = cv2.cvtColor(canvas[outer.slices], cv2.COLOR_RGB2RGBA)
     # Each pixel of the hole gets at least the alpha that explains its colour over the fill.
-    a = np.maximum(np.rint(to_box(alpha) * 255), _fitting_alpha(photo, fill))
-    a = np.where(to_box(hole.astype(np.float32)) > 0, a, 0).astype(np.uint8)
+    a = np.maximum(np.rint(resampled(alpha) * 255), _fitting_alpha(photo, fill))
+    a = np.where(resampled(hole.astype(np.float32)) > 0, a, 0).astype(np.uint8)
     plate = np.where(a[..., None] > 0, fill, photo)
     layer = cv2.cvtColor(canvas, cv2.COLOR_RGB2RGBA)
-    layer[box.slices] = cv2.subtract(photo, _behind(plate, a))  # the photo less the plate's share
-    layer[box.slices][..., 3] = a
-    return SceneLayer(layer, plate)
+    layer[outer.slices] = cv2.subtract(photo, _behind(plate, a))  # the photo less the plate's share
+    layer[outer.slices][..., 3] = a
+    inner = plate[box.y0 - outer.y0 : box.y1 - outer.y0, box.x0 - outer.x0 : box.x1 - outer.x0]
+    return SceneLayer(layer, np.ascontiguousarray(inner))
 
 
 def _person_and_hair(crop: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -100,8 +100,8 @@ class Renderer:
         self.patch_box: Region = region
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
-        crop_to_region = np.hstack([np.eye(2) * self._scale, self._to_region[:, None]])
-        self._scene = scene_layer(self.background, region, crop, person, crop_to_region)
+        crop_to_canvas = np.hstack([np.eye(2) * self._scale, self._offset[:, None]])
+        self._scene = scene_layer(self.background, region, crop, person, crop_to_canvas)
         # The photo's mouth interior (its own teeth, or teeth from its whites), region pixels.
         self.mouth: MouthLook | None = None
         if self.settings.mouth_interior:

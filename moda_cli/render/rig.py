@@ -26,10 +26,11 @@ from .blendshapes import ExpressionBasis, build_basis
 # Ring sizes are in oval radii: a ring point sits at centre + scale * (oval point - centre).
 NEAR_RING_SCALE = 1.3
 NEAR_RING_SCALE_CHIN = 1.5  # further below the chin, so an open jaw does not fold the neck
-HEAD_MARGIN = 0.25  # head ring outside the person's outline: the silhouette moves rigidly
+HEAD_MARGIN = 0.15  # head ring outside the person's outline: the silhouette moves rigidly
 HEAD_RING_MIN_GAP = 0.2  # head ring at least this far outside the near ring
 HEAD_RING_MAX = 2.2  # hair further out than this bends with the field instead
-STILL_GAP = 0.5  # still ring outside the head ring: room for the head to move without folding
+STILL_GAP = 0.35  # still ring outside the head ring: room for the head to move without folding
+BODY_DIRECTION = 0.6  # rays this close to straight down the face meet the body, not an outline
 ROOM = 0.7  # a ring point moves at most this share of its distance to the nearest still point
 RING_SMOOTH = 2  # neighbours on each side a ring point takes its extent from (no sharp spikes)
 EXTENT_STEP = 0.05  # outline search step along each ray
@@ -143,6 +144,9 @@ class HeadRig:
         near = _chin_scale(rays, down, NEAR_RING_SCALE, NEAR_RING_SCALE_CHIN)
         border = _border_scale(c2, rays, crop_size)
         head = np.maximum(_outline_scale(person, c2, rays) + HEAD_MARGIN, near + HEAD_RING_MIN_GAP)
+        # Down the neck the person goes on into the body, which hardly follows the head.
+        body = rays @ down > BODY_DIRECTION * np.linalg.norm(rays, axis=1)
+        head[body] = near[body] + HEAD_RING_MIN_GAP
         head = _circular_max(np.minimum(head, HEAD_RING_MAX), RING_SMOOTH)
         head = np.minimum(head, border - STILL_GAP)
         still = _circular_max(head, RING_SMOOTH) + STILL_GAP
