@@ -11,8 +11,8 @@ Per portrait (``person_alpha``, then ``scene_layer``):
    pixels join the person with the least alpha that explains their colour over it;
 3. the layer: RGBA, premultiplied: A the alpha and RGB the person's colour times A, i.e.
    the photo with the plate's share (255 - A) / 255 taken out, so that over the plate it
-   gives back the photo to the byte. Where a pixel is darker than the plate's share alone
-   (dark hair at the mask's soft edge), A is raised until it fits: it is the person's.
+   gives back the photo to the byte. A is never below what explains a pixel's colour over
+   the plate (dark hair at the mask's soft edge is the person's, whatever the mask says).
 
 Per frame (``composite``): the warp samples the layer (colour and A in one 4-channel
 remap, no dearer than the 3 channels it would otherwise sample) and the frame is the
@@ -84,8 +84,9 @@ def _around_crop(crop: CropTransform, width: int, height: int) -> tuple[int, int
 @dataclass(frozen=True)
 class SceneLayer:
     """layer: (H, W, 4) uint8, the canvas as the warp samples it: premultiplied (colour, A)
-    in and just around ``box``, the canvas itself with A = 255 further out. plate: (h, w, 4) uint8, the box's
-    still scene (its 4th channel unused: it matches the layer's channels for ``composite``)."""
+    in and just around ``box``, the canvas itself with A = 255 further out. plate: (h, w, 4)
+    uint8, the box's still scene (its 4th channel unused: it matches the layer's channels
+    for ``composite``)."""
 
     layer: np.ndarray
     plate: np.ndarray
