@@ -37,11 +37,12 @@ UPPER_ANCHORS = (2, 164, 97, 326, 98, 327, 94, 1, 4, 5)
 LOWER_ANCHORS = (152, 175, 199, 200, 18, 83, 313, 201, 421)
 
 # Dental anatomy in eye spans (outer eye-corner distance, ~95 mm in adults): visible upper
-# incisor below the relaxed upper lip ~2-3.5 mm (Vig and Brundo, J Prosthet Dent 1978), a
-# little more in speech as the lip rises; an upper central incisor crown ~10.5 mm tall;
-# upper teeth widths along the arch 8.5, 6.5, 7.5, 7, 7 mm and lower ones 5.4, 5.9, 7, 7,
-# 7 mm (textbook means), on arches of ~25 and ~22 mm radius.
-UPPER_SHOW = 0.04
+# incisor below the relaxed upper lip ~2-3.5 mm (Vig and Brundo, J Prosthet Dent 1978),
+# more in speech as the lip rises (~4.5 mm taken: less hid the teeth in a photo's blur);
+# an upper central incisor crown ~10.5 mm tall; upper teeth widths along the arch 8.5,
+# 6.5, 7.5, 7, 7 mm and lower ones 5.4, 5.9, 7, 7, 7 mm (textbook means), on arches of ~25
+# and ~22 mm radius.
+UPPER_SHOW = 0.05
 CROWN = 0.11
 UPPER_ARCH = np.cumsum([0.0, 8.5, 6.5, 7.5, 7.0, 7.0]) / 25.0  # tooth boundaries, radians
 LOWER_ARCH = np.cumsum([0.0, 5.4, 5.9, 7.0, 7.0, 7.0]) / 22.0
