@@ -7,7 +7,7 @@ import torch
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
 from moda_cli.motion.checkpoint import save_checkpoint
-from moda_cli.motion.generate import LearnedGenerator, finish, plan_windows
+from moda_cli.motion.generate import FinishPlan, LearnedGenerator, finish, plan_windows
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats
@@ -114,24 +114,85 @@ def test_moving_average_and_stats():
     assert s[0] == pytest.approx(2.0 / 3)
 
 
+def _with_blinks(motion: np.ndarray, peaks: dict[int, tuple[float, float]]) -> np.ndarray:
+    """The model's kind of blinks: one-frame peaks, each eye its own height."""
+    out = motion.copy()
+    out[:, [index("blink_left"), index("blink_right")]] = 0.02
+    for frame, (left, right) in peaks.items():
+        out[frame, [index("blink_left"), index("blink_right")]] = left, right
+    return out
+
+
 @pytest.mark.parametrize("smoothing", [1, 3, 4, 7])
 def test_finishing_in_chunks_equals_finishing_at_once(smoothing):
-    """The stream smooths the pose chunk by chunk: any split must give the whole-clip result."""
+    """The stream finishes chunk by chunk: any split must give the whole-clip result, blinks
+    that straddle a cut included."""
     rng = np.random.default_rng(smoothing)
-    motion = rng.normal(0, 0.6, (97, 17)).astype(np.float32)
-    whole = finish(motion, 0, len(motion), smoothing)
-    cuts = [0, *sorted(rng.choice(np.arange(1, 97), 6, replace=False)), 97]
-    parts = [finish(motion, a, b, smoothing) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    peaks = {2: (0.9, 0.8), 30: (0.7, 0.1), 52: (0.6, 0.6), 57: (0.9, 0.9), 95: (1.0, 0.9)}
+    motion = _with_blinks(rng.normal(0, 0.6, (97, 17)).astype(np.float32), peaks)
+    plan = FinishPlan(smoothing, 25.0, blink_gap=8, blinks=True)
+    whole = finish(motion, 0, len(motion), plan)
+    random_cuts = sorted(rng.choice(np.arange(1, 97), 6, replace=False))
+    for cuts in ([0, 29, 31, 55, 58, 97], [0, *random_cuts, 97]):
+        parts = [finish(motion, a, b, plan) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
     assert np.abs(whole[:, POSE_SLICE] - np.clip(motion[:, POSE_SLICE], LOW[POSE_SLICE], HIGH[POSE_SLICE])).max() > 0 \
         or smoothing == 1
+
+
+def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
+    """One-frame, one-eyed peaks become blinks of both eyes, shut on at least two frames
+    and moving for about a third of a second; a weaker peak close to a stronger one and a
+    peak under the threshold are no blinks; a rate of 0 asks for none."""
+    motion = _with_blinks(np.zeros((120, 17), np.float32),
+                          {10: (0.9, 0.1), 50: (0.5, 0.6), 54: (0.3, 0.3), 90: (0.3, 0.2)})
+    out = finish(motion, 0, 120, FinishPlan(3, 25.0, blink_gap=8, blinks=True))
+    left, right = out[:, index("blink_left")], out[:, index("blink_right")]
+    np.testing.assert_array_equal(left, right)
+    shut = left > 0.9
+    assert shut[10:12].all() and shut[50:52].all()
+    moving = np.nonzero(left > 0.05)[0]
+    assert set(moving) <= set(range(7, 18)) | set(range(47, 58))  # two blinks, ~0.3 s each
+    assert 7 <= int(np.sum(left[40:70] > 0.05)) <= 11
+    none = finish(motion, 0, 120, FinishPlan.for_settings(MotionSettings(blink_rate=0.0), 25.0))
+    assert np.all(none[:, index("blink_left")] == 0)
+
+
+def test_stream_keeps_blinks_whole_across_window_boundaries(gen, monkeypatch):
+    """Blinks the model puts on the last rows a window makes final, or just after them, come
+    out of the stream whole: as finishing the whole clip at once draws them."""
+    from moda_cli.motion import generate
+
+    T, W, P = 200, TINY["window"], TINY["prev_frames"]
+    finals = [s + W - P for s in plan_windows(T, W, P, 50)][:5]  # rows final after each window
+    peaks = {f + d: (0.95, 0.85) for f, d in zip(finals, (-2, -1, 0, 1, 2), strict=True)}
+    model_rows = _with_blinks(np.zeros((T, 17), np.float32), peaks)
+    handed = [0]  # rows post-processed so far: the stream hands them over in order
+
+    def postprocess(motion, settings, plan):
+        rows = model_rows[handed[0] : handed[0] + len(motion)]
+        handed[0] += len(motion)
+        return rows
+
+    monkeypatch.setattr(generate, "postprocess", postprocess)
+    req = request(T, blink_rate=60.0)  # a gap of 9 frames: no peak here yields to another
+    chunks = list(gen.stream(req))
+    streamed = np.concatenate(chunks)[:, index("blink_left")]
+    assert len(chunks) > 3
+    plan = FinishPlan.for_settings(req.settings, 25.0)
+    np.testing.assert_allclose(streamed, finish(model_rows, 0, T, plan)[:, index("blink_left")])
+    for frame in peaks:
+        assert (streamed[frame : frame + 2] > 0.9).all(), frame
 
 
 def test_stream_yields_frames_before_sampling_ends(gen):
     """The first chunk comes after the first window, not after the whole clip."""
     frames, seen = 200, []
     chunks = []
-    for chunk in gen.stream(request(frames), progress=lambda done, total: seen.append(done)):
+    # The tiny model's windows make 16 rows final each: finishing must not read further
+    # ahead (a blink gap of 9 frames at 60 blinks/min; the real model's stride is 64).
+    req = request(frames, blink_rate=60.0)
+    for chunk in gen.stream(req, progress=lambda done, total: seen.append(done)):
         chunks.append((len(seen), len(chunk)))
     assert len(chunks) > 3
     assert chunks[0][0] == 1  # one window sampled when the first rows arrive

@@ -10,8 +10,10 @@ Stages of ``LearnedGenerator.generate``:
 4. sample each window with the ODE solver and classifier-free guidance, prompted by the
    previous window's last P frames (together with other jobs' windows when a batcher is
    given), and cross-fade it into the output over the overlap
-5. post-process: lip and head scales, pose moving average, clip to the documented ranges;
-   ``stream`` yields each window's final frames at once, so rendering overlaps sampling
+5. post-process: lip and head scales, pose moving average, blinks redrawn with a person's
+   lid kinematics at the model's blink instants (``FinishPlan``), clip to the documented
+   ranges; ``stream`` yields each window's final frames as soon as nothing after them
+   can change them, so rendering overlaps sampling
 
 Time is linear in the clip's length and memory nearly flat: one window is in flight at
 a time and the output is a (T, D) array (17 floats a frame).
@@ -30,17 +32,32 @@ import torch
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
 from ..presets import MotionSettings
+from . import prior
 from .batching import WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .generator import MotionRequest, ProgressFn, emotion_index
 from .model import MotionCond
 from .normalization import pad_audio, silence_frame
-from .params import HIGH, LIP_NAMES, LOW, POSE_SLICE, MotionSeq, indices, moving_average
+from .params import (
+    BLINK_NAMES,
+    HIGH,
+    LIP_NAMES,
+    LOW,
+    POSE_SLICE,
+    MotionSeq,
+    indices,
+    moving_average,
+)
 from .sampling import get_solver, guided_velocity, time_grid
 
 TAIL_SILENCE_S = 2.0
 _LIP_COLS = indices(LIP_NAMES)
 _EXPR_SCALED_COLS = indices(("smile", "frown", "brow_raise", "brow_furrow"))
+_BLINK_COLS = indices(BLINK_NAMES)
+BLINK = prior.BlinkKinematics()  # the generator's blinks: the middle of a person's ranges
+BLINK_THRESHOLD = 0.4  # a model blink: both lids' mean closure peaks over this
+BLINK_GAP = 0.35  # of the asked mean interval between blinks: weaker peaks closer are dropped
+MAX_BLINK_GAP_S = 2.0  # so that a low rate does not hold frames back for long
 
 
 @dataclass
@@ -91,16 +108,69 @@ def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPla
     return out
 
 
-def finish(motion: np.ndarray, start: int, stop: int, smoothing: int) -> np.ndarray:
-    """Rows start:stop of the post-processed (T, D) motion, pose smoothed, clipped to range.
+@dataclass(frozen=True)
+class FinishPlan:
+    """What ``finish`` does to post-processed rows: the pose's moving average over
+    ``smoothing`` frames, and blinks redrawn with a person's lid kinematics.
 
-    Only the rows the moving average reaches are read, so a stream can finish the frames
-    that are final while later windows are still being sampled.
+    The model decides when to blink, but its blink channels learned the one-frame shape of
+    older training targets and sample the two eyes apart. Its blinks are taken as events
+    (peaks of both lids' mean closure over BLINK_THRESHOLD) and both lids are redrawn with
+    ``prior.draw_blinks``, the shape the prior trains on. The model fires more often than
+    its rate condition asks for (clusters of peaks close together); a peak that has a
+    stronger one within ``blink_gap`` frames is dropped, a gap of BLINK_GAP of the asked
+    mean interval, which brings the count to the asked rate.
     """
-    left = (smoothing - 1) // 2
-    lo, hi = max(start - left, 0), min(stop + smoothing - 1 - left, len(motion))
+
+    smoothing: int
+    fps: float
+    blink_gap: int  # frames
+    blinks: bool  # False: the preset asks for no blinks, none of the model's are kept
+
+    @staticmethod
+    def for_settings(settings: MotionSettings, fps: float) -> FinishPlan:
+        rate = settings.blink_rate
+        gap_s = min(BLINK_GAP * 60.0 / rate, MAX_BLINK_GAP_S) if rate > 0 else 0.0
+        return FinishPlan(settings.smoothing, fps, int(round(gap_s * fps)), rate > 0)
+
+    @property
+    def reach(self) -> tuple[int, int]:
+        """(behind, ahead): rows before and after the finished ones that finishing reads."""
+        left = (self.smoothing - 1) // 2
+        right = self.smoothing - 1 - left
+        before, after = (math.ceil(s * self.fps) for s in BLINK.reach_s)
+        return max(left, after + self.blink_gap), max(right, before + self.blink_gap)
+
+
+def blink_events(closure: np.ndarray, gap: int) -> np.ndarray:
+    """Frames where (T,) ``closure`` peaks over BLINK_THRESHOLD with nothing higher within
+    ``gap`` frames either side (the first of equal values): int64 indices."""
+    padded = np.pad(closure, gap, constant_values=-np.inf)
+    first_max = np.lib.stride_tricks.sliding_window_view(padded, 2 * gap + 1).argmax(axis=1)
+    return np.nonzero((first_max == gap) & (closure > BLINK_THRESHOLD))[0]
+
+
+def redraw_blinks(rows: np.ndarray, plan: FinishPlan) -> np.ndarray:
+    """(T,) closure of both lids: the model's (T, D) rows' blinks with a person's shape."""
+    if not plan.blinks:
+        return np.zeros(len(rows), np.float32)
+    events = blink_events(rows[:, _BLINK_COLS].mean(axis=1), plan.blink_gap)
+    return prior.draw_blinks(np.arange(len(rows)), plan.fps, events, [BLINK] * len(events))
+
+
+def finish(motion: np.ndarray, start: int, stop: int, plan: FinishPlan) -> np.ndarray:
+    """Rows start:stop of the post-processed (T, D) motion, finished (``FinishPlan``) and
+    clipped to range.
+
+    Only the rows ``plan.reach`` names are read, so a stream can finish the frames that
+    are final while later windows are still being sampled, and any split into chunks gives
+    the rows finishing the whole clip at once gives.
+    """
+    behind, ahead = plan.reach
+    lo, hi = max(start - behind, 0), min(stop + ahead, len(motion))
     rows = motion[lo:hi].copy()
-    rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], smoothing)
+    rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], plan.smoothing)
+    rows[:, _BLINK_COLS] = redraw_blinks(rows, plan)[:, None]
     return np.clip(rows[start - lo : stop - lo], LOW, HIGH).astype(np.float32)
 
 
@@ -175,7 +245,8 @@ class LearnedGenerator:
         out = np.zeros((starts[-1] + W, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
-        lookahead = settings.smoothing - 1 - (settings.smoothing - 1) // 2  # frames the smoothing reads ahead
+        finishing = FinishPlan.for_settings(settings, feats.fps)
+        lookahead = finishing.reach[1]  # rows finishing reads past the last finished one
         prev, done, emitted = None, 0, 0  # done: rows of `motion` filled; emitted: rows yielded
         for k, s in enumerate(starts):
             cond = self._window_cond(static, mel, env, silence, s, prev)
@@ -201,7 +272,7 @@ class LearnedGenerator:
                 progress(done, T)
             ready = T if last else max(final - lookahead, emitted)
             if ready > emitted:
-                yield finish(motion, emitted, ready, settings.smoothing)
+                yield finish(motion, emitted, ready, finishing)
                 emitted = ready
             if last:
                 return

@@ -14,11 +14,12 @@ What is modelled, and why:
 
 * Blinks: a renewal process at ``rate`` per minute with a refractory gap (no two blinks
   closer than ~0.25 s or 40 % of the mean interval), so blinks are spread like people's
-  and not clumped like a pure Poisson process. Each blink closes fast (40-60 ms) and opens
-  slower (70-100 ms), with the fully closed instant on a frame so a 25 fps video shows it.
-  Both eyes blink together. People tend to blink when they stop talking, so a pause
-  onset triggers a blink with some probability (that blink replaces the nearest random
-  one, keeping the rate).
+  and not clumped like a pure Poisson process. Each blink has a person's lid kinematics
+  (``BlinkKinematics``: eased fall, a brief shut rest, a slower eased rise; 0.3 s or so
+  in all), with the shut instant on a frame, so a 25 fps video shows the eye shut on at
+  least two frames. Both eyes blink together. People tend to blink when they stop
+  talking, so a pause onset triggers a blink with some probability (that blink replaces
+  the nearest random one, keeping the rate).
 * Head: band-limited noise (two bands: a slow drift ~1.2 s and a sway ~0.35 s) scaled to
   natural spreads of pitch/yaw/roll (about 2.5 / 3.5 / 1.5 degrees at intensity 1),
   louder while speaking and decaying towards rest in long pauses; stressed syllables
@@ -33,6 +34,7 @@ What is modelled, and why:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -112,14 +114,61 @@ def accents_from_envelope(envelope: np.ndarray, fps: float, min_gap_s: float = 0
 # ----------------------------------------------------------------------------- blinks
 
 
-def _blink_shape(t_rel: np.ndarray, close_s: float, open_s: float) -> np.ndarray:
-    """Lid closure 0..1 around the closed instant t_rel = 0: fast close, slower open."""
-    out = np.zeros_like(t_rel)
-    c = (t_rel <= 0) & (t_rel > -close_s)
-    out[c] = np.sin(0.5 * np.pi * (1 + t_rel[c] / close_s)) ** 2
-    o = (t_rel > 0) & (t_rel < open_s)
-    out[o] = np.cos(0.5 * np.pi * t_rel[o] / open_s) ** 2
-    return out
+@dataclass(frozen=True)
+class BlinkKinematics:
+    """One blink's lid movement, in seconds, around the instant the lid first shuts.
+
+    Spontaneous blinks last about 100-400 ms in all (Stern, Walrath & Goldstein 1984,
+    Psychophysiology 21:22); the lid falls fast, about 70-100 ms, rests shut briefly and
+    rises about twice as slowly, 150-250 ms (Evinger, Manning & Sibony 1991, IOVS 32:387;
+    VanderWerf et al. 2003, J Neurophysiol 89:2784); both movements start and end
+    gently (an eased profile, not a ramp). The closed rest is kept at one frame interval
+    of 25 fps or more, so that a blink whose shut instant falls on a frame shows the eye
+    shut on at least two frames: a single shut frame is lost to a viewer and to a tracker.
+    """
+
+    close_s: float = 0.085
+    hold_s: float = 0.05
+    open_s: float = 0.2
+    depth: float = 1.0  # closure reached: 1 = shut
+
+    @property
+    def reach_s(self) -> tuple[float, float]:
+        """(before, after): how long before and after the shut instant the lid moves."""
+        return self.close_s, self.hold_s + self.open_s
+
+
+def sample_kinematics(rng: np.random.Generator) -> BlinkKinematics:
+    """A spontaneous blink's kinematics, drawn within the ranges of ``BlinkKinematics``."""
+    return BlinkKinematics(
+        close_s=rng.uniform(0.07, 0.10), hold_s=rng.uniform(0.04, 0.08),
+        open_s=rng.uniform(0.15, 0.25), depth=rng.uniform(0.95, 1.0),
+    )
+
+
+def blink_profile(t_rel: np.ndarray, kin: BlinkKinematics) -> np.ndarray:
+    """Lid closure 0..depth at times ``t_rel`` (s) from the shut instant: an eased fall,
+    the shut rest, an eased rise."""
+    falling = np.clip(1.0 + t_rel / kin.close_s, 0.0, 1.0)
+    rising = np.clip((t_rel - kin.hold_s) / kin.open_s, 0.0, 1.0)
+    shape = np.where(t_rel <= 0.0, 0.5 - 0.5 * np.cos(np.pi * falling),
+                     0.5 + 0.5 * np.cos(np.pi * rising))
+    return kin.depth * shape
+
+
+def draw_blinks(frames: np.ndarray, fps: float, shut: Frames,
+                kinematics: Sequence[BlinkKinematics]) -> np.ndarray:
+    """(len(frames),) float32 lid closure at ``frames`` for blinks shut at frames ``shut``.
+
+    The one definition of a blink's shape: the prior's training targets and the learned
+    generator's blinks are both drawn here. Frame t stands for the instant (t + 0.5) / fps,
+    so a blink shut at frame f is fully shut on frame f.
+    """
+    frames = np.asarray(frames, np.float64)
+    out = np.zeros(len(frames))
+    for f, kin in zip(np.asarray(shut, np.int64), kinematics, strict=True):
+        out = np.maximum(out, blink_profile((frames - f) / fps, kin))
+    return out.astype(np.float32)
 
 
 def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
@@ -149,13 +198,9 @@ def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random
 def blink_track(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
                 pause_onsets: Frames = (), pause_blink_prob: float = 0.35) -> np.ndarray:
     """(T,) float32 lid closure 0..1 shared by both eyes."""
-    out = np.zeros(num_frames, np.float64)
-    times = (np.arange(num_frames) + 0.5) / fps
-    for f in blink_times(num_frames, fps, rate_per_min, rng, pause_onsets, pause_blink_prob):
-        close_s, open_s = rng.uniform(0.04, 0.06), rng.uniform(0.07, 0.10)
-        depth = rng.uniform(0.9, 1.0)
-        out = np.maximum(out, depth * _blink_shape(times - (f + 0.5) / fps, close_s, open_s))
-    return out.astype(np.float32)
+    shut = blink_times(num_frames, fps, rate_per_min, rng, pause_onsets, pause_blink_prob)
+    kinematics = [sample_kinematics(rng) for _ in shut]
+    return draw_blinks(np.arange(num_frames), fps, shut, kinematics)
 
 
 # ----------------------------------------------------------------------------- head and brows
