@@ -12,7 +12,9 @@ Other languages (Spanish and French speakers held out whole): no transcripts, so
                    frames (where the mouth should follow the syllables), and
   loudness_chance  the same r with the envelope circularly shifted within speech by
                    ``CHANCE_SHIFTS`` offsets (10-90 % of its length), averaged: what a mouth
-                   that opens at the right times but not with the syllables scores.
+                   that opens at the right times but not with the syllables scores;
+  loudness_gate    r of a mouth that is simply open (0.2 s ramps) whenever there is speech:
+                   what a speech detector alone scores on the same frames.
 Both: silence_ratio = mean mouth opening (gap above the portrait's rest gap) on frames at
 least 0.2 s from speech over the mean opening during speech.
 """
@@ -65,6 +67,7 @@ class RealScores:
     other_clips: int
     loudness_corr: float
     loudness_chance: float
+    loudness_gate: float
     silence_ratio_other: float
 
 
@@ -190,6 +193,12 @@ def loudness_scores(gap: np.ndarray, envelope: np.ndarray,
     return _corr(g, e), float(np.mean([_corr(g, np.roll(e, int(s))) for s in shifts]))
 
 
+def speech_gate_corr(rc: RealCase) -> float:
+    """Within-speech r of a mouth open (with 0.2 s ramps) whenever there is speech."""
+    gate = np.convolve(rc.speech.astype(float), np.ones(5) / 5.0, mode="same")
+    return loudness_scores(gate, rc.case.features.envelope, rc.speech)[0]
+
+
 def _score(generator: MotionGenerator, ev: Evaluator, cases: list[RealCase],
            say: Callable[[str], None], overrides: Sequence[str]) -> list[tuple[RealCase, dict]]:
     rows = []
@@ -221,6 +230,7 @@ def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait
     say = progress or (lambda text: None)
     say("real speech: aligning held-out recordings")
     cases = english_cases(folder, max_clips, download) + other_cases(folder, max_clips, download)
+    gate = [speech_gate_corr(rc) for rc in cases if rc.source != ENGLISH]
     ev = Evaluator(portrait)
     results = {}
     for name, gen in generators.items():
@@ -233,6 +243,7 @@ def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait
             silence_ratio_en=_mean(en, "silence_ratio"), other_clips=len(other),
             loudness_corr=_mean(other, "loudness_corr"),
             loudness_chance=_mean(other, "loudness_chance"),
+            loudness_gate=float(np.mean(gate)) if gate else float("nan"),
             silence_ratio_other=_mean(other, "silence_ratio"),
         )
     return results
@@ -240,12 +251,13 @@ def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait
 
 def markdown_table(results: dict[str, RealScores]) -> str:
     head = ("| generator | EN viseme corr | EN p/b/m closed | EN open vowels shut "
-            "| EN silence/speech opening | ES+FR mouth-loudness r (chance) "
+            "| EN silence/speech opening | ES+FR mouth-loudness r (chance; speech gate) "
             "| ES+FR silence/speech opening | clips EN / ES+FR |")
     lines = [head, "|" + " --- |" * 8]
     for name, s in results.items():
         lines.append(
             f"| {name} | {s.mouth_corr:.3f} | {s.pbm_closed:.1%} | {s.vowel_shut:.1%} | "
-            f"{s.silence_ratio_en:.2f} | {s.loudness_corr:.3f} ({s.loudness_chance:.3f}) | "
+            f"{s.silence_ratio_en:.2f} | {s.loudness_corr:.3f} ({s.loudness_chance:.3f}; "
+            f"{s.loudness_gate:.3f}) | "
             f"{s.silence_ratio_other:.2f} | {s.english_clips} / {s.other_clips} |")
     return "\n".join(lines)

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moda_cli.evaluation_real import loudness_scores, silence_ratio
+from moda_cli.audio.types import AudioFeatures
+from moda_cli.evaluation import EvalCase
+from moda_cli.evaluation_real import RealCase, loudness_scores, silence_ratio, speech_gate_corr
 from moda_cli.motion.params import index
 from moda_cli.motion.train import realspeech
 from moda_cli.motion.train.dataset import DataRecipe, make_clip
@@ -102,6 +104,10 @@ def test_real_speech_metrics_on_known_answers():
     assert silence_ratio(follows, speech, rest_gap=0.1) == pytest.approx(0.0)
     always_open = np.full(300, 0.5)
     assert silence_ratio(always_open, speech, rest_gap=0.1) == pytest.approx(1.0)
+    feats = AudioFeatures(np.zeros((300, 4, 80), np.float32), envelope.astype(np.float32), 25.0, 12.0)
+    gate = speech_gate_corr(RealCase(EvalCase(feats, envelope, speech.astype(np.int8), 0), speech,
+                                     "es-co", []))
+    assert abs(gate) < 0.5 * r  # a speech detector scores far below a mouth that follows
 
 
 def test_a_recipe_mixes_recorded_prompts_into_training_clips(package_folder: Path):
