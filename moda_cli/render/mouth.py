@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
+from ..face.appearance import GRAIN_TILE, fill_polygon
 from .mouth_source import (
-    GRAIN_TILE,
     LOWER_ANCHORS,
     LOWER_SHADOW,
     UPPER_ANCHORS,
@@ -26,7 +26,6 @@ from .mouth_source import (
     Layer,
     MouthLook,
     contour_at,
-    fill_polygon,
 )
 
 MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint

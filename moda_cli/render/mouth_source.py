@@ -11,10 +11,8 @@ colours, light, sharpness and grain:
   the highlights their brightness, the cheeks' brightness on either side the direction
   of the light;
 - cavity, throat and tongue: the photo's lip colour, darkened;
-- the photo's blur (from how much its strongest edges soften when blurred further, after
-  Zhuo and Sim, "Defocus map estimation from a single image", Pattern Recognition 2011)
-  and grain (the high-pass residual of the cheeks' skin), applied to what is synthesized
-  so it is never sharper or cleaner than the photo.
+- the photo's blur and grain (``face.appearance``), applied to what is synthesized so it
+  is never sharper or cleaner than the photo.
 
 Teeth are layers of premultiplied RGBA in the analysed image's pixels; the painter maps
 them each frame with the motion of their anchor landmarks (nose base for the upper row,
@@ -29,6 +27,18 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
+from ..face.appearance import (
+    blur_sigma,
+    fill_polygon,
+    grain_tile,
+    inner_lip_polygon,
+    light_slope,
+    lip_colour,
+    median_rgb,
+    teeth_white,
+    to_lab,
+    whiteness,
+)
 
 # Anchors whose motion carries the teeth: the nose base moves only with the head, the chin
 # only with the head and the jaw. The nose sits in front of the teeth, so a turning head
@@ -53,12 +63,10 @@ BUCCAL = 0.2  # share of the half mouth width, at each corner, where teeth fade 
 # Shadows the lips cast into the opening: (darkening at the lip, reach in eye spans).
 UPPER_SHADOW = (0.3, 0.012)
 LOWER_SHADOW = (0.25, 0.012)
-SCLERA_LEAD = 10.0  # whiteness by which the sclera leads the skin when it is fully trusted
 MIN_WHITER = 8.0  # least lead of the skin's CIELAB whiteness (L* - chroma) over the lips
 MARGIN = 0.04  # eye spans by which the photo's teeth continue past its inner lips
 RIM = 0.012  # eye spans of the photo's inner-lip rim that belong to the lips, not the teeth
 MIN_TEETH_AREA = 0.008  # eye spans squared of teeth pixels below which a row is synthesized
-GRAIN_TILE = 96  # pixels; the grain repeats at this period
 
 
 @dataclass(frozen=True)
@@ -119,122 +127,6 @@ def _mouth_frame(points: np.ndarray) -> _MouthFrame:
     origin = points[lm.INNER_LIP_MID[0]]
     left, right = ((np.array([a, b]) - origin) @ axes.T)[:, 0]
     return _MouthFrame(origin, axes, float(left), float(right))
-
-
-def fill_polygon(shape: tuple[int, ...], poly: np.ndarray) -> np.ndarray:
-    """(h, w) float32 anti-aliased coverage of the polygon (N, 2) in pixels; shape (h, w, ...)."""
-    mask = np.zeros(shape[:2], np.uint8)
-    sub = 4  # fillPoly's fractional bits: sub-pixel accurate edges
-    cv2.fillPoly(mask, [np.round(poly * (1 << sub)).astype(np.int32)], (255,), cv2.LINE_AA, sub)
-    return mask.astype(np.float32) * np.float32(1 / 255)
-
-
-def _inner_poly(points: np.ndarray) -> np.ndarray:
-    return np.vstack([points[list(lm.UPPER_INNER_LIP)], points[list(lm.LOWER_INNER_LIP)][::-1]])
-
-
-def _lab(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-
-
-def _whiteness(lab: np.ndarray) -> np.ndarray:
-    """CIELAB luminance minus chroma: high for teeth and sclera, low for lips and skin."""
-    return lab[..., 0] - np.hypot(lab[..., 1], lab[..., 2])
-
-
-def _median_rgb(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    sel = weight > 0.5
-    if not sel.any():
-        sel = weight >= weight.max()
-    return np.median(image[sel].astype(np.float32), axis=0)
-
-
-def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(3,) median RGB of the lips' red part (between outer and inner contours)."""
-    outer = np.vstack([points[list(lm.UPPER_OUTER_LIP)], points[list(lm.LOWER_OUTER_LIP)][::-1]])
-    band = fill_polygon(image.shape, outer) - fill_polygon(image.shape, _inner_poly(points))
-    return _median_rgb(image, band)
-
-
-def _patch(image: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
-    """The square of half-side ``radius`` around ``centre``, clipped to the image."""
-    h, w = image.shape[:2]
-    x0, y0 = np.clip(np.round(centre - radius).astype(int), 0, (w - 1, h - 1))
-    x1, y1 = np.clip(np.round(centre + radius).astype(int) + 1, 1, (w, h))
-    return image[y0:y1, x0:x1]
-
-
-def _whites(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(3,) RGB teeth would have in this photo.
-
-    Teeth are a diffuse near-white, lit like the face: their colour is the light's as the
-    photo shows it. The sclera shows it directly where it is visibly whiter than the skin
-    (open eyes, enough pixels); otherwise the skin's colour and the specular highlights'
-    (near-white, but clipped) bracket it: diffuse whites keep most of the skin's colour
-    cast (in the sample photos that show teeth, their chroma is 0.8-1 x the skin's). Brightness: a
-    little under the highlights (teeth sit in the lips' shade), towards the sclera's where
-    that is seen.
-    """
-    shape = lab.shape[:2]
-    white = _whiteness(lab)
-    oval = fill_polygon(shape, points[list(lm.FACE_OVAL)]) > 0.5
-    skin = np.median(lab[oval], axis=0)
-    bright = oval & (lab[..., 0] >= np.percentile(lab[..., 0][oval], 99))
-    highlight = np.median(lab[bright], axis=0)
-    guess = np.array([0.9 * highlight[0], *(0.2 * highlight[1:] + 0.8 * skin[1:])])
-    right, left = (fill_polygon(shape, points[list(eye)]) for eye in (lm.RIGHT_EYE, lm.LEFT_EYE))
-    eyes = right + left > 0.99
-    if eyes.any():
-        sclera = np.median(lab[eyes & (white >= np.percentile(white[eyes], 70))], axis=0)
-        lead = float(_whiteness(sclera)) - float(_whiteness(skin))
-        seen = float(np.clip(lead / SCLERA_LEAD, 0.0, 1.0))
-        seen_teeth = np.array([0.5 * (sclera[0] + highlight[0]), *sclera[1:]])
-        guess += seen * (seen_teeth - guess)
-    return cv2.cvtColor(guess.astype(np.float32)[None, None], cv2.COLOR_Lab2RGB)[0, 0] * 255.0
-
-
-def _light_slope(lab: np.ndarray, points: np.ndarray, unit: float) -> float:
-    """How much brighter the image-right cheek is than the image-left one, -1..1."""
-    left, right = (float(np.median(_patch(lab[..., 0], points[i], 0.1 * unit))) for i in (50, 280))
-    return float(np.clip((right - left) / max(right + left, 1e-3), -1.0, 1.0))
-
-
-def _blur_sigma(gray: np.ndarray, px: float) -> float:
-    """The photo's blur, a Gaussian sigma in pixels, from its strongest edges.
-
-    A step edge blurred by sigma has its gradient peak fall by R = sqrt(sigma^2 + s0^2) /
-    sigma when blurred again by s0, so sigma = s0 / sqrt(R^2 - 1) (Zhuo and Sim 2011).
-    """
-    s0 = max(px, 1.0)
-
-    def grad(img: np.ndarray) -> np.ndarray:
-        gy, gx = np.gradient(img)
-        return np.hypot(gx, gy)
-
-    g1, g2 = grad(gray), grad(cv2.GaussianBlur(gray, (0, 0), s0))
-    edges = g1 >= np.percentile(g1, 98)
-    ratio = g1[edges] / np.maximum(g2[edges], 1e-6)
-    sigma = s0 / np.sqrt(np.maximum(ratio**2 - 1.0, 1e-3))
-    return float(np.clip(np.median(sigma), 0.3 * px, 6.0 * px))
-
-
-def _residual(gray: np.ndarray, px: float) -> np.ndarray:
-    return gray - cv2.GaussianBlur(gray, (0, 0), 1.5 * px)
-
-
-def _robust_std(x: np.ndarray) -> float:
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
-
-
-def _grain(gray: np.ndarray, points: np.ndarray, unit: float, blur: float, px: float) -> np.ndarray:
-    """(N, N) noise as fine and as strong as the cheeks' skin residual (see MouthLook)."""
-    cheeks = [_patch(gray, points[i], 0.1 * unit) for i in (50, 280)]
-    target = float(np.median([_robust_std(_residual(c, px)) for c in cheeks]))
-    white = np.random.default_rng(0).standard_normal((GRAIN_TILE, GRAIN_TILE)).astype(np.float32)
-    noise = np.asarray(cv2.GaussianBlur(white, (0, 0), max(0.5 * blur, 0.3)), np.float32)
-    noise *= np.float32(target / max(_robust_std(_residual(noise, px)), 1e-6))
-    reps = int(np.ceil(1.5 * unit / GRAIN_TILE)) + 2  # any mouth-sized box at any period offset
-    return np.tile(noise, (reps, reps))
 
 
 @dataclass(frozen=True)
@@ -347,10 +239,10 @@ def _photo_teeth(
     of the skin's lead over them (lips are the most saturated part of a face).
     """
     sub = image[box.slices()]
-    inner = fill_polygon(sub.shape, _inner_poly(points) - (box.x0, box.y0))
+    inner = fill_polygon(sub.shape, inner_lip_polygon(points) - (box.x0, box.y0))
     inner = np.clip(2.0 * inner - 1.0, 0.0, 1.0)  # pixels half on the lip are lip
     margin = 0.5 * max(skin - lip, MIN_WHITER)
-    whiter = (np.clip((_whiteness(_lab(sub)) - lip) / margin, 0.0, 1.0) * inner).astype(np.float32)
+    whiter = (np.clip((whiteness(to_lab(sub)) - lip) / margin, 0.0, 1.0) * inner).astype(np.float32)
     # A little blur and gain close the speckle and take in the teeth's edges.
     return np.clip(1.5 * cv2.GaussianBlur(whiter, (0, 0), 0.7 * px), 0.0, 1.0)
 
@@ -402,29 +294,30 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
     x0, y0 = np.clip(np.floor(points[:, :2].min(axis=0) - 0.1 * unit).astype(int), 0, None)
     face = image[y0:, x0:]  # everything below uses face-relative pixels; layers add (x0, y0)
     pts = points[:, :2] - (x0, y0)
-    lab = _lab(face)
+    lab = to_lab(face)
     gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    lip = _lip_colour(face, pts)
+    lip = lip_colour(face, pts)
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 1
-    blur = _blur_sigma(gray[:y1, :x1], px)
-    grain = _grain(gray, pts, unit, blur, px)
+    blur = blur_sigma(gray[:y1, :x1], px)
+    grain = grain_tile(gray, pts, unit, blur, px)
     box = _mouth_box(face.shape, pts, unit)
     oval = fill_polygon(face.shape, pts[list(lm.FACE_OVAL)]) > 0.5
-    skin = float(np.median(_whiteness(lab)[oval]))
-    lip_white = float(_whiteness(_lab(lip[None, None]))[0, 0])
+    skin = float(np.median(whiteness(lab)[oval]))
+    lip_white = float(whiteness(to_lab(lip[None, None]))[0, 0])
     teeth = _photo_teeth(face, box, pts, lip_white, skin, px)
     below = np.clip(box.v - box.v_upper - _split_rows(teeth, box, unit) + 0.5, 0.0, 1.0)
     shown = [float((teeth * r).sum()) >= MIN_TEETH_AREA * unit**2 for r in (1.0 - below, below)]
     # A row of the photo's teeth carries all it shows between the lips (gums, the shadow
     # under the lip, dark corners), so at rest the mouth is the photo's own.
-    inner = np.clip(2.0 * fill_polygon(teeth.shape, _inner_poly(pts) - (box.x0, box.y0)), 0.0, 1.0)
+    inner = fill_polygon(teeth.shape, inner_lip_polygon(pts) - (box.x0, box.y0))
+    inner = np.clip(2.0 * inner, 0.0, 1.0)
     rows = (inner * (1.0 - below), inner * below)
     photo = face[box.slices()]
-    whites = _median_rgb(photo, teeth) if any(shown) else _whites(lab, pts)
+    whites = median_rgb(photo, teeth) if any(shown) else teeth_white(lab, pts)
     # The mouth's inside is lip-coloured tissue in the lips' shade: a third of their light
     # in the cavity, a tenth down the throat, half on the tongue, which faces the opening.
     cavity, throat, tongue = (np.float32(k) * lip for k in (0.32, 0.1, 0.55))
-    light = _light_slope(lab, pts, unit)
+    light = light_slope(lab, pts, unit)
     sides = (box.v < box.v_lower, box.v > box.v_upper)  # above the lower lip, below the upper
     layers = [
         _photo_row(photo, row, inner, side, unit) if keep else _like_photo(
