@@ -14,6 +14,7 @@ import pytest
 from _face_fixtures import SAMPLE, astronaut
 
 from moda_cli.face import landmarks as lm
+from moda_cli.face.appearance import blur_sigma
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
@@ -200,3 +201,16 @@ def test_painting_looks_the_same_at_twice_the_resolution(detector):
     assert mouth.sum() > 200  # something was painted
     diff = np.abs(painted(2) - once)[mouth]
     assert diff.mean() < 4.0, diff.mean()
+
+
+@pytest.mark.parametrize("sigma", [1.5, 2.0, 3.0])
+def test_blur_estimate_recovers_a_known_blur(sigma):
+    """Step edges blurred by a known Gaussian: the estimate the synthesized teeth are
+    softened with comes back within 15 %."""
+    rng = np.random.default_rng(1)
+    image = np.zeros((300, 300), np.float32)
+    for _ in range(60):
+        (x, y), (w, h) = rng.integers(0, 280, 2), rng.integers(10, 80, 2)
+        image[y : y + h, x : x + w] = rng.uniform(0, 255)
+    estimate = blur_sigma(cv2.GaussianBlur(image, (0, 0), sigma), 1.0)
+    assert estimate == pytest.approx(sigma, rel=0.15)
