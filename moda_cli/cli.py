@@ -280,6 +280,7 @@ def train(
     real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages to mix in (README: 'Real speech').")] = None,
     real_fraction: Annotated[float, typer.Option("--real-fraction", min=0.0, max=1.0, help="Share of training clips from --real-speech.")] = 0.3,
     fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
+    flite_fraction: Annotated[float, typer.Option("--flite-fraction", min=0.0, max=1.0, help="Share of training clips spoken by flite voices (flite from --real-speech or PATH).")] = 0.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: DeviceOpt = "auto",
 ) -> None:
@@ -297,7 +298,7 @@ def train(
         else:
             from .motion.train.dataset import DataRecipe, build_dataset
 
-            recipe = DataRecipe(num_clips=clips, seed=seed,
+            recipe = DataRecipe(num_clips=clips, seed=seed, flite_fraction=flite_fraction,
                                 real_fraction=real_fraction if real_speech is not None else 0.0)
             summary = build_dataset(recipe, data, progress=lambda d, t: bar.update("data", d, t),
                                     real_speech=real_speech, fetch=fetch)

@@ -60,3 +60,11 @@ def test_pocketsphinx_pronounces_words_missing_from_its_dictionary():
     result = align.english_aligner().align(speech.samples, text)
     assert result.words[0].text == "zorblat"
     assert result.words[0].end_s < result.words[1].start_s + 0.02
+
+
+def test_flite_segments_become_ipa_phonemes():
+    from moda_cli.motion.train.flite import parse_segments
+
+    phonemes = parse_segments("pau:0.193 p:0.322 ao:0.417 l:0.527 pau:0.700 ax:0.800\n")
+    assert [(p.ipa, p.start_s, p.end_s) for p in phonemes] == [
+        ("p", 0.193, 0.322), ("ɔ", 0.322, 0.417), ("l", 0.417, 0.527), ("ə", 0.700, 0.800)]

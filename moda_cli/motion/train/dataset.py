@@ -43,7 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -54,7 +54,7 @@ from ...presets import EMOTIONS
 from .. import prior
 from ..generator import emotion_index
 from ..params import NUM_PARAMS, PARAM_NAMES
-from . import corpus, realclips, visemes
+from . import corpus, flite, realclips, visemes
 from .augment import AugmentConfig, augment, silence
 from .speech import PhonemeEvent, synthesize
 
@@ -93,6 +93,9 @@ class DataRecipe:
     # recorded speech (``realclips``): share of training clips, and its speakers
     real_fraction: float = 0.0
     real_sources: tuple[str, ...] = ("en-allison", "it-menardi")
+    # flite voices (``flite``): share of training clips, and the voices
+    flite_fraction: float = 0.0
+    flite_voices: tuple[str, ...] = flite.VOICES
 
     def recipe_hash(self) -> str:
         """Stable over runs and machines: sha256 of the sorted JSON of the fields + format version."""
@@ -100,11 +103,13 @@ class DataRecipe:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict:
-        """The fields; the real-speech ones only when used, so synthetic recipes keep their
-        hash from before recorded speech existed."""
+        """The fields; the real-speech and flite ones only when used, so espeak-only recipes
+        keep their hash from before those sources existed."""
         data = asdict(self)
         if self.real_fraction == 0.0:
             del data["real_fraction"], data["real_sources"]
+        if self.flite_fraction == 0.0:
+            del data["flite_fraction"], data["flite_voices"]
         return data
 
     @staticmethod
@@ -192,27 +197,40 @@ def _accents(phonemes: Sequence[PhonemeEvent], fps: float, num_frames: int) -> n
     return np.clip(np.array(frames, dtype=np.int64), 0, max(num_frames - 1, 0))
 
 
-def is_real(recipe: DataRecipe, split: corpus.Split, index: int) -> bool:
-    """Whether training clip ``index`` is recorded speech: its own random stream, so the
-    synthetic clips are the same whatever ``real_fraction`` is."""
-    if split != "train" or recipe.real_fraction <= 0.0:
-        return False
-    return bool(np.random.default_rng([recipe.seed, 0, index, 1]).random() < recipe.real_fraction)
+SpeechKind = Literal["espeak", "real", "flite"]
+
+
+def speech_kind(recipe: DataRecipe, split: corpus.Split, index: int) -> SpeechKind:
+    """Where training clip ``index``'s speech comes from: drawn from its own random stream,
+    so the espeak clips are the same whatever the real and flite fractions are. Held-out
+    clips are always espeak (recorded speech has its own evaluation)."""
+    if split != "train" or recipe.real_fraction + recipe.flite_fraction <= 0.0:
+        return "espeak"
+    u = np.random.default_rng([recipe.seed, 0, index, 1]).random()
+    if u < recipe.real_fraction:
+        return "real"
+    return "flite" if u < recipe.real_fraction + recipe.flite_fraction else "espeak"
 
 
 def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
               real_speech: Path | None = None) -> Clip:
     """Clip ``index`` of ``split``: the same arguments always give the same clip.
 
-    ``real_speech`` is the folder of the recorded-speech packages (``realspeech``), needed
-    when the recipe has a ``real_fraction``."""
+    ``real_speech`` is the folder of the Debian packages (``realspeech``; flite's too, else
+    the flite on PATH), needed when the recipe has a ``real_fraction``."""
     rng = np.random.default_rng([recipe.seed, corpus.SPLITS.index(split), index])
-    if is_real(recipe, split, index):
+    kind = speech_kind(recipe, split, index)
+    target_s = rng.uniform(*recipe.clip_seconds) if kind != "espeak" else 0.0
+    if kind == "real":
         if real_speech is None:
             raise ValueError("the recipe mixes recorded speech: give the packages' folder")
         samples, phonemes, meta = realclips.real_speech(
-            recipe.real_sources, real_speech, rng.uniform(*recipe.clip_seconds),
-            recipe.pause_seconds, recipe.edge_silence_seconds, rng)
+            recipe.real_sources, real_speech, target_s, recipe.pause_seconds,
+            recipe.edge_silence_seconds, rng)
+    elif kind == "flite":
+        samples, phonemes, meta = flite.flite_speech(
+            recipe.flite_voices, flite.find_flite(real_speech), target_s, recipe.pause_seconds,
+            recipe.edge_silence_seconds, rng)
     else:
         samples, phonemes, meta = _speech(recipe, split, rng)
     if rng.random() >= recipe.p_clean:
@@ -355,8 +373,11 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
 
 def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool) -> Path | None:
     """The packages' folder, checked before any clip is made (None: no recorded speech)."""
+    folder = Path(real_speech) if real_speech is not None else None
+    if recipe.flite_fraction > 0.0:
+        flite.find_flite(folder, fetch)  # unpacks it, or fails naming the fix
     if recipe.real_fraction <= 0.0:
-        return None
+        return folder
     if real_speech is None:
         raise ValueError(f"real_fraction {recipe.real_fraction} needs the folder of the recorded-speech "
                          "packages (moda train --real-speech FOLDER)")

@@ -211,9 +211,14 @@ def _number_text(key: str) -> str | None:
 
 def decode(prompt: Prompt) -> np.ndarray:
     """(N,) float32 samples at 16 kHz (8 kHz recordings upsampled: no energy above 4 kHz)."""
-    fmt = SOURCES[prompt.source].input_format
-    args = ["-f", fmt] if fmt else []
-    args += ["-i", ffmpeg_path_arg(prompt.path), "-ac", "1", "-ar", str(SAMPLE_RATE)]
+    return decode_file(prompt.path, SOURCES[prompt.source].input_format)
+
+
+def decode_file(path: Path, input_format: str | None = None) -> np.ndarray:
+    """(N,) float32 mono samples at 16 kHz of ``path``; ``input_format`` is ffmpeg's -f for
+    raw streams that carry no header (g722, gsm)."""
+    args = ["-f", input_format] if input_format else []
+    args += ["-i", ffmpeg_path_arg(path), "-ac", "1", "-ar", str(SAMPLE_RATE)]
     args += ["-f", "f32le", "pipe:1"]
-    samples = np.frombuffer(run_ffmpeg(args, path=prompt.path), dtype="<f4")
+    samples = np.frombuffer(run_ffmpeg(args, path=path), dtype="<f4")
     return np.clip(samples, -1.0, 1.0).astype(np.float32)
