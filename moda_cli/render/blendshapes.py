@@ -192,14 +192,37 @@ def _frown(f: np.ndarray) -> np.ndarray:
     return _corners(f, (-0.015, 0.07, 0.0), 0.15)
 
 
+LID_MEET = 0.85  # the lids meet this far down the opening: the lower lid rises a little
+LID_SKIN_REACH = (0.2, 0.1)  # eye spans above / below the margins that the lid skin follows
+
+
 def _blink(
-    f: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], crease: tuple[int, ...]
+    f: np.ndarray, corners: tuple[int, int], upper: tuple[int, ...], lower: tuple[int, ...]
 ) -> np.ndarray:
-    # The margins meet 85 % of the way down; the lid skin above follows part of the way.
-    d = _toward(f, upper, lower, 0.85)
-    d += _toward(f, lower, upper, 0.15)
-    gap = f[list(lower)] - f[list(upper)]
-    d[list(crease)] += 0.45 * gap
+    """The upper lid closes over the eye and the lower one rises to meet it; the skin above
+    and below follows, less and less over LID_SKIN_REACH.
+
+    The displacement must change gently across the skin: the warp inverts it by fixed-point
+    steps, which fail where it changes faster than the skin is long (a crease row dragged
+    along as a step put bits of the iris on the closed lid)."""
+
+    def along(lid: tuple[int, ...], values: np.ndarray) -> np.ndarray:
+        """(K + 2, ...) values at the corners and a lid's points -> at every point's x."""
+        xs = f[[*corners, *lid], 0]
+        order = np.argsort(xs)
+        columns = [np.interp(f[:, 0], xs[order], v[order], left=0.0, right=0.0) for v in values.T]
+        return np.stack(columns, axis=-1)
+
+    ends = np.zeros((2, 2))
+    gap = np.concatenate([ends, f[list(lower), :2] - f[list(upper), :2]])  # (K + 2, 2)
+    above = along(upper, f[[*corners, *upper], 1:2])[:, 0] - f[:, 1]
+    below = f[:, 1] - along(lower, f[[*corners, *lower], 1:2])[:, 0]
+    weight = np.where(above >= 0, LID_MEET * (1 - _smoothstep(0, LID_SKIN_REACH[0], above)), 0.0)
+    weight -= np.where(below >= 0, (1 - LID_MEET) * (1 - _smoothstep(0, LID_SKIN_REACH[1], below)), 0.0)
+    d = np.zeros_like(f)
+    d[:, :2] = weight[:, None] * along(upper, gap)  # zero beyond the eye's corners
+    d[list(upper), :2] = LID_MEET * gap[2:]
+    d[list(lower), :2] = -(1 - LID_MEET) * gap[2:]
     return d
 
 
@@ -233,8 +256,8 @@ def face_basis(f: np.ndarray) -> np.ndarray:
         "lip_tuck": _lip_tuck(f),
         "smile": _smile(f),
         "frown": _frown(f),
-        "blink_left": _blink(f, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID, lm.LEFT_UPPER_CREASE),
-        "blink_right": _blink(f, lm.RIGHT_UPPER_LID, lm.RIGHT_LOWER_LID, lm.RIGHT_UPPER_CREASE),
+        "blink_left": _blink(f, lm.LEFT_EYE_CORNERS, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID),
+        "blink_right": _blink(f, lm.RIGHT_EYE_CORNERS, lm.RIGHT_UPPER_LID, lm.RIGHT_LOWER_LID),
         "brow_raise": _brow_raise(f),
         "brow_furrow": _brow_furrow(f),
     }

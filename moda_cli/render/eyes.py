@@ -8,9 +8,9 @@ resolve. A face tracker reads such an eye as half open. So while a lid is closin
 strip from the crease to the margin is repainted as lid skin, and the squeezed band is
 covered once the eye is nearly shut:
 
-* skin: the photo's own lid skin, per column, from the upper part of the stretched strip
-  (lower down it holds the lashes), so tone, shading and a grey photo's greys are kept;
-  its grain comes back as the detail of the skin above the crease, mirrored about it;
+* skin: the photo's own lid skin, per column, from about the crease (lower down the warp
+  shows lashes and iris), so tone, shading and a grey photo's greys are kept; its grain
+  comes back as the fine detail of the skin above the crease, mirrored about it;
 * a slight darkening towards the margin, where the lid turns away from the light;
 * a lash line along the margin, its colour the darkest of the photo's own lash pixels.
 """
@@ -27,7 +27,11 @@ MARGIN_SHADE = 0.12  # lid skin darkens by this fraction towards the margin
 # Lengths in eye-corner distances (``unit``), so they follow the face's size.
 GRAIN_ROWS = 0.1  # the skin above the crease that lends its grain
 LASH_WIDTH = 0.014
-LID_SAMPLE = 0.3  # the skin is sampled in this upper part of the crease-to-margin strip
+# The skin is sampled from SKIN_ABOVE (eye-corner distances) above the crease down to
+# LID_SAMPLE of the way to the lid's edge.
+SKIN_ABOVE, LID_SAMPLE = 0.02, 0.15
+GRAIN_MAX = 6.0  # grey levels: the borrowed grain, never the brows' or lashes' edges
+FADE = 0.2  # of the lid's height below the crease over which the repainting fades in
 # Fractions of the eye's width over which the lid and its lash line thin out at the corners.
 CORNER_TAPER, LASH_TAPER = 0.1, 0.03
 
@@ -40,11 +44,14 @@ def _curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def _skin(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, edge: np.ndarray,
           unit: float) -> np.ndarray:
-    """(w, 3) lid skin per column: the median of the lid's upper part as the warp leaves it
-    (the photo's own lid skin, stretched; lashes and iris lie lower down), smoothed."""
-    lid = (rows >= top) & (rows <= top + LID_SAMPLE * (edge - top))  # (h, w)
-    lid[np.clip(np.round(top).astype(np.int64), 0, len(rows) - 1), np.arange(roi.shape[1])] = True
-    median = np.nanmedian(np.where(lid[..., None], roi, np.nan), axis=0).astype(np.float32)
+    """(w, 3) lid skin per column: the median of a thin band about the crease, smoothed.
+
+    Only there is the warp's picture of the lid reliable: towards the closing line its
+    field (sampled FIELD_STEP pixels apart) cannot follow the collapsed eye and shows
+    bits of the iris."""
+    band = (rows >= top - SKIN_ABOVE * unit) & (rows <= top + LID_SAMPLE * (edge - top))  # (h, w)
+    band[np.clip(np.round(top).astype(np.int64), 0, len(rows) - 1), np.arange(roi.shape[1])] = True
+    median = np.nanmedian(np.where(band[..., None], roi, np.nan), axis=0).astype(np.float32)
     return cv2.GaussianBlur(median[None], (0, 0), max(0.04 * unit, 1.0))[0]
 
 
@@ -52,7 +59,7 @@ def _grain(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, unit: float) -> n
     """(h, w, 3) the skin's detail above the crease, mirrored below it."""
     detail = roi - cv2.GaussianBlur(roi, (0, 0), max(0.02 * unit, 1.0))
     mirror = np.clip(np.round(2 * top - rows), 0, roi.shape[0] - 1).astype(np.int64)
-    return detail[mirror, np.arange(roi.shape[1])[None]]
+    return np.clip(detail[mirror, np.arange(roi.shape[1])[None]], -GRAIN_MAX, GRAIN_MAX)
 
 
 def _lashes(roi: np.ndarray, rows: np.ndarray, margin: np.ndarray, reach: float) -> np.ndarray:
@@ -95,7 +102,7 @@ def paint_eyelid(
     depth = np.clip((rows - top) / height, 0.0, 1.0)
     colour = _skin(roi, rows, top, closing, unit)[None] * (1.0 - MARGIN_SHADE * depth**2)[..., None]
     colour += _grain(roi, rows, top, unit)
-    inside = np.clip(depth / 0.35, 0.0, 1.0) * np.clip((closing - rows) / px + 0.5, 0.0, 1.0)
+    inside = np.clip(depth / FADE, 0.0, 1.0) * np.clip((closing - rows) / px + 0.5, 0.0, 1.0)
     lash = np.exp(-(((rows - closing - 0.3 * lash_w) / lash_w) ** 2))
     colour += (_lashes(roi, rows, margin, 2.0 * lash_w) - colour) * (0.85 * lash)[..., None]
     span = max(float(upper[:, 0].max() - upper[:, 0].min()), 1.0)
