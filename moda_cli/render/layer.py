@@ -5,10 +5,12 @@ Per portrait (``person_alpha``, then ``scene_layer``):
 1. the person's alpha in the working crop: MediaPipe's selfie segmentation, only the
    person whose outline holds the face (not a neighbour in a group photo), and always the
    face itself;
-2. the plate: the scene with that person inpainted away (OpenCV's Telea fill), with a
-   fringe around them and the thin strands of hair that leave their outline: an estimate
-   of the background, which shows wherever head motion uncovers it. Fringe and strand
-   pixels join the person with the least alpha that explains their colour over it;
+2. the plate: the scene with that person and a thin fringe around them inpainted away
+   (OpenCV's Telea fill): an estimate of the background, which shows wherever head motion
+   uncovers it. Fringe pixels join the person with the least alpha that explains their
+   colour over it (hair the mask's soft edge left out). Strands further out stay in the
+   scene: a detector of thin lines near the outline also took a neighbour's earring or a
+   bottle's edge for hair, and moved them with the head;
 3. the layer: RGBA, premultiplied: A the alpha and RGB the person's colour times A, i.e.
    the photo with the plate's share (255 - A) / 255 taken out, so that over the plate it
    gives back the photo to the byte. A is never below what explains a pixel's colour over
@@ -33,9 +35,6 @@ from ..face.segment import person_mask
 from ..face.types import CropTransform
 from .warp import Region
 
-BAND = 0.04  # share of the crop side around the mask searched for strands of hair
-STRAND_WIDTH = 11  # crop pixels: lines thinner than this are strands
-STRAND_CONTRAST = 32  # grey levels a strand stands out from its surroundings
 FRINGE = 0.006  # share of the crop side just outside the mask where every pixel may be hair
 SEGMENT_CONTEXT = 0.25  # the segmented window: the crop's square grown by this share a side
 MIN_FACE_COVER = 0.5  # a segmentation covering less of the face oval failed: all of it moves
@@ -111,7 +110,7 @@ def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.nda
         return cv2.warpAffine(image, to_outer, (outer.x1 - outer.x0, outer.y1 - outer.y0),
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    hole = _person_and_hair(crop, alpha)
+    hole = _person_and_fringe(alpha)
     fill = cv2.inpaint(crop, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)
     fill = cv2.cvtColor(resampled(fill), cv2.COLOR_RGB2RGBA)
     photo = cv2.cvtColor(canvas[outer.slices], cv2.COLOR_RGB2RGBA)
@@ -126,25 +125,12 @@ def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.nda
     return SceneLayer(layer, np.ascontiguousarray(inner))
 
 
-def _person_and_hair(crop: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """(S, S) uint8, 1 where the person may be: the alpha's support, a fringe around it
-    (the mask's edge lies a pixel or two inside the hair's), and thin strands leaving it.
-
-    Strands are thin lines darker or lighter than their surroundings (a morphological
-    black/top hat) within BAND of the person and connected to them; a thin line elsewhere
-    is the scene's.
-    """
-    side = crop.shape[0]
-    person = (alpha > 0).astype(np.uint8)
-    away = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3)
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (STRAND_WIDTH, STRAND_WIDTH))
-    thin = np.maximum(cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel),
-                      cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel)) >= STRAND_CONTRAST
-    reach = (away <= FRINGE * side) | (thin & (away <= BAND * side))
-    _, labels = cv2.connectedComponents(reach.astype(np.uint8))
-    attached = np.isin(labels, np.unique(labels[person > 0]))
-    return cv2.dilate((attached & reach).astype(np.uint8), np.ones((3, 3), np.uint8))
+def _person_and_fringe(alpha: np.ndarray) -> np.ndarray:
+    """(S, S) uint8, 1 where the person may be: the alpha's support and a fringe around it
+    (the mask's edge lies a pixel or two inside the hair's)."""
+    radius = max(1, round(FRINGE * alpha.shape[0]))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate((alpha > 0).astype(np.uint8), disk)
 
 
 def _fitting_alpha(photo: np.ndarray, plate: np.ndarray) -> np.ndarray:
