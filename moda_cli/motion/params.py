@@ -33,14 +33,14 @@ brow_furrow  0..1     0 .. 1          brows down and together (anger, concentrat
 
 How wide jaw_open = 1 is (one place for the training targets of ``train/visemes.py``, the
 renderer's blendshape scale and the presets' ``lips``): the inner-lip gap of the loudest
-open vowels of conversational speech, about 16 mm. In the face's own units that is
-``JAW_FULL_GAP`` = 0.18 outer eye-corner distances (33-263, about 90 mm in adults), and
-about 0.09 of the face height that MediaPipe's mesh spans from landmark 10 to 152 (about
+open vowels of conversational speech, about 15 mm. In the face's own units that is
+``JAW_FULL_GAP`` = 0.17 outer eye-corner distances (33-263, about 90 mm in adults), and
+about 0.085 of the face height that MediaPipe's mesh spans from landmark 10 to 152 (about
 1.8 eye spans on frontal faces). Anatomy behind it: lips part about 5-15 mm in
 conversational speech and up to about 15-20 mm on stressed open vowels (lip-aperture
 studies of vowels, e.g. Fromkin 1964, "Lip positions in American English vowels"), while
 the maximal mouth opening is 40-55 mm between the incisors (clinical norms). So the viseme
-table's open vowels (0.85-0.95) open about 14-15 mm, /i/ and /u/ (about 0.2) 3-4 mm, and
+table's open vowels (0.85-0.95) open about 13-14 mm, /i/ and /u/ (about 0.2) 3-4 mm, and
 a scream (40 mm and more) is out of the range; presets with ``lips`` above 1 saturate at
 this opening.
 """
@@ -96,7 +96,7 @@ BROW_NAMES = ("brow_raise", "brow_furrow")
 EMOTION_EXPRESSION_NAMES = ("smile", "frown")
 
 # Inner-lip gap at jaw_open = 1 in outer eye-corner distances (see the module doc).
-JAW_FULL_GAP = 0.18
+JAW_FULL_GAP = 0.17
 
 LOW = np.array([s.low for s in PARAM_SPECS], dtype=np.float32)
 HIGH = np.array([s.high for s in PARAM_SPECS], dtype=np.float32)
