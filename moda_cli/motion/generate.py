@@ -117,9 +117,10 @@ class FinishPlan:
     older training targets and sample the two eyes apart. Its blinks are taken as events
     (peaks of both lids' mean closure over BLINK_THRESHOLD) and both lids are redrawn with
     ``prior.draw_blinks``, the shape the prior trains on. The model fires more often than
-    its rate condition asks for (clusters of peaks close together); a peak that has a
-    stronger one within ``blink_gap`` frames is dropped, a gap of BLINK_GAP of the asked
-    mean interval, which brings the count to the asked rate.
+    its rate condition asks for, in clusters of peaks close together; a peak that has a
+    stronger one within ``blink_gap`` frames (BLINK_GAP of the asked mean interval) is
+    dropped, which brings the presets' rates close to what they ask for on recorded
+    speech. How often the model blinks still varies from one recording to the next.
     """
 
     smoothing: int
