@@ -33,6 +33,7 @@ import numpy as np
 from .audio.decode import load_audio
 from .audio.features import compute_features
 from .audio.types import Audio, AudioFeatures
+from .choices import Detector, Device
 from .cpu_time import thread_cpu
 from .errors import InputError, UsageError, missing_file_error
 from .face.detect import make_detector
@@ -46,7 +47,6 @@ from .render.renderer import Renderer
 from .video.ffmpeg import ffmpeg_exe
 from .video.writer import VideoWriter, check_output
 
-Device = Literal["auto", "cpu", "cuda"]
 # Frames render in a few threads at once (OpenCV releases the GIL), in order for the writer.
 RENDER_THREADS = 2
 GIL_SWITCH_S = 0.0005  # while streaming (see _streaming_threads)
@@ -68,7 +68,7 @@ def resolve_device(device: Device) -> str:
 @dataclass
 class EngineOptions:
     device: Device = "auto"
-    detector: Literal["mediapipe", "insightface"] = "mediapipe"
+    detector: Detector = "mediapipe"
     insightface_root: Path | None = None
     motion_checkpoint: Path | None = None
     whisper_checkpoint: Path | None = None

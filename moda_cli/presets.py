@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .choices import Generator
 from .errors import PresetError, excerpt
 from .safe_yaml import load_yaml
 
@@ -32,7 +33,7 @@ class _Strict(BaseModel):
 
 
 class MotionSettings(_Strict):
-    generator: Literal["learned", "baseline"] = "learned"
+    generator: Generator = "learned"
     head: float = Field(1.0, ge=0.0, le=3.0, description="head-motion amplitude (0 = still head)")
     expression: float = Field(1.0, ge=0.0, le=3.0, description="brow/smile amplitude")
     lips: float = Field(1.0, ge=0.0, le=2.0, description="lip and jaw amplitude")

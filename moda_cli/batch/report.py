@@ -11,14 +11,13 @@ import platform
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .. import __version__
 from ..atomic import atomic_write
+from ..choices import ReportFormat
 from ..errors import output_error
 from .run import BatchOutcome
-
-ReportFormat = Literal["json", "jsonl"]
 
 
 def summary(outcome: BatchOutcome) -> dict[str, Any]:

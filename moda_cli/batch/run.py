@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
+from ..choices import Executor, Pool
 from ..errors import MissingDependency, ModaError, UsageError, missing_file_error, output_error
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job, resolve_device
 from ..presets import DEFAULT_PRESET, load_preset
@@ -49,7 +50,6 @@ from .state import (
 )
 
 Status = Literal["done", "skipped", "failed", "busy", "planned", "interrupted"]
-Pool = Literal["auto", "processes", "threads"]
 
 
 @dataclass
@@ -62,7 +62,7 @@ class BatchOptions:
     force: bool = False
     workers: int = 1
     pool: Pool = "auto"  # how the local executor runs several workers
-    executor: Literal["local", "ray"] = "local"
+    executor: Executor = "local"
     ray_address: str | None = None
     dry_run: bool = False
     allow_outside_output: bool = False  # manifest outputs may name any folder

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from ..choices import Detector
 from ..errors import MissingDependency, NoFaceFound
 from ..presets import RenderSettings
 from .landmarks import NUM_MESH_POINTS, pad_iris
@@ -239,7 +240,7 @@ class InsightFaceDetector(FaceDetector):
 
 
 def make_detector(
-    kind: Literal["mediapipe", "insightface"] = "mediapipe", insightface_root: Path | None = None
+    kind: Detector = "mediapipe", insightface_root: Path | None = None
 ) -> FaceDetector:
     if kind == "mediapipe":
         return FaceDetector()
