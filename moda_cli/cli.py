@@ -3,20 +3,24 @@
 Printing and progress live here only. Errors from the library are turned into one line
 and an exit code in one place (``_reports_errors``): 0 success, 1 a job failed (an
 output that cannot be written included), 2 usage or configuration error, 130
-interrupted, 70 an internal error (a bug: the traceback with --debug).
+interrupted, 70 an internal error (a bug: the traceback with --debug). Choices and
+bounds live in the option types (``choices.py``), so Typer checks them and ``--help``
+lists them; the root options reach the commands through the context (``ctx.obj``).
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import json
 import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast, get_args
 
 import click
 import typer
@@ -25,6 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .batch.plan import DEFAULT_TEMPLATE
+from .choices import Detector, Device, EvalSuite, Executor, Generator, Pool, ReportFormat
 from .errors import INTERNAL_ERROR, ModaError, output_error
 from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
 
@@ -34,19 +39,32 @@ app.add_typer(presets_app, name="presets")
 
 out = Console()
 err = Console(stderr=True)
-_state = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass
+class CliState:
+    """What the root options decide for every command: Typer's ``ctx.obj``."""
+
+    debug: bool = False
+
+
 def _reports_errors(fn: F) -> F:
+    """Turn ``fn``'s errors into one line and an exit code.
+
+    The wrapper takes Typer's context as ``ctx`` (added to the signature Typer reads), so
+    the commands need not declare it to honour --debug.
+    """
+
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(ctx: typer.Context, *args: Any, **kwargs: Any) -> Any:
+        debug = ctx.ensure_object(CliState).debug
         # SIGTERM stops like Ctrl-C: writers delete their temporary files on the way out.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             return fn(*args, **kwargs)
         except ModaError as exc:
-            raise _fail(exc, exc.exit_code) from None
+            raise _fail(exc, exc.exit_code, debug) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: no partial output was left behind")
             raise typer.Exit(130) from None
@@ -54,16 +72,20 @@ def _reports_errors(fn: F) -> F:
                 click.exceptions.Abort):
             raise  # the commands' own exits, and usage errors
         except OSError as exc:  # the disk or the system, not moda: a job that failed
-            raise _fail(output_error(exc, exc.filename or "moda", "failed"), 1) from None
+            raise _fail(output_error(exc, exc.filename or "moda", "failed"), 1, debug) from None
         except Exception as exc:
-            raise _fail(exc, INTERNAL_ERROR) from None
+            raise _fail(exc, INTERNAL_ERROR, debug) from None
 
-    return wrapper  # type: ignore[return-value]
+    signature = inspect.signature(fn, eval_str=True)
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[ctx, *signature.parameters.values()])
+    return cast(F, wrapper)
 
 
-def _fail(exc: BaseException, code: int) -> typer.Exit:
+def _fail(exc: BaseException, code: int, debug: bool) -> typer.Exit:
     """Print one line for ``exc`` (its traceback too with --debug); the exit to raise."""
-    if _state["debug"]:
+    if debug:
         err.print_exception()
     if code == INTERNAL_ERROR:
         cause = escape(f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -75,32 +97,28 @@ def _fail(exc: BaseException, code: int) -> typer.Exit:
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
-    _state["debug"] = debug
+def _root(ctx: typer.Context,
+          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+    ctx.obj = CliState(debug=debug)
 
 
 # Options shared by `render` and `batch`.
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="Preset name (see `moda presets list`) or a YAML file.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the preset's, 42).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a preset key, e.g. --set motion.head=0.5 (repeatable).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-DetectorOpt = Annotated[str, typer.Option("--detector", help="Face detector: mediapipe (bundled) or insightface (local models).")]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="Where the models run.")]
+DetectorOpt = Annotated[Detector, typer.Option("--detector", help="Face detector: mediapipe (bundled) or insightface (local models).")]
 InsightRootOpt = Annotated[Path | None, typer.Option("--insightface-root", help="Folder holding models/buffalo_l/*.onnx.")]
 CheckpointOpt = Annotated[Path | None, typer.Option("--motion-checkpoint", help="Motion model .safetensors (default: the bundled one).")]
 WhisperOpt = Annotated[Path | None, typer.Option("--whisper-checkpoint", help="Local Whisper .pt file: adds encoder features.")]
-GeneratorOpt = Annotated[str | None, typer.Option("--generator", help="learned (default) or baseline.")]
+GeneratorOpt = Annotated[Generator | None, typer.Option("--generator", help="Motion generator (default: the preset's, learned).")]
 
 
-def _engine_options(device: str, detector: str, insightface_root: Path | None,
+def _engine_options(device: Device, detector: Detector, insightface_root: Path | None,
                     motion_checkpoint: Path | None, whisper_checkpoint: Path | None) -> Any:
-    from .errors import UsageError
     from .pipeline import EngineOptions
 
-    if device not in ("auto", "cpu", "cuda"):
-        raise UsageError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if detector not in ("mediapipe", "insightface"):
-        raise UsageError(f"--detector must be mediapipe or insightface, got {detector!r}")
-    return EngineOptions(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)  # type: ignore[arg-type]
+    return EngineOptions(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
 
 
 def _overrides(overrides: list[str] | None, generator: str | None) -> list[str]:
@@ -164,9 +182,9 @@ def batch(
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
     template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = DEFAULT_TEMPLATE,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Jobs rendered at once (local: models load once per worker).")] = 1,
-    pool: Annotated[str, typer.Option("--pool", help="How local workers run: processes, threads (one engine, motion windows batched across jobs), or auto (threads on a GPU).")] = "auto",
-    executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Jobs rendered at once (local: models load once per worker).")] = 1,
+    pool: Annotated[Pool, typer.Option("--pool", help="How local workers run: processes, threads (one engine, motion windows batched across jobs), or auto (threads on a GPU).")] = "auto",
+    executor: Annotated[Executor, typer.Option("--executor", help="Where the jobs run: this machine or a Ray cluster.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render again even when a finished output matches.")] = False,
     allow_outside_output: Annotated[bool, typer.Option(
@@ -175,7 +193,7 @@ def batch(
              "absolute paths, symlinked folders. Without it such a row fails.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check inputs and print the plan; render nothing.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Report path (default: OUTPUT/report.json).")] = None,
-    report_format: Annotated[str, typer.Option("--report-format", help="json or jsonl.")] = "json",
+    report_format: Annotated[ReportFormat, typer.Option("--report-format", help="Report file format.")] = "json",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the summary line.")] = False,
     device: DeviceOpt = "auto",
@@ -188,22 +206,13 @@ def batch(
     from .batch.plan import output_name, plan_inputs
     from .batch.report import build_report, write_report
     from .batch.run import BatchOptions, run_batch
-    from .errors import UsageError
     from .progress import BatchDisplay, print_plan, print_summary
 
-    if executor not in ("local", "ray"):
-        raise UsageError(f"--executor must be local or ray, got {executor!r}")
-    if pool not in ("auto", "processes", "threads"):
-        raise UsageError(f"--pool must be auto, processes or threads, got {pool!r}")
-    if report_format not in ("json", "jsonl"):
-        raise UsageError(f"--report-format must be json or jsonl, got {report_format!r}")
-    if workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {workers}")
     load_preset(preset, _overrides(overrides, generator))  # a bad preset is a usage error before any work
     output_name(template, "portrait", "audio", "job")  # so is a malformed --template
     engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
     options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
-                           workers, pool, executor, ray_address, dry_run,  # type: ignore[arg-type]
+                           workers, pool, executor, ray_address, dry_run,
                            allow_outside_output=allow_outside_output)
     plan = plan_inputs(source)
     console = err if json_out else out  # with --json, stdout carries the JSON document only
@@ -218,7 +227,7 @@ def batch(
     else:
         report_path = report or output_dir / f"report.{report_format}"
         try:
-            write_report(doc, report_path, report_format)  # type: ignore[arg-type]
+            write_report(doc, report_path, report_format)
         except ModaError as exc:  # the outcome still reaches the terminal; the exit says it failed
             err.print(f"[bold red]error:[/] the report was not written: {escape(str(exc))}",
                       highlight=False, soft_wrap=True)
@@ -273,8 +282,8 @@ def doctor(
 def train(
     data: Annotated[Path, typer.Option("--data", help="Dataset folder (built here unless it holds this recipe).")] = Path("moda-data"),
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.safetensors).")] = Path("motion.safetensors"),
-    clips: Annotated[int, typer.Option("--clips", help="Synthetic training clips (about 12 s each).")] = 1000,
-    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps.")] = 3000,
+    clips: Annotated[int, typer.Option("--clips", min=1, help="Synthetic training clips (about 12 s each).")] = 1000,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizer steps.")] = 3000,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Stop by wall time too (the LR schedule follows).")] = None,
     from_videos: Annotated[Path | None, typer.Option("--from-videos", help="Train on your own talking-head videos instead.")] = None,
     real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages to mix in (README: 'Real speech').")] = None,
@@ -288,7 +297,7 @@ def train(
     from .motion.train.trainer import TrainConfig, train_model
     from .pipeline import resolve_device
 
-    dev = resolve_device(device)  # type: ignore[arg-type]
+    dev = resolve_device(device)
     with _job_bar(out.is_terminal) as bar:
         summary: Any
         if from_videos is not None:
@@ -317,12 +326,13 @@ def train(
 def eval_(
     data: Annotated[Path, typer.Option("--data", help="Dataset folder with a held-out split (see `moda train`).")] = Path("moda-data"),
     portrait: Annotated[Path, typer.Option("--portrait", help="Portrait to render the cases on.")] = Path("samples/astronaut.png"),
-    clips: Annotated[int, typer.Option("--clips", help="Held-out clips to render.")] = 12,
+    clips: Annotated[int, typer.Option("--clips", min=1, help="Held-out clips to render.")] = 12,
     motion_checkpoint: CheckpointOpt = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON here.")] = None,
     overrides: SetOpt = None,
     learned_only: Annotated[bool, typer.Option("--learned-only", help="Skip the baseline (to compare settings).")] = False,
-    suite: Annotated[str, typer.Option("--suite", help="espeak (held-out synthetic clips of --data), real (held-out recordings in --real-speech) or both.")] = "espeak",
+    # Checked below, not by Typer, to word the error as "choose espeak, real or both".
+    suite: Annotated[str, typer.Option("--suite", metavar="|".join(get_args(EvalSuite)), help="espeak (held-out synthetic clips of --data), real (held-out recordings in --real-speech) or both.")] = "espeak",
     real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages, .deb or unpacked (README: 'Real speech').")] = None,
     fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
     real_clips: Annotated[int, typer.Option("--real-clips", min=1, help="Recorded clips (about 10 s) per group: English, other languages.")] = 6,
@@ -338,8 +348,8 @@ def eval_(
     from .motion.generate import LearnedGenerator
     from .motion.generator import MotionGenerator
 
-    if suite not in ("espeak", "real", "both"):
-        raise UsageError(f"--suite {suite!r}: choose espeak, real or both")
+    if suite not in get_args(EvalSuite):
+        raise UsageError(f"--suite {suite!r}: choose {_either(get_args(EvalSuite))}")
     if suite != "espeak" and real_speech is None:
         raise UsageError(f"--suite {suite} needs --real-speech FOLDER (the Debian voice-prompt packages)")
     generators: dict[str, MotionGenerator] = {"learned": LearnedGenerator(motion_checkpoint, "cpu")}
@@ -392,6 +402,10 @@ def qc(
         out.print(f"[yellow]flag[/] {flag.name} = {flag.value:g} (want {flag.limit}): {flag.message}", highlight=False)
     out.print("[green]passed[/]" if report.passed else f"[red]{len(report.flags)} flag(s)[/]")
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + f" or {names[-1]}"
 
 
 def _job_bar(enabled: bool) -> Any:
