@@ -102,16 +102,38 @@ def _root(ctx: typer.Context,
     ctx.obj = CliState(debug=debug)
 
 
+# Help panels: `--help` groups the options of `render` and `batch` under these.
+INPUTS, MOTION, RENDER, MODELS = "Inputs", "Motion", "Render", "Models"
+OUTPUT, BATCH = "Output", "Batch"
+
 # Options shared by `render` and `batch`.
-PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="Preset name (see `moda presets list`) or a YAML file.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the preset's, 42).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a preset key, e.g. --set motion.head=0.5 (repeatable).")]
-DeviceOpt = Annotated[Device, typer.Option("--device", help="Where the models run.")]
-DetectorOpt = Annotated[Detector, typer.Option("--detector", help="Face detector: mediapipe (bundled) or insightface (local models).")]
-InsightRootOpt = Annotated[Path | None, typer.Option("--insightface-root", help="Folder holding models/buffalo_l/*.onnx.")]
-CheckpointOpt = Annotated[Path | None, typer.Option("--motion-checkpoint", help="Motion model .safetensors (default: the bundled one).")]
-WhisperOpt = Annotated[Path | None, typer.Option("--whisper-checkpoint", help="Local Whisper .pt file: adds encoder features.")]
-GeneratorOpt = Annotated[Generator | None, typer.Option("--generator", help="Motion generator (default: the preset's, learned).")]
+PresetOpt = Annotated[str, typer.Option(
+    "--preset", "-p", rich_help_panel=RENDER,
+    help="Preset name (see `moda presets list`) or a YAML file.")]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", rich_help_panel=MOTION,
+    help="Random seed (default: the preset's, 42).")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", rich_help_panel=RENDER,
+    help="Override a preset key, e.g. --set motion.head=0.5 (repeatable).")]
+DeviceOpt = Annotated[Device, typer.Option(
+    "--device", rich_help_panel=MODELS,
+    help="Where the models run.")]
+DetectorOpt = Annotated[Detector, typer.Option(
+    "--detector", rich_help_panel=MODELS,
+    help="Face detector: mediapipe (bundled) or insightface (local models).")]
+InsightRootOpt = Annotated[Path | None, typer.Option(
+    "--insightface-root", rich_help_panel=MODELS,
+    help="Folder holding models/buffalo_l/*.onnx.")]
+CheckpointOpt = Annotated[Path | None, typer.Option(
+    "--motion-checkpoint", rich_help_panel=MODELS,
+    help="Motion model .safetensors (default: the bundled one).")]
+WhisperOpt = Annotated[Path | None, typer.Option(
+    "--whisper-checkpoint", rich_help_panel=MODELS,
+    help="Local Whisper .pt file: adds encoder features.")]
+GeneratorOpt = Annotated[Generator | None, typer.Option(
+    "--generator", rich_help_panel=MOTION,
+    help="Motion generator (default: the preset's, learned).")]
 
 
 def _engine_options(device: Device, detector: Detector, insightface_root: Path | None,
@@ -128,9 +150,13 @@ def _overrides(overrides: list[str] | None, generator: str | None) -> list[str]:
 @app.command()
 @_reports_errors
 def render(
-    portrait: Annotated[Path, typer.Argument(help="Portrait image.")],
-    audio: Annotated[Path, typer.Argument(help="Speech recording (any format ffmpeg reads).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output .mp4.")],
+    portrait: Annotated[Path, typer.Argument(rich_help_panel=INPUTS, help="Portrait image.")],
+    audio: Annotated[Path, typer.Argument(
+        rich_help_panel=INPUTS,
+        help="Speech recording (any format ffmpeg reads).")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", rich_help_panel=OUTPUT,
+        help="Output .mp4.")],
     preset: PresetOpt = DEFAULT_PRESET,
     seed: SeedOpt = None,
     overrides: SetOpt = None,
@@ -140,8 +166,12 @@ def render(
     insightface_root: InsightRootOpt = None,
     motion_checkpoint: CheckpointOpt = None,
     whisper_checkpoint: WhisperOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write the job's figures (stage times, CPU, memory) as JSON here.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", rich_help_panel=OUTPUT,
+        help="Print only errors.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", rich_help_panel=OUTPUT,
+        help="Also write the job's figures (stage times, CPU, memory) as JSON here.")] = None,
 ) -> None:
     """Render one portrait speaking one recording."""
     from .pipeline import Engine, Job, check_job
@@ -175,27 +205,54 @@ def render(
 @app.command()
 @_reports_errors
 def batch(
-    source: Annotated[Path, typer.Argument(help="Input folder, or a manifest (.csv, .jsonl, .yaml).")],
-    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    source: Annotated[Path, typer.Argument(
+        rich_help_panel=INPUTS,
+        help="Input folder, or a manifest (.csv, .jsonl, .yaml).")],
+    output_dir: Annotated[Path, typer.Option(
+        "--output", "-o", rich_help_panel=OUTPUT,
+        help="Output folder.")],
     preset: PresetOpt = DEFAULT_PRESET,
     seed: SeedOpt = None,
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
-    template: Annotated[str, typer.Option("--template", help="Output names: fields {portrait}, {audio}, {job}.")] = DEFAULT_TEMPLATE,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Jobs rendered at once (local: models load once per worker).")] = 1,
-    pool: Annotated[Pool, typer.Option("--pool", help="How local workers run: processes, threads (one engine, motion windows batched across jobs), or auto (threads on a GPU).")] = "auto",
-    executor: Annotated[Executor, typer.Option("--executor", help="Where the jobs run: this machine or a Ray cluster.")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local one).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Render again even when a finished output matches.")] = False,
+    template: Annotated[str, typer.Option(
+        "--template", rich_help_panel=OUTPUT,
+        help="Output names: fields {portrait}, {audio}, {job}.")] = DEFAULT_TEMPLATE,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, rich_help_panel=BATCH,
+        help="Jobs rendered at once (local: models load once per worker).")] = 1,
+    pool: Annotated[Pool, typer.Option(
+        "--pool", rich_help_panel=BATCH,
+        help="How local workers run: processes, threads (one engine, motion windows batched "
+             "across jobs), or auto (threads on a GPU).")] = "auto",
+    executor: Annotated[Executor, typer.Option(
+        "--executor", rich_help_panel=BATCH,
+        help="Where the jobs run: this machine or a Ray cluster.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", rich_help_panel=BATCH,
+        help="Ray cluster address (default: start a local one).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", rich_help_panel=OUTPUT,
+        help="Render again even when a finished output matches.")] = False,
     allow_outside_output: Annotated[bool, typer.Option(
-        "--allow-outside-output",
+        "--allow-outside-output", rich_help_panel=OUTPUT,
         help="Let a manifest's output (or --template) name a file outside --output: '..', "
              "absolute paths, symlinked folders. Without it such a row fails.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check inputs and print the plan; render nothing.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Report path (default: OUTPUT/report.json).")] = None,
-    report_format: Annotated[ReportFormat, typer.Option("--report-format", help="Report file format.")] = "json",
-    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the summary line.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", rich_help_panel=BATCH,
+        help="Check inputs and print the plan; render nothing.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", rich_help_panel=OUTPUT,
+        help="Report path (default: OUTPUT/report.json).")] = None,
+    report_format: Annotated[ReportFormat, typer.Option(
+        "--report-format", rich_help_panel=OUTPUT,
+        help="Report file format.")] = "json",
+    json_out: Annotated[bool, typer.Option(
+        "--json", rich_help_panel=OUTPUT,
+        help="Print the report as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", rich_help_panel=OUTPUT,
+        help="Print only errors and the summary line.")] = False,
     device: DeviceOpt = "auto",
     detector: DetectorOpt = "mediapipe",
     insightface_root: InsightRootOpt = None,
