@@ -11,6 +11,7 @@ lists them; the root options reach the commands through the context (``ctx.obj``
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import inspect
 import json
@@ -181,9 +182,9 @@ def render(
         settings = settings.model_copy(update={"seed": seed})
     job = Job(portrait, audio, output, settings)
     check_job(job)
-    engine = Engine(_engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint))
-    with _job_bar(not quiet and out.is_terminal) as bar:
-        result = engine.render(job, bar.update)
+    options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
+    with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
+        result = Engine(options).render(job, bar.update)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report is not None:
@@ -273,7 +274,8 @@ def batch(
                            allow_outside_output=allow_outside_output)
     plan = plan_inputs(source)
     console = err if json_out else out  # with --json, stdout carries the JSON document only
-    with BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display:
+    with (_native_logs_silenced(quiet),
+          BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display):
         outcome = run_batch(plan, options, engine_options, display)
     settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,
                 "seed": seed, "workers": workers, "pool": pool, "executor": executor, "force": force, "dry_run": dry_run}
@@ -463,6 +465,13 @@ def qc(
 
 def _either(names: tuple[str, ...]) -> str:
     return ", ".join(names[:-1]) + f" or {names[-1]}"
+
+
+def _native_logs_silenced(quiet: bool) -> contextlib.AbstractContextManager[None]:
+    """With -q, MediaPipe's and TensorFlow Lite's C++ log lines go nowhere (see quiet.py)."""
+    from .quiet import native_stderr_silenced
+
+    return native_stderr_silenced() if quiet else contextlib.nullcontext()
 
 
 def _job_bar(enabled: bool) -> Any:
