@@ -186,7 +186,7 @@ def render(
     with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
         result = Engine(options).render(job, bar.update)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if report is not None:
         from .atomic import atomic_write
 
@@ -199,7 +199,7 @@ def render(
         out.print(
             f"{result.output}  {result.frames} frames, {result.audio_seconds:.2f}s audio, "
             f"realtime x{result.realtime_factor:.2f} (wall/cpu/peak: {stages}), peak {result.peak_rss_mb:.0f} MB",
-            highlight=False,
+            highlight=False, markup=False,
         )
 
 
@@ -304,8 +304,8 @@ def presets_list() -> None:
     table = Table("name", "head", "expression", "lips", "blinks/min", "description")
     for name in available_presets():
         p = load_preset(name)
-        table.add_row(name, f"{p.motion.head:g}", f"{p.motion.expression:g}", f"{p.motion.lips:g}",
-                      f"{p.motion.blink_rate:g}", p.description)
+        table.add_row(escape(name), f"{p.motion.head:g}", f"{p.motion.expression:g}", f"{p.motion.lips:g}",
+                      f"{p.motion.blink_rate:g}", escape(p.description))
     out.print(table)
 
 
@@ -331,7 +331,7 @@ def doctor(
     checks = run_checks(insightface_root, whisper_checkpoint, motion_checkpoint)
     colours = {"ok": "green", "missing": "red", "optional": "yellow"}
     for c in checks:
-        table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", c.detail)
+        table.add_row(escape(c.name), f"[{colours[c.status]}]{c.status}[/]", escape(c.detail))
     out.print(table)
     raise typer.Exit(1 if any(c.status == "missing" for c in checks) else 0)
 
@@ -371,13 +371,15 @@ def train(
             summary = build_dataset(recipe, data, progress=lambda d, t: bar.update("data", d, t),
                                     real_speech=real_speech, fetch=fetch)
         out.print(f"data: {summary.clips} clips, {summary.hours} hours, in {summary.out_dir} "
-                  f"(recipe {summary.recipe_hash}{', reused' if summary.reused else ''})", highlight=False)
+                  f"(recipe {summary.recipe_hash}{', reused' if summary.reused else ''})", highlight=False,
+                  markup=False)
         for name, reason in getattr(summary, "skipped", []):
-            err.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False)
+            err.print(f"[yellow]skipped[/] {escape(f'{name}: {reason}')}", highlight=False)
         result = train_model(data, TrainConfig(steps=steps, max_minutes=minutes, seed=seed), output, device=dev,
                              progress=lambda s, t, info: bar.update("train", s, t))
     out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, {result.num_params / 1e6:.2f} M "
-              f"parameters, train loss {result.train_loss:.4f}, held-out loss {result.val_loss:.4f}", highlight=False)
+              f"parameters, train loss {result.train_loss:.4f}, held-out loss {result.val_loss:.4f}", highlight=False,
+              markup=False)
 
 
 @app.command("eval")

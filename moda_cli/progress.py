@@ -1,4 +1,9 @@
-"""Terminal output for the CLI: progress bars on a terminal, plain lines otherwise."""
+"""Terminal output for the CLI: progress bars on a terminal, plain lines otherwise.
+
+Names, paths and messages are printed literally: Rich would read ``[x]`` in a file name,
+or ``moda-cli[ray]`` in a hint, as markup and drop it, so every such text is escaped
+(``escape``, ``_cells``) or printed with ``markup=False``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from types import TracebackType
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,14 +22,21 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .batch.run import BatchEvents, BatchOutcome, JobRecord
+from .batch.run import BatchEvents, BatchOutcome, JobRecord, Status
 
 SUMMARY_ROWS = 30  # larger batches list only failed or warned jobs in the final table
-_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion", "render": "rendering", "encode": "encoding"}
+_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion",
+                "render": "rendering", "encode": "encoding"}
+
+
+def _cells(*texts: str) -> list[str]:
+    """A table row shown as written (table cells are markup too)."""
+    return [escape(t) for t in texts]
 
 
 def _bar(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(),
                     console=console, transient=True)
 
 
@@ -47,7 +60,8 @@ class JobBar:
 
     def update(self, stage: str, done: int, total: int) -> None:
         if self.task is not None:
-            self.progress.update(self.task, description=_STAGE_LABEL.get(stage, stage), completed=done, total=total)
+            self.progress.update(self.task, description=_STAGE_LABEL.get(stage, stage),
+                                 completed=done, total=total)
 
 
 class BatchDisplay(BatchEvents):
@@ -90,13 +104,13 @@ class BatchDisplay(BatchEvents):
     def job_started(self, record: JobRecord) -> None:
         # Only jobs running in this process report stages; pool and Ray jobs just finish.
         if self.overall_task is not None:
-            self.job_tasks[record.name] = self.current.add_task(record.name, total=None)
+            self.job_tasks[record.name] = self.current.add_task(escape(record.name), total=None)
 
     def job_progress(self, record: JobRecord, stage: str, done: int, total: int) -> None:
         task = self.job_tasks.get(record.name)
         if task is not None:
-            self.current.update(task, description=f"{record.name}: {_STAGE_LABEL.get(stage, stage)}",
-                                completed=done, total=total)
+            label = escape(f"{record.name}: {_STAGE_LABEL.get(stage, stage)}")
+            self.current.update(task, description=label, completed=done, total=total)
 
     def job_finished(self, record: JobRecord) -> None:
         task = self.job_tasks.pop(record.name, None)
@@ -107,10 +121,13 @@ class BatchDisplay(BatchEvents):
         if self.overall_task is not None and self.rendering:  # not for preflight failures
             self.overall.advance(self.overall_task)
         if record.status == "failed":
-            self.console.print(f"[red]failed[/] {record.name}: {record.error}", highlight=False, soft_wrap=True)
+            self.console.print(f"[red]failed[/] {escape(f'{record.name}: {record.error}')}",
+                               highlight=False, soft_wrap=True)
         elif not self.quiet:
-            rtf = f" realtime x{record.realtime_factor:.2f}" if record.realtime_factor is not None else ""
-            self.console.print(f"{record.status:8} {record.name} -> {record.output}{rtf}", highlight=False)
+            rtf = record.realtime_factor
+            rtf_text = "" if rtf is None else f" realtime x{rtf:.2f}"
+            self.console.print(f"{record.status:8} {record.name} -> {record.output}{rtf_text}",
+                               highlight=False, markup=False)
 
 
 def print_plan(console: Console, outcome: BatchOutcome) -> None:
@@ -121,8 +138,8 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
         seed_text, frames_text = ("" if v is None else str(v) for v in (r.seed, r.frames))
         status = r.status if not r.error else f"{r.status}: {r.error}"
         if console.is_terminal:
-            table.add_row(r.name, r.portrait or "", r.audio or "", r.output or "", preset, seed_text, frames_text,
-                          status)
+            table.add_row(*_cells(r.name, r.portrait or "", r.audio or "", r.output or "", preset,
+                                  seed_text, frames_text, status))
         else:  # a pipe or a log: one whole line per job, never wrapped or cut
             console.print(f"{r.status:8} {r.name}: {r.portrait} + {r.audio} -> {r.output} "
                           f"preset={preset} seed={seed_text} frames={frames_text}"
@@ -131,11 +148,12 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
     if table.rows:
         console.print(table)
     for path in outcome.unpaired:
-        console.print(f"unpaired: {path}", highlight=False)
+        console.print(f"unpaired: {path}", highlight=False, markup=False)
     todo = [r for r in outcome.records if r.status == "planned"]
     frames = sum(r.frames or 0 for r in todo)
     seconds = sum(r.audio_seconds or 0.0 for r in todo)
-    console.print(f"would render {len(todo)} job(s): {frames} frames, {seconds:.1f}s of video", highlight=False)
+    console.print(f"would render {len(todo)} job(s): {frames} frames, {seconds:.1f}s of video",
+                  highlight=False)
 
 
 def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> None:
@@ -146,12 +164,14 @@ def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> Non
             rows = [r for r in rows if r.status not in ("done", "skipped") or r.warnings]
         for r in rows:
             rtf = f"x{r.realtime_factor:.2f}" if r.realtime_factor is not None else ""
-            table.add_row(r.name, r.status, str(r.frames or ""), rtf, r.error or "; ".join(r.warnings))
+            table.add_row(*_cells(r.name, r.status, str(r.frames or ""), rtf,
+                                  r.error or "; ".join(r.warnings)))
         if rows:
             console.print(table)
-    parts = [f"{outcome.count(s)} {s}" for s in ("done", "skipped", "failed", "busy", "interrupted", "planned")
-             if outcome.count(s)]
+    statuses: tuple[Status, ...] = ("done", "skipped", "failed", "busy", "interrupted", "planned")
+    parts = [f"{outcome.count(s)} {s}" for s in statuses if outcome.count(s)]
     if outcome.unpaired:
         parts.append(f"{len(outcome.unpaired)} unpaired file(s)")
-    console.print(f"{len(outcome.records)} jobs: {', '.join(parts) or 'nothing to do'} in {outcome.seconds:.1f}s",
+    done = ", ".join(parts) or "nothing to do"
+    console.print(f"{len(outcome.records)} jobs: {done} in {outcome.seconds:.1f}s",
                   highlight=False)
