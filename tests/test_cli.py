@@ -45,7 +45,9 @@ def test_quiet_render_writes_nothing_on_stdout_or_stderr(tmp_path, small_portrai
     assert out.stat().st_size > 0
 
 
-def test_quiet_batch_prints_its_errors_literally_and_no_native_log_lines(tmp_path, small_portrait, wav):
+def test_quiet_batch_prints_its_errors_literally_and_no_native_log_lines(
+    tmp_path, small_portrait, wav
+):
     """Inside a quiet batch, where descriptor 2 is silenced, a failed job's line still reaches
     stderr, with the brackets of its name; stdout carries the JSON report only."""
     src = tmp_path / "in"
@@ -114,7 +116,9 @@ def test_help_lists_the_choices_and_groups_batch_options_in_panels():
     result = moda("batch", "--help")
     assert result.exit_code == 0
     text = result.output
-    for choices in ("auto|cpu|cuda", "mediapipe|insightface", "learned|baseline", "local|ray", "json|jsonl"):
+    choice_lists = ("auto|cpu|cuda", "mediapipe|insightface", "learned|baseline", "local|ray",
+                    "json|jsonl")
+    for choices in choice_lists:
         assert choices in text, choices
     panels = ("Inputs", "Motion", "Render", "Models", "Output", "Batch")
     assert all(f"─ {name} ─" in text for name in panels)
