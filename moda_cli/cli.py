@@ -78,7 +78,8 @@ def _reports_errors(fn: F) -> F:
             raise _fail(exc, INTERNAL_ERROR, debug) from None
 
     signature = inspect.signature(fn, eval_str=True)
-    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                            annotation=typer.Context)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[ctx, *signature.parameters.values()])
     return cast(F, wrapper)
@@ -98,8 +99,10 @@ def _fail(exc: BaseException, code: int, debug: bool) -> typer.Exit:
 
 
 @app.callback()
-def _root(ctx: typer.Context,
-          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+def _root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
     ctx.obj = CliState(debug=debug)
 
 
@@ -182,7 +185,8 @@ def render(
         settings = settings.model_copy(update={"seed": seed})
     job = Job(portrait, audio, output, settings)
     check_job(job)
-    options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
+    options = _engine_options(device, detector, insightface_root, motion_checkpoint,
+                              whisper_checkpoint)
     with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
         result = Engine(options).render(job, bar.update)
     for warning in result.warnings:
@@ -304,8 +308,9 @@ def presets_list() -> None:
     table = Table("name", "head", "expression", "lips", "blinks/min", "description")
     for name in available_presets():
         p = load_preset(name)
-        table.add_row(escape(name), f"{p.motion.head:g}", f"{p.motion.expression:g}", f"{p.motion.lips:g}",
-                      f"{p.motion.blink_rate:g}", escape(p.description))
+        motion = p.motion
+        table.add_row(escape(name), f"{motion.head:g}", f"{motion.expression:g}", f"{motion.lips:g}",
+                      f"{motion.blink_rate:g}", escape(p.description))
     out.print(table)
 
 
@@ -341,7 +346,8 @@ def doctor(
 def train(
     data: Annotated[Path, typer.Option("--data", help="Dataset folder (built here unless it holds this recipe).")] = Path("moda-data"),
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.safetensors).")] = Path("motion.safetensors"),
-    clips: Annotated[int, typer.Option("--clips", min=1, help="Synthetic training clips (about 12 s each).")] = 1000,
+    clips: Annotated[int, typer.Option(
+        "--clips", min=1, help="Synthetic training clips (about 12 s each).")] = 1000,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizer steps.")] = 3000,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Stop by wall time too (the LR schedule follows).")] = None,
     from_videos: Annotated[Path | None, typer.Option("--from-videos", help="Train on your own talking-head videos instead.")] = None,
@@ -370,16 +376,16 @@ def train(
                                 real_fraction=real_fraction if real_speech is not None else 0.0)
             summary = build_dataset(recipe, data, progress=lambda d, t: bar.update("data", d, t),
                                     real_speech=real_speech, fetch=fetch)
+        reused = ", reused" if summary.reused else ""
         out.print(f"data: {summary.clips} clips, {summary.hours} hours, in {summary.out_dir} "
-                  f"(recipe {summary.recipe_hash}{', reused' if summary.reused else ''})", highlight=False,
-                  markup=False)
+                  f"(recipe {summary.recipe_hash}{reused})", highlight=False, markup=False)
         for name, reason in getattr(summary, "skipped", []):
             err.print(f"[yellow]skipped[/] {escape(f'{name}: {reason}')}", highlight=False)
         result = train_model(data, TrainConfig(steps=steps, max_minutes=minutes, seed=seed), output, device=dev,
                              progress=lambda s, t, info: bar.update("train", s, t))
-    out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, {result.num_params / 1e6:.2f} M "
-              f"parameters, train loss {result.train_loss:.4f}, held-out loss {result.val_loss:.4f}", highlight=False,
-              markup=False)
+    out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, "
+              f"{result.num_params / 1e6:.2f} M parameters, train loss {result.train_loss:.4f}, "
+              f"held-out loss {result.val_loss:.4f}", highlight=False, markup=False)
 
 
 @app.command("eval")
@@ -393,7 +399,10 @@ def eval_(
     overrides: SetOpt = None,
     learned_only: Annotated[bool, typer.Option("--learned-only", help="Skip the baseline (to compare settings).")] = False,
     # Checked below, not by Typer, to word the error as "choose espeak, real or both".
-    suite: Annotated[str, typer.Option("--suite", metavar="|".join(get_args(EvalSuite)), help="espeak (held-out synthetic clips of --data), real (held-out recordings in --real-speech) or both.")] = "espeak",
+    suite: Annotated[str, typer.Option(
+        "--suite", metavar="|".join(get_args(EvalSuite)),
+        help="espeak (held-out synthetic clips of --data), real (held-out recordings in "
+             "--real-speech) or both.")] = "espeak",
     real_speech: Annotated[Path | None, typer.Option("--real-speech", help="Folder of the Debian voice-prompt packages, .deb or unpacked (README: 'Real speech').")] = None,
     fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
     real_clips: Annotated[int, typer.Option("--real-clips", min=1, help="Recorded clips (about 10 s) per group: English, other languages.")] = 6,
