@@ -193,7 +193,7 @@ def _frown(f: np.ndarray) -> np.ndarray:
 
 
 LID_MEET = 0.85  # the lids meet this far down the opening: the lower lid rises a little
-LID_SKIN_REACH = (0.2, 0.1)  # eye spans above / below the margins that the lid skin follows
+LID_SKIN_REACH = (0.14, 0.1)  # eye spans above / below the margins that the lid skin follows
 
 
 def _blink(
