@@ -130,7 +130,7 @@ def test_finishing_in_chunks_equals_finishing_at_once(smoothing):
     rng = np.random.default_rng(smoothing)
     peaks = {2: (0.9, 0.8), 30: (0.7, 0.1), 52: (0.6, 0.6), 57: (0.9, 0.9), 95: (1.0, 0.9)}
     motion = _with_blinks(rng.normal(0, 0.6, (97, 17)).astype(np.float32), peaks)
-    plan = FinishPlan(smoothing, 25.0, blink_gap=8, blinks=True)
+    plan = FinishPlan(smoothing, 25.0, blink_gap=8, fill=30)  # frames 60-89 get a blink
     whole = finish(motion, 0, len(motion), plan)
     random_cuts = sorted(rng.choice(np.arange(1, 97), 6, replace=False))
     for cuts in ([0, 29, 31, 55, 58, 97], [0, *random_cuts, 97]):
@@ -146,7 +146,7 @@ def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
     peak under the threshold are no blinks; a rate of 0 asks for none."""
     motion = _with_blinks(np.zeros((120, 17), np.float32),
                           {10: (0.9, 0.1), 50: (0.5, 0.6), 54: (0.3, 0.3), 90: (0.3, 0.2)})
-    out = finish(motion, 0, 120, FinishPlan(3, 25.0, blink_gap=8, blinks=True))
+    out = finish(motion, 0, 120, FinishPlan(3, 25.0, blink_gap=8, fill=200))
     left, right = out[:, index("blink_left")], out[:, index("blink_right")]
     np.testing.assert_array_equal(left, right)
     shut = left > 0.9
@@ -156,6 +156,19 @@ def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
     assert 7 <= int(np.sum(left[40:70] > 0.05)) <= 11
     none = finish(motion, 0, 120, FinishPlan.for_settings(MotionSettings(blink_rate=0.0), 25.0))
     assert np.all(none[:, index("blink_left")] == 0)
+
+
+def test_a_quiet_model_still_blinks_once_a_stretch():
+    """Stretches of ``fill`` frames without a model blink get one, where the model came
+    closest, away from the model's own blinks; a short last stretch gets none."""
+    motion = _with_blinks(np.zeros((330, 17), np.float32), {20: (0.9, 0.9), 160: (0.3, 0.3)})
+    plan = FinishPlan(3, 25.0, blink_gap=8, fill=100)
+    blink = finish(motion, 0, 330, plan)[:, index("blink_left")]
+    shut = np.nonzero(blink > 0.9)[0]
+    starts = shut[np.diff(np.concatenate([[-2], shut])) > 1]
+    # 0-99: the model's own; 100-199: at its near-blink (0.3); 200-299: nothing stands out,
+    # the stretch's first frame; 300-329 is under half a stretch.
+    np.testing.assert_array_equal(starts, [20, 160, 200])
 
 
 def test_stream_keeps_blinks_whole_across_window_boundaries(gen, monkeypatch):
@@ -189,9 +202,9 @@ def test_stream_yields_frames_before_sampling_ends(gen):
     """The first chunk comes after the first window, not after the whole clip."""
     frames, seen = 200, []
     chunks = []
-    # The tiny model's windows make 16 rows final each: finishing must not read further
-    # ahead (a blink gap of 9 frames at 60 blinks/min; the real model's stride is 64).
-    req = request(frames, blink_rate=60.0)
+    # Finishing blinks reads rows ahead (stretches of 1.5 mean intervals), more than the
+    # tiny model's 16-row stride: without blinks only the pose smoothing's one row.
+    req = request(frames, blink_rate=0.0)
     for chunk in gen.stream(req, progress=lambda done, total: seen.append(done)):
         chunks.append((len(seen), len(chunk)))
     assert len(chunks) > 3

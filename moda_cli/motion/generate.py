@@ -58,6 +58,7 @@ BLINK = prior.BlinkKinematics()  # the generator's blinks: the middle of a perso
 BLINK_THRESHOLD = 0.4  # a model blink: both lids' mean closure peaks over this
 BLINK_GAP = 0.35  # of the asked mean interval between blinks: weaker peaks closer are dropped
 MAX_BLINK_GAP_S = 2.0  # so that a low rate does not hold frames back for long
+FILL = 1.5  # of the asked mean interval: a stretch this long without a blink gets one
 
 
 @dataclass
@@ -116,23 +117,27 @@ class FinishPlan:
     The model decides when to blink, but its blink channels learned the one-frame shape of
     older training targets and sample the two eyes apart. Its blinks are taken as events
     (peaks of both lids' mean closure over BLINK_THRESHOLD) and both lids are redrawn with
-    ``prior.draw_blinks``, the shape the prior trains on. The model fires more often than
-    its rate condition asks for, in clusters of peaks close together; a peak that has a
-    stronger one within ``blink_gap`` frames (BLINK_GAP of the asked mean interval) is
-    dropped, which brings the presets' rates close to what they ask for on recorded
-    speech. How often the model blinks still varies from one recording to the next.
+    ``prior.draw_blinks``, the shape the prior trains on. The model's rate follows its
+    condition loosely: it fires in clusters of peaks close together, and it can go quiet
+    for many seconds. A peak that has a stronger one within ``blink_gap`` frames
+    (BLINK_GAP of the asked mean interval) is dropped; and every stretch of ``fill``
+    frames (counted from the clip's start, FILL of the asked mean interval) without a blink
+    gets one, where the model came closest to blinking. Both rules read a bounded number
+    of rows, so a stream finishes the same rows as the whole clip.
     """
 
     smoothing: int
     fps: float
     blink_gap: int  # frames
-    blinks: bool  # False: the preset asks for no blinks, none of the model's are kept
+    fill: int  # frames; 0: the preset asks for no blinks, none are drawn
 
     @staticmethod
     def for_settings(settings: MotionSettings, fps: float) -> FinishPlan:
-        rate = settings.blink_rate
-        gap_s = min(BLINK_GAP * 60.0 / rate, MAX_BLINK_GAP_S) if rate > 0 else 0.0
-        return FinishPlan(settings.smoothing, fps, int(round(gap_s * fps)), rate > 0)
+        if settings.blink_rate <= 0:
+            return FinishPlan(settings.smoothing, fps, 0, 0)
+        mean_s = 60.0 / settings.blink_rate
+        gap_s = min(BLINK_GAP * mean_s, MAX_BLINK_GAP_S)
+        return FinishPlan(settings.smoothing, fps, round(gap_s * fps), round(FILL * mean_s * fps))
 
     @property
     def reach(self) -> tuple[int, int]:
@@ -140,7 +145,8 @@ class FinishPlan:
         left = (self.smoothing - 1) // 2
         right = self.smoothing - 1 - left
         before, after = (math.ceil(s * self.fps) for s in BLINK.reach_s)
-        return max(left, after + self.blink_gap), max(right, before + self.blink_gap)
+        context = self.fill + 2 * self.blink_gap  # a stretch and its neighbours' peaks
+        return max(left, after + context), max(right, before + context)
 
 
 def blink_events(closure: np.ndarray, gap: int) -> np.ndarray:
@@ -151,11 +157,35 @@ def blink_events(closure: np.ndarray, gap: int) -> np.ndarray:
     return np.nonzero((first_max == gap) & (closure > BLINK_THRESHOLD))[0]
 
 
-def redraw_blinks(rows: np.ndarray, plan: FinishPlan) -> np.ndarray:
-    """(T,) closure of both lids: the model's (T, D) rows' blinks with a person's shape."""
-    if not plan.blinks:
+def filled_events(closure: np.ndarray, events: np.ndarray, lo: int, total: int,
+                  plan: FinishPlan) -> np.ndarray:
+    """Blinks for the stretches (frames k * fill .. (k + 1) * fill of the clip) that hold
+    none of ``events``: each at the stretch's highest ``closure`` at least ``blink_gap``
+    frames from every event. closure, events: rows lo .. lo + len(closure) of a clip of
+    ``total`` frames, in row indices; returns row indices. A stretch cut short by the
+    clip's end gets one only if it is at least half as long."""
+    first, last = -(-lo // plan.fill), (lo + len(closure)) // plan.fill  # whole stretches here
+    near = np.zeros(len(closure), bool)
+    for e in events:
+        near[max(e - plan.blink_gap, 0) : e + plan.blink_gap + 1] = True
+    out = []
+    for k in range(first, last + 1):
+        a, b = k * plan.fill - lo, min((k + 1) * plan.fill, total) - lo
+        if b - a < plan.fill / 2 or b > len(closure) or a < 0 or near[a:b].all():
+            continue
+        if not np.any((events >= a) & (events < b)):
+            out.append(a + int(np.argmax(np.where(near[a:b], -np.inf, closure[a:b]))))
+    return np.array(out, np.int64)
+
+
+def redraw_blinks(rows: np.ndarray, lo: int, total: int, plan: FinishPlan) -> np.ndarray:
+    """(T,) closure of both lids for (T, D) rows lo .. lo + T of a clip of ``total`` frames:
+    the model's blinks, with a person's shape."""
+    if plan.fill <= 0:
         return np.zeros(len(rows), np.float32)
-    events = blink_events(rows[:, _BLINK_COLS].mean(axis=1), plan.blink_gap)
+    closure = rows[:, _BLINK_COLS].mean(axis=1)
+    events = blink_events(closure, plan.blink_gap)
+    events = np.concatenate([events, filled_events(closure, events, lo, total, plan)])
     return prior.draw_blinks(np.arange(len(rows)), plan.fps, events, [BLINK] * len(events))
 
 
@@ -171,7 +201,7 @@ def finish(motion: np.ndarray, start: int, stop: int, plan: FinishPlan) -> np.nd
     lo, hi = max(start - behind, 0), min(stop + ahead, len(motion))
     rows = motion[lo:hi].copy()
     rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], plan.smoothing)
-    rows[:, _BLINK_COLS] = redraw_blinks(rows, plan)[:, None]
+    rows[:, _BLINK_COLS] = redraw_blinks(rows, lo, len(motion), plan)[:, None]
     return np.clip(rows[start - lo : stop - lo], LOW, HIGH).astype(np.float32)
 
 
