@@ -83,9 +83,8 @@ def _around_crop(crop: CropTransform, width: int, height: int) -> tuple[int, int
 @dataclass(frozen=True)
 class SceneLayer:
     """layer: (H, W, 4) uint8, the canvas as the warp samples it: premultiplied (colour, A)
-    in and just around ``box``, the canvas itself with A = 255 further out. plate: (h, w, 4)
-    uint8, the box's still scene (its 4th channel unused: it matches the layer's channels
-    for ``composite``)."""
+    in and just around ``box``, the canvas itself with A = 255 further out. plate: (h, w, 3)
+    uint8, the box's still scene."""
 
     layer: np.ndarray
     plate: np.ndarray
@@ -122,7 +121,7 @@ def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.nda
     layer[outer.slices] = cv2.subtract(photo, _behind(plate, a))  # the photo less the plate's share
     layer[outer.slices][..., 3] = a
     inner = plate[box.y0 - outer.y0 : box.y1 - outer.y0, box.x0 - outer.x0 : box.x1 - outer.x0]
-    return SceneLayer(layer, np.ascontiguousarray(inner))
+    return SceneLayer(layer, np.ascontiguousarray(inner[..., :3]))
 
 
 def _person_and_fringe(alpha: np.ndarray) -> np.ndarray:
@@ -142,12 +141,14 @@ def _fitting_alpha(photo: np.ndarray, plate: np.ndarray) -> np.ndarray:
 
 
 def _behind(plate: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """(h, w, 4) uint8: the plate's share (255 - a) / 255 of every pixel."""
-    share = cv2.cvtColor(cv2.bitwise_not(a), cv2.COLOR_GRAY2RGBA)  # 255 - a in every channel
+    """(h, w, C) uint8: the plate's share (255 - a) / 255 of every pixel (C = 3 or 4)."""
+    gray_to = cv2.COLOR_GRAY2RGBA if plate.shape[2] == 4 else cv2.COLOR_GRAY2RGB
+    share = cv2.cvtColor(cv2.bitwise_not(a), gray_to)  # 255 - a in every channel
     return cv2.multiply(plate, share, scale=1.0 / 255.0)
 
 
 def composite(warped: np.ndarray, plate: np.ndarray) -> np.ndarray:
-    """(h, w, 4) uint8 warped premultiplied layer over the (h, w, 4) plate -> (h, w, 3) RGB."""
+    """(h, w, 4) uint8 warped premultiplied layer over the (h, w, 3) plate -> (h, w, 3) RGB."""
+    # Three channels from the start: the plate's share is the dearest step, and A needs none.
     behind = _behind(plate, cv2.extractChannel(warped, 3))
-    return cv2.cvtColor(cv2.add(warped, behind), cv2.COLOR_RGBA2RGB)
+    return cv2.add(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), behind)

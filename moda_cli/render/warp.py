@@ -21,6 +21,8 @@ from scipy.spatial import Delaunay
 # it is smooth over a few pixels, and a finer grid only adds work.
 FIELD_STEP = 2
 FIXED_POINT_ITERS = 4
+# Bilinear remaps whose map holds offsets from each output pixel, not positions.
+_RELATIVE = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP
 
 
 @dataclass(frozen=True)
@@ -93,16 +95,23 @@ class MeshWarp:
         self._interp = csr_matrix(
             (self.node_weights.ravel(), (rows, self.node_vertices.ravel())), shape=(len(pts), len(source))
         )
-        # Interleaved (x, y) coordinates: cv2.remap takes one CV_32FC2 map, so each
-        # frame's maps are one contiguous subtraction instead of two strided ones.
-        cells = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
-        self.cells = np.ascontiguousarray(np.dstack(cells))  # (gh, gw, 2) node -> cell coords
-        rx = np.arange(region.x0, region.x1, dtype=np.float32)
-        ry = np.arange(region.y0, region.y1, dtype=np.float32)
-        self.pixels = np.ascontiguousarray(np.dstack(np.meshgrid(rx, ry)))  # (h, w, 2)
         # Grid node k sits at pixel step * k; resizing to this (width, height) puts it
         # there up to a quarter cell at the region's far edges, where the field is ~0.
         self.upsampled_size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
+        self._origin = np.array((region.x0, region.y0), np.float32)  # added to the grid, not per pixel
+
+    @property
+    def cells(self) -> np.ndarray:
+        """(gh, gw, 2) float32: each grid node's own (x, y) in grid cells."""
+        gh, gw = self.grid_shape
+        return np.dstack(np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32)))
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """(h, w, 2) float32: each region pixel's own (x, y) in the image."""
+        r = self.region
+        rx, ry = np.arange(r.x0, r.x1, dtype=np.float32), np.arange(r.y0, r.y1, dtype=np.float32)
+        return np.dstack(np.meshgrid(rx, ry))
 
     def forward_field(self, disp: np.ndarray) -> np.ndarray:
         """(V, 2) vertex displacements -> (gh, gw, 2) float32 field on the reduced grid."""
@@ -112,7 +121,8 @@ class MeshWarp:
         return cv2.merge(((self._interp @ dx).reshape(self.grid_shape), (self._interp @ dy).reshape(self.grid_shape)))
 
     def backward_field(self, forward: np.ndarray) -> np.ndarray:
-        """Solve p + d(p) = q for p on the grid; returns u = q - p (gh, gw, 2), in pixels.
+        """Solve p + d(p) = q for p on the grid; returns v = (p - q) / step (gh, gw, 2), in
+        grid cells.
 
         Fixed-point steps p <- q - d(p) converge wherever the warp neither folds nor
         squeezes a region to nothing. Where it does (a closed eyelid), the few pixels left
@@ -120,12 +130,13 @@ class MeshWarp:
         (Newton steps with per-triangle Jacobians were tried: they jump erratically across
         collapsed triangles and leave blocky noise.)
         """
-        u = forward
-        inv_step = np.float32(1.0 / self.step)
+        back = forward * np.float32(-1.0 / self.step)  # -d in grid cells
+        v = back
         for _ in range(FIXED_POINT_ITERS):
-            src = self.cells - u * inv_step  # p = q - u, in grid cells: (gh, gw, 2)
-            u = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]  # the stubs miss map2=None (one CV_32FC2 map)
-        return u
+            # v <- -d(q + v) / step: a relative map adds each node's own position q, so
+            # a step is one remap and no arithmetic on the grid.
+            v = cv2.remap(back, v, None, _RELATIVE, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]  # the stubs miss map2=None (one CV_32FC2 map)
+        return v
 
     def apply(self, image: np.ndarray, disp: np.ndarray) -> np.ndarray:
         """Warp ``image`` (H, W, C) by vertex displacements; returns the region only.
@@ -133,12 +144,14 @@ class MeshWarp:
         The result is a new (h, w, C) array for ``self.region``: every pixel outside it is
         ``image``'s own, so callers that keep the rest of the image need only this part.
         """
-        u = self.backward_field(self.forward_field(disp))
-        h, w = self.pixels.shape[:2]
-        full = cv2.resize(u, self.upsampled_size, interpolation=cv2.INTER_LINEAR)
-        maps = self.pixels - full[:h, :w]  # (h, w, 2) source pixel of every region pixel
+        # Region pixel (x, y) samples image pixel (x0 + x, y0 + y) + step * v: resizing is
+        # linear, so the offset and scale go on the grid, and the upsampled grid is the
+        # relative map itself (no full-size map of pixel positions to subtract from).
+        offsets = self.backward_field(self.forward_field(disp)) * np.float32(self.step) + self._origin
+        h, w = self.region.y1 - self.region.y0, self.region.x1 - self.region.x0
+        full = cv2.resize(offsets, self.upsampled_size, interpolation=cv2.INTER_LINEAR)
         return cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
-            image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            image, full[:h, :w], None, _RELATIVE, borderMode=cv2.BORDER_REPLICATE
         )
 
 
