@@ -96,7 +96,7 @@ class Renderer:
         # its cost follows the crop's size; only the final resampling is at the canvas's
         # own resolution.
         step = max(1, round(FIELD_STEP * self._scale))
-        self.warp = MeshWarp(src, region, step, preferred=self.rig.control.face_triangles)
+        self.warp = MeshWarp(src, region, step, preferred=self.rig.control.face_triangles, still_from=moving)
         self.patch_box: Region = region
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
