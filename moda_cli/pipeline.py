@@ -299,10 +299,6 @@ class Engine:
         thread pool, a frame per task on a CPU, a batch per task on a GPU (the CPU part of
         a batch, mouth and eyelid painting, overlaps the next batch's warp there).
         """
-        meter.switch("render")
-        # On CUDA the warp runs there in batches; on a CPU, OpenCV a frame at a time.
-        renderer = Renderer(portrait, face, job.preset.render, device=self.device if self.device != "cpu" else None)
-        origin = (renderer.patch_box.x0, renderer.patch_box.y0)
         total, done = request.features.num_frames, 0
 
         def motion_progress(d: int, t: int) -> None:
@@ -310,39 +306,45 @@ class Engine:
                 notify("motion", d, t)
 
         sampler = _Ahead(generator.stream(request, motion_progress))
-        meter.switch("motion")
-        with (
-            _streaming_threads(),
-            ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="moda-render") as pool,
-            sampler as chunks,
-            VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total,
-                        background=renderer.background) as writer,
-        ):
-            in_flight: deque[Future[tuple[list[np.ndarray], float]]] = deque()
+        with _streaming_threads(), sampler as chunks:
+            # The portrait's own setup (segmentation, inpainting, the warp's grid) runs while
+            # the sampler solves its first window.
+            meter.switch("render")
+            # On CUDA the warp runs there in batches; on a CPU, OpenCV a frame at a time.
+            device = self.device if self.device != "cpu" else None
+            renderer = Renderer(portrait, face, job.preset.render, device=device)
+            origin = (renderer.patch_box.x0, renderer.patch_box.y0)
+            meter.switch("motion")
+            with (
+                ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="moda-render") as pool,
+                VideoWriter(job.output, settings=job.preset.video, audio=job.audio, expected_frames=total,
+                            background=renderer.background) as writer,
+            ):
+                in_flight: deque[Future[tuple[list[np.ndarray], float]]] = deque()
 
-            def write_oldest() -> None:
-                nonlocal done
-                meter.switch("render")
-                patches, cpu = in_flight.popleft().result()
-                meter.add_cpu("render", cpu)
+                def write_oldest() -> None:
+                    nonlocal done
+                    meter.switch("render")
+                    patches, cpu = in_flight.popleft().result()
+                    meter.add_cpu("render", cpu)
+                    meter.switch("encode")
+                    for patch in patches:
+                        writer.write(patch, origin=origin, copy=False)  # new arrays: no copy needed
+                        done += 1
+                        if done % 10 == 0 or done == total:
+                            notify("render", done, total)
+
+                for chunk in chunks:  # the wait for a chunk is motion time
+                    for start in range(0, len(chunk), renderer.batch_size):
+                        rows = chunk[start : start + renderer.batch_size]
+                        in_flight.append(pool.submit(_timed, renderer.render_patches, rows))
+                        if len(in_flight) > 2 * RENDER_THREADS:
+                            write_oldest()
+                    meter.switch("motion")
+                while in_flight:
+                    write_oldest()
                 meter.switch("encode")
-                for patch in patches:
-                    writer.write(patch, origin=origin, copy=False)  # new arrays: no copy needed
-                    done += 1
-                    if done % 10 == 0 or done == total:
-                        notify("render", done, total)
-
-            for chunk in chunks:  # the wait for a chunk is motion time
-                for start in range(0, len(chunk), renderer.batch_size):
-                    rows = chunk[start : start + renderer.batch_size]
-                    in_flight.append(pool.submit(_timed, renderer.render_patches, rows))
-                    if len(in_flight) > 2 * RENDER_THREADS:
-                        write_oldest()
-                meter.switch("motion")
-            while in_flight:
-                write_oldest()
-            meter.switch("encode")
-            writer.close()
+                writer.close()
         meter.add_cpu("motion", sampler.cpu_seconds)
         meter.add_cpu("encode", writer.cpu_seconds)
 
