@@ -246,6 +246,10 @@ def batch(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", rich_help_panel=BATCH,
         help="Check inputs and print the plan; render nothing.")] = False,
+    qc: Annotated[bool, typer.Option(
+        "--qc", rich_help_panel=BATCH,
+        help="Measure each rendered video with `moda qc`: its figures go in the report, "
+             "its flags in the job's warnings.")] = False,
     report: Annotated[Path | None, typer.Option(
         "--report", rich_help_panel=OUTPUT,
         help="Report path (default: OUTPUT/report.json).")] = None,
@@ -275,14 +279,15 @@ def batch(
     engine_options = _engine_options(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
     options = BatchOptions(output_dir, preset, _overrides(overrides, generator), seed, template, force,
                            workers, pool, executor, ray_address, dry_run,
-                           allow_outside_output=allow_outside_output)
+                           allow_outside_output=allow_outside_output, qc=qc)
     plan = plan_inputs(source)
     console = err if json_out else out  # with --json, stdout carries the JSON document only
     with (_native_logs_silenced(quiet),
           BatchDisplay(console, live=console.is_terminal and not quiet, quiet=quiet) as display):
         outcome = run_batch(plan, options, engine_options, display)
     settings = {"source": str(source), "output": str(output_dir), "preset": preset, "overrides": options.overrides,
-                "seed": seed, "workers": workers, "pool": pool, "executor": executor, "force": force, "dry_run": dry_run}
+                "seed": seed, "workers": workers, "pool": pool, "executor": executor, "force": force, "dry_run": dry_run,
+                "qc": qc}
     doc = build_report(outcome, settings)
     exit_code = outcome.exit_code
     if dry_run:

@@ -189,3 +189,20 @@ def test_a_video_without_a_face_is_flagged_and_still_reports_valid_json(tmp_path
     json.dumps(r.to_json(), allow_nan=False)
     with pytest.raises(NoFaceFound):  # no portrait: the first frames must show the face
         run_qc(clip)
+
+
+def test_batch_qc_adds_each_rendered_jobs_figures_and_flags_to_the_report(tmp_path, small_portrait):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "anna.png").write_bytes(small_portrait.read_bytes())
+    write_wav(src / "anna.wav", speechlike(2.0))
+    result = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "--qc", "-q", "--set", "render.size=128",
+                                      "--generator", "baseline", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "report.json").read_text())
+    (job,) = doc["jobs"]
+    assert job["status"] == "done" and job["qc"]["frames"] == job["frames"]
+    assert job["qc"]["face_found"] > 0.98 and job["qc"]["background"] is not None
+    flags = [w for w in job["warnings"] if w.startswith("qc: ")]
+    assert len(flags) == len(job["qc"]["flags"])
+    assert doc["summary"]["qc_flagged"] == (0 if job["qc"]["passed"] else 1)

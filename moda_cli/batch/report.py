@@ -34,6 +34,7 @@ def summary(outcome: BatchOutcome) -> dict[str, Any]:
         "unpaired": len(outcome.unpaired),
         "seconds": round(outcome.seconds, 2),
         "phase_seconds": {k: round(v, 2) for k, v in outcome.phase_seconds.items()},
+        "qc_flagged": sum(1 for r in done if r.qc is not None and not r.qc["passed"]),
         "mean_realtime_factor": round(sum(rtf) / len(rtf), 4) if rtf else None,
         "exit_code": outcome.exit_code,
     }

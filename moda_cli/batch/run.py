@@ -65,6 +65,7 @@ class BatchOptions:
     executor: Executor = "local"
     ray_address: str | None = None
     dry_run: bool = False
+    qc: bool = False  # measure each rendered video with `moda qc` (moda_cli.qc)
     allow_outside_output: bool = False  # manifest outputs may name any folder
 
 
@@ -92,6 +93,7 @@ class JobRecord:
     realtime_factor: float | None = None
     peak_rss_mb: float | None = None
     warnings: list[str] = field(default_factory=list)
+    qc: dict[str, Any] | None = None  # `moda qc`'s figures and flags (batch --qc)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class ResolvedJob:
     job: Job
     record: JobRecord
     force: bool
+    qc: bool = False
 
 
 class BatchEvents:
@@ -170,7 +173,8 @@ def _resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions
     except (ModaError, OSError) as exc:
         record.status, record.error = "failed", _reason(exc, spec)
         return record
-    return ResolvedJob(Job(spec.portrait, spec.audio, spec.output, preset), record, options.force)
+    job = Job(spec.portrait, spec.audio, spec.output, preset)
+    return ResolvedJob(job, record, options.force, options.qc)
 
 
 def _str(path: Path | None) -> str | None:
@@ -225,6 +229,8 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions, progress: 
             record.realtime_factor = round(result.realtime_factor, 4)
             record.peak_rss_mb = round(result.peak_rss_mb, 1)
             record.warnings = result.warnings
+            if resolved.qc:
+                _quality_check(job, record)
             record.seconds = round(time.perf_counter() - start, 3)
             _record_or_discard(job, record)
     except JobBusy:
@@ -249,6 +255,22 @@ def _record_or_discard(job: Job, record: JobRecord) -> None:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
         raise
+
+
+def _quality_check(job: Job, record: JobRecord) -> None:
+    """`moda qc` on the rendered video: its figures go in the record, each flag in the
+    warnings. A check that cannot run is a warning: the video itself is fine."""
+    from ..qc import run_qc
+
+    try:
+        report = run_qc(job.output, portrait=job.portrait, audio=job.audio,
+                        max_side=job.preset.render.max_side)
+    except Exception as exc:
+        record.warnings.append(f"qc could not run: {_reason(exc)}")
+        return
+    record.qc = report.to_json()
+    record.warnings += [f"qc: {f.name} = {f.value:g} (want {f.limit}): {f.message}"
+                        for f in report.flags]
 
 
 PREFLIGHT_THREADS = min(8, 2 * (os.cpu_count() or 1))
