@@ -109,7 +109,9 @@ class MeshWarp:
         # Grid node k sits at pixel step * k; resizing to this (width, height) puts it
         # there up to a quarter cell at the region's far edges, where the field is ~0.
         self.upsampled_size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
-        self._origin = np.array((region.x0, region.y0), np.float32)  # added to the grid, not per pixel
+        # v (grid cells) -> x0 + step * vx, y0 + step * vy; cv2.transform is one pass over
+        # the grid (numpy's broadcast of a (2,) offset over the last axis took 0.2 ms)
+        self._to_offsets = np.array([[step, 0, region.x0], [0, step, region.y0]], np.float32)
 
     @property
     def cells(self) -> np.ndarray:
@@ -157,7 +159,7 @@ class MeshWarp:
         # Region pixel (x, y) samples image pixel (x0 + x, y0 + y) + step * v: resizing is
         # linear, so the offset and scale go on the grid, and the upsampled grid is the
         # relative map itself (no full-size map of pixel positions to subtract from).
-        offsets = self.backward_field(self.forward_field(disp)) * np.float32(self.step) + self._origin
+        offsets = cv2.transform(self.backward_field(self.forward_field(disp)), self._to_offsets)
         h, w = self.region.y1 - self.region.y0, self.region.x1 - self.region.x0
         full = cv2.resize(offsets, self.upsampled_size, interpolation=cv2.INTER_LINEAR)
         return cv2.remap(  # type: ignore[call-overload]  # map2=None: one CV_32FC2 map
