@@ -28,14 +28,22 @@ from moda_cli.qc import QCReport, Thresholds, run_qc
 pytestmark = pytest.mark.slow  # four renders of about 7 s of speech (the suite runs them)
 LIMITS = Thresholds()
 SPEECH = {
-    "en": ("Hello everyone, and thank you for coming today.",
-           "I would like to tell you about our new project, and why it will help so many people."),
-    "de": ("Guten Morgen, und vielen Dank, dass Sie heute hier sind.",
-           "Ich erzähle Ihnen von unserem neuen Projekt, und warum es so vielen Menschen hilft."),
+    "en": (
+        "Hello everyone, and thank you for coming today.",
+        "I would like to tell you about our new project, and why it will help so many people.",
+    ),
+    "de": (
+        "Guten Morgen, und vielen Dank, dass Sie heute hier sind.",
+        "Ich erzähle Ihnen von unserem neuen Projekt, und warum es so vielen Menschen hilft.",
+    ),
 }
 # (portrait kind, language); the crops are boxes of t1.jpg, a fixed file: (x, y, side).
 CLIPS = {"closed_mouth": "en", "teeth_smile": "de", "glasses": "en", "turned_head": "de"}
-T1_BOXES = {"closed_mouth": (160, 35, 320), "teeth_smile": (355, 185, 320), "turned_head": (820, 0, 320)}
+T1_BOXES = {
+    "closed_mouth": (160, 35, 320),
+    "teeth_smile": (355, 185, 320),
+    "turned_head": (820, 0, 320),
+}
 
 
 def t1_photo() -> np.ndarray:
@@ -57,7 +65,9 @@ def with_glasses(image: np.ndarray) -> np.ndarray:
         (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
         w = x1 - x0
         box = np.round([x0 - 0.3 * w, y0 - 0.45 * w, x1 + 0.3 * w, y1 + 0.4 * w]).astype(int)
-        cv2.rectangle(out, tuple(box[:2]), tuple(box[2:]), (25, 22, 20), max(2, round(0.08 * w)), cv2.LINE_AA)
+        cv2.rectangle(
+            out, tuple(box[:2]), tuple(box[2:]), (25, 22, 20), max(2, round(0.08 * w)), cv2.LINE_AA
+        )
         boxes.append(box)
     (a, b), thick = boxes, max(2, round(0.05 * (boxes[0][2] - boxes[0][0])))
     mid_y = (a[1] + a[3]) // 2
@@ -92,8 +102,21 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, QCReport]:
         portrait = root / f"{kind}.png"
         cv2.imwrite(str(portrait), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         audio, video = speech(lang, root / f"{lang}.wav"), root / f"{kind}.mp4"
-        result = runner.invoke(app, ["render", str(portrait), str(audio), "-o", str(video), "-q",
-                                     "--device", "cpu", "--seed", "5"])
+        result = runner.invoke(
+            app,
+            [
+                "render",
+                str(portrait),
+                str(audio),
+                "-o",
+                str(video),
+                "-q",
+                "--device",
+                "cpu",
+                "--seed",
+                "5",
+            ],
+        )
         assert result.exit_code == 0, result.output
         out[kind] = run_qc(video, portrait=image, audio=audio, sheet=root / f"{kind}.sheet.png")
     return out
@@ -109,14 +132,18 @@ def test_lip_bands_hold_the_portraits_colour(reports, kind):
     lips = reports[kind].lips
     assert lips is not None
     held = min(lips.held_upper, lips.held_lower)
-    assert held >= LIMITS.lip_held_min, f"{kind}: delta-E <= 20 in only {held:.1%} of frames ({lips})"
+    assert held >= LIMITS.lip_held_min, (
+        f"{kind}: delta-E <= 20 in only {held:.1%} of frames ({lips})"
+    )
 
 
 @pytest.mark.parametrize("kind", CLIPS)
 def test_no_dark_mouth_pixels_outside_the_inner_lips_at_the_widest_openings(reports, kind):
     lips = reports[kind].lips
     assert lips is not None
-    assert lips.dark_outside <= LIMITS.dark_outside_max, f"{kind}: {lips.dark_outside:.1%} of the lip area"
+    assert lips.dark_outside <= LIMITS.dark_outside_max, (
+        f"{kind}: {lips.dark_outside:.1%} of the lip area"
+    )
 
 
 @pytest.mark.parametrize("kind", CLIPS)

@@ -60,7 +60,9 @@ def write_clip(path: Path, frames: list[np.ndarray]) -> Path:
     return path
 
 
-def shut_eye(image: np.ndarray, pts: np.ndarray, eye: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
+def shut_eye(
+    image: np.ndarray, pts: np.ndarray, eye: tuple[int, ...], lower: tuple[int, ...]
+) -> np.ndarray:
     """The eye painted shut: its opening inpainted with the surrounding skin, a lash line."""
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(pts[list(eye), :2]).astype(np.int32)], (255,))
@@ -85,7 +87,10 @@ def test_a_still_reencode_of_the_portrait_passes_with_no_drop_and_no_blinks(stil
     assert r.lips is not None and (r.lips.held_upper, r.lips.held_lower) == (1.0, 1.0)
     # The encoder halves the lips' chroma resolution, and two meshes place a thin band
     # a little differently: a few units of delta-E, far from the threshold's 20.
-    assert max(r.lips.delta_e_p95_upper, r.lips.delta_e_p95_lower) < 12.0 and r.lips.dark_outside < 0.05
+    assert (
+        max(r.lips.delta_e_p95_upper, r.lips.delta_e_p95_lower) < 12.0
+        and r.lips.dark_outside < 0.05
+    )
     assert 0.85 < r.lips.thickness_lower < 1.15
     assert {f.name for f in r.flags} == {"blinks_per_min"}  # no blinks, and nothing else amiss
 
@@ -108,8 +113,16 @@ def test_a_dark_blob_over_the_lower_lip_is_dark_outside_the_inner_lips(portrait,
     blob = portrait.copy()
     lip = mesh[list(LOWER_OUTER_LIP[3:8]) + list(LOWER_INNER_LIP[3:8]), :2]
     centre, (w, h) = lip.mean(axis=0), np.ptp(lip, axis=0)
-    cv2.ellipse(blob, (round(centre[0]), round(centre[1])), (round(w / 2), round(h)), 0, 0, 360,
-                (40, 10, 15), -1)
+    cv2.ellipse(
+        blob,
+        (round(centre[0]), round(centre[1])),
+        (round(w / 2), round(h)),
+        0,
+        0,
+        360,
+        (40, 10, 15),
+        -1,
+    )
     dark = measure_lips(blob, mesh, ref)
     assert clean.dark_outside < 0.05
     assert dark.dark_outside > 0.2, dark.dark_outside
@@ -134,16 +147,32 @@ def test_the_scene_is_compared_only_with_a_paste_back_of_the_portrait():
     assert _fit_portrait(image, 642, 600) is None  # never upscaled: not the portrait's render
 
 
-def _series(gap: np.ndarray) -> FrameSeries:
+def _series(
+    gap: np.ndarray, left: np.ndarray | None = None, right: np.ndarray | None = None
+) -> FrameSeries:
+    """A FrameSeries with the given gap (and eye openings); every other figure NaN."""
     t = len(gap)
     nan, nan3 = np.full(t, np.nan), np.full((t, 3), np.nan)
-    return FrameSeries(FPS, np.ones(t, bool), gap, nan, nan, nan3, nan3, nan, np.full((t, 2), np.nan),
-                       None, np.full((t, 5), np.nan))
+    eyes = [nan if e is None else e for e in (left, right)]
+    return FrameSeries(FPS, np.ones(t, bool), gap, *eyes, nan3, nan3, nan, np.full((t, 2), np.nan),
+                       None, np.full((t, 5), np.nan))  # fmt: skip
 
+
+def test_a_profile_counts_the_seen_eyes_closures_as_blinks_and_hidden_eyes_count_nothing():
+    seen = np.full(100, 0.3)
+    seen[40:43] = 0.05
+    hidden = np.full(100, 0.9)  # foreshortened far eye: lid gap / width out of an open eye's range
+    b = blink_qc(_series(np.zeros(100), seen, hidden))
+    assert (b.count, b.winks, b.eyes_measured) == (1, 0, 1)
+    downcast = np.full(100, 0.04)  # lids nearly shut in the photo: blinks cannot be seen
+    none = blink_qc(_series(np.zeros(100), downcast, downcast))
+    assert (none.per_minute, none.count, none.eyes_measured) == (None, 0, 0)
 
 def test_mouth_following_the_loudness_correlates_above_chance_and_rests_in_silence():
     rng = np.random.default_rng(0)
-    loud = np.clip(np.sin(np.arange(250) / 3.0), 0, None) * (np.arange(250) < 200)  # speech, then 2 s quiet
+    loud = np.clip(np.sin(np.arange(250) / 3.0), 0, None) * (
+        np.arange(250) < 200
+    )  # speech, then 2 s quiet
     gap = 0.01 + 0.06 * loud + 0.003 * rng.standard_normal(250)
     m = mouth_qc(_series(gap), loud)
     assert m.corr is not None and m.corr > 0.9 and m.corr_chance is not None and m.corr_chance < 0.6
@@ -160,15 +189,43 @@ def test_frame_loudness_finds_speech_then_silence(tmp_path):
     assert loud[5:45].max() > 0.8 and loud[55:].max() < 0.05
 
 
-def test_moda_qc_command_writes_json_and_sheet_for_a_render(tmp_path, small_portrait, speech_with_pause):
+def test_moda_qc_command_writes_json_and_sheet_for_a_render(
+    tmp_path, small_portrait, speech_with_pause
+):
     audio, _ = speech_with_pause
     video, runner = tmp_path / "clip.mp4", CliRunner()
-    rendered = runner.invoke(app, ["render", str(small_portrait), str(audio), "-o", str(video), "-q",
-                                   "--set", "render.size=256", "--device", "cpu"])
+    rendered = runner.invoke(
+        app,
+        [
+            "render",
+            str(small_portrait),
+            str(audio),
+            "-o",
+            str(video),
+            "-q",
+            "--set",
+            "render.size=256",
+            "--device",
+            "cpu",
+        ],
+    )
     assert rendered.exit_code == 0, rendered.output
     sheet, doc = tmp_path / "sheet.png", tmp_path / "qc.json"
-    result = runner.invoke(app, ["qc", str(video), "--portrait", str(small_portrait), "--audio", str(audio),
-                                 "--sheet", str(sheet), "--json", str(doc)])
+    result = runner.invoke(
+        app,
+        [
+            "qc",
+            str(video),
+            "--portrait",
+            str(small_portrait),
+            "--audio",
+            str(audio),
+            "--sheet",
+            str(sheet),
+            "--json",
+            str(doc),
+        ],
+    )
     report = json.loads(doc.read_text())
     assert result.exit_code == (0 if report["passed"] else 1), result.output
     assert "face found" in result.output and report["face_found"] > 0.98
@@ -196,8 +253,23 @@ def test_batch_qc_adds_each_rendered_jobs_figures_and_flags_to_the_report(tmp_pa
     src.mkdir()
     (src / "anna.png").write_bytes(small_portrait.read_bytes())
     write_wav(src / "anna.wav", speechlike(2.0))
-    result = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "--qc", "-q", "--set", "render.size=128",
-                                      "--generator", "baseline", "--device", "cpu"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "batch",
+            str(src),
+            "-o",
+            str(out),
+            "--qc",
+            "-q",
+            "--set",
+            "render.size=128",
+            "--generator",
+            "baseline",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "report.json").read_text())
     (job,) = doc["jobs"]

@@ -20,9 +20,15 @@ from .sheet import contact_sheet, write_png
 __all__ = ["QCReport", "Thresholds", "run_qc"]
 
 
-def run_qc(video: str | Path, *, portrait: np.ndarray | str | Path | None = None,
-           audio: str | Path | None = None, sheet: str | Path | None = None,
-           thresholds: Thresholds | None = None, max_side: int = MAX_SIDE) -> QCReport:
+def run_qc(
+    video: str | Path,
+    *,
+    portrait: np.ndarray | str | Path | None = None,
+    audio: str | Path | None = None,
+    sheet: str | Path | None = None,
+    thresholds: Thresholds | None = None,
+    max_side: int = MAX_SIDE,
+) -> QCReport:
     """Measure ``video``; ``portrait`` the (H, W, 3) RGB image or the file it animates
     (a file is read as a render reads it, at most ``max_side`` pixels); ``audio`` its speech.
 

@@ -22,7 +22,11 @@ SILENCE_GAP_S = 0.2  # silence: at least this far from any speech frame
 MAX_LAG = 2  # frames the mouth may lead or trail the sound in the correlation (80 ms)
 WIDEST = 95.0  # percentile of the gap above which an opening counts as one of the widest
 SHUT = 0.5  # an eye is shut below this fraction of its open (median) opening
-PAIRED = 1  # frames between the two eyes' closures that still make one blink
+CLOSING = 0.75  # ... and closing below this one: the other eye of a blink needs only that
+PAIRED = 1  # frames around a closure where the other eye's closing counts as together
+# An open eye's lid gap over its width: outside this range the mesh does not see the eye
+# (turned away in a profile, foreshortened to nothing; or downcast, lids nearly shut).
+OPEN_RANGE = (0.12, 0.6)
 
 
 def frame_loudness(audio: str | Path, fps: float, num_frames: int) -> np.ndarray:
@@ -42,7 +46,9 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 def _best_r(gap: np.ndarray, loud: np.ndarray, mask: np.ndarray) -> float:
     """Largest Pearson r of gap[t] with loud[t + lag] over |lag| <= MAX_LAG, on ``mask``."""
-    return max(_pearson(gap[mask], np.roll(loud, -lag)[mask]) for lag in range(-MAX_LAG, MAX_LAG + 1))
+    return max(
+        _pearson(gap[mask], np.roll(loud, -lag)[mask]) for lag in range(-MAX_LAG, MAX_LAG + 1)
+    )
 
 
 def mouth_qc(series: FrameSeries, loudness: np.ndarray | None) -> MouthQC:
@@ -50,7 +56,9 @@ def mouth_qc(series: FrameSeries, loudness: np.ndarray | None) -> MouthQC:
     face = series.detected
     if loudness is None:
         speech = face
-        return MouthQC(_pct(series.gap[speech], 95), _pct(series.gap[speech], 50), int(speech.sum()))
+        return MouthQC(
+            _pct(series.gap[speech], 95), _pct(series.gap[speech], 50), int(speech.sum())
+        )
     loud = loudness >= SPEECH_LEVEL
     speech = face & loud
     reach = max(1, round(SILENCE_GAP_S * series.fps))
@@ -62,7 +70,9 @@ def mouth_qc(series: FrameSeries, loudness: np.ndarray | None) -> MouthQC:
     mean_speech = float(np.mean(series.gap[speech])) if speech.any() else float("nan")
     ratio = float(np.mean(series.gap[silence])) / mean_speech if silence.any() else None
     return MouthQC(
-        _pct(series.gap[speech], 95), _pct(series.gap[speech], 50), int(speech.sum()),
+        _pct(series.gap[speech], 95),
+        _pct(series.gap[speech], 50),
+        int(speech.sum()),
         corr=_best_r(series.gap, loudness, speech),
         corr_chance=float(np.percentile(chance, 95)) if chance else None,
         silence_ratio=ratio,
@@ -86,41 +96,55 @@ def lip_qc(series: FrameSeries, refs: References, thresholds: Thresholds) -> Lip
         delta_e_p95_upper=_pct(de_up[np.isfinite(de_up)], 95),
         delta_e_p95_lower=_pct(de_lo[np.isfinite(de_lo)], 95),
         dark_outside=float(np.nanmean(series.dark_outside[face][widest])) if widest.any() else 0.0,
-        thickness_lower=_pct(series.lip_thickness[face][widest, 1], 50) / float(refs.lips.thickness[1]),
+        thickness_lower=_pct(series.lip_thickness[face][widest, 1], 50)
+        / float(refs.lips.thickness[1]),
         reference=refs.lips_from,
     )
 
 
-def shut_runs(opening: np.ndarray) -> np.ndarray:
-    """(K, 2) [start, end) of the runs of frames where the eye is shut (NaN counts as open)."""
-    shut = opening < SHUT * np.nanmedian(opening)  # NaN compares False
-    edges = np.diff(np.concatenate([[0], shut.astype(np.int8), [0]]))
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """(K, 2) [start, end) of the runs of True in a (T,) bool mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
 
 
-def _together(run: np.ndarray, other: np.ndarray) -> bool:
-    """Two [start, end) closures overlap, or are at most PAIRED frames apart."""
-    return bool(other[0] <= run[1] - 1 + PAIRED and run[0] <= other[1] - 1 + PAIRED)
+def eye_ratio(opening: np.ndarray) -> np.ndarray | None:
+    """(T,) opening over the eye's median (its open state; NaN where no face), or None
+    when the eye cannot be measured (median outside OPEN_RANGE)."""
+    median = float(np.nanmedian(opening)) if np.isfinite(opening).any() else float("nan")
+    if not OPEN_RANGE[0] <= median <= OPEN_RANGE[1]:
+        return None
+    return opening / median
 
 
 def blink_qc(series: FrameSeries) -> BlinkQC:
-    """Blinks (both eyes shut together, within PAIRED frames) and winks (one eye alone)."""
-    left, right = shut_runs(series.eye_left), shut_runs(series.eye_right)
-    durations: list[int] = []
-    free = list(range(len(right)))  # right-eye closures not yet paired
-    for run in left:
-        match = next((k for k in free if _together(run, right[k])), None)
-        if match is not None:
-            free.remove(match)
-            durations.append(int(max(run[1], right[match][1]) - min(run[0], right[match][0])))
-    winks = (len(left) - len(durations)) + len(free)
+    """Closures: runs where a measurable eye is shut (below SHUT of its median). With both
+    eyes measurable, a closure is a blink when the other eye closes too (below CLOSING
+    within PAIRED frames), else a wink; with one, every closure counts as a blink."""
+    eyes = [r for r in (eye_ratio(series.eye_left), eye_ratio(series.eye_right)) if r is not None]
+    if not eyes:
+        return BlinkQC(None, 0, 0, eyes_measured=0)
+    shut = np.logical_or.reduce([r < SHUT for r in eyes])  # NaN compares False
+    durations, winks = [], 0
+    for a, b in _runs(shut):
+        around = slice(max(0, a - PAIRED), b + PAIRED)
+        if all(np.nanmin(r[around]) < CLOSING for r in eyes):
+            durations.append(int(b - a))
+        else:
+            winks += 1
     minutes = len(series) / series.fps / 60.0
-    return BlinkQC(len(durations) / minutes if minutes > 0 else 0.0, len(durations), winks, durations)
+    rate = len(durations) / minutes if minutes > 0 else 0.0
+    return BlinkQC(rate, len(durations), winks, durations, eyes_measured=len(eyes))
 
 
 def background_qc(series: FrameSeries, refs: References) -> BackgroundQC | None:
     if series.scene_db is None or refs.scene is None or refs.still_db is None:
         return None
     mean_db = float(np.nanmean(series.scene_db))
-    return BackgroundQC(round(mean_db, 3), round(float(np.nanmin(series.scene_db)), 3),
-                        round(refs.still_db, 3), round(refs.still_db - mean_db, 3), round(refs.scene.area, 4))
+    return BackgroundQC(
+        round(mean_db, 3),
+        round(float(np.nanmin(series.scene_db)), 3),
+        round(refs.still_db, 3),
+        round(refs.still_db - mean_db, 3),
+        round(refs.scene.area, 4),
+    )

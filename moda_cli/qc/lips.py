@@ -61,8 +61,14 @@ def face_height(pts: np.ndarray) -> float:
 def lip_thickness(pts: np.ndarray) -> np.ndarray:
     """(2,) upper and lower lip band thickness at the middle of the mouth (mean of three
     outer-to-inner contour distances) over the eye-corner distance, which the jaw never moves."""
-    pairs = ((UPPER_OUTER_LIP[4:7], UPPER_INNER_LIP[4:7]), (LOWER_OUTER_LIP[4:7], LOWER_INNER_LIP[4:7]))
-    out = [np.linalg.norm(pts[list(outer), :2] - pts[list(inner), :2], axis=1).mean() for outer, inner in pairs]
+    pairs = (
+        (UPPER_OUTER_LIP[4:7], UPPER_INNER_LIP[4:7]),
+        (LOWER_OUTER_LIP[4:7], LOWER_INNER_LIP[4:7]),
+    )
+    out = [
+        np.linalg.norm(pts[list(outer), :2] - pts[list(inner), :2], axis=1).mean()
+        for outer, inner in pairs
+    ]
     return np.array(out) / eye_span(pts)
 
 
@@ -118,15 +124,21 @@ def measure_lips(frame: np.ndarray, pts: np.ndarray, ref: LipReference | None) -
     if ref is not None:
         # The outer lips with the lower contour lowered by the margin, minus the inner
         # lips grown by the erosion radius (a contour a pixel off is not a spill).
-        lowered = np.concatenate([pts[list(UPPER_OUTER_LIP), :2],
-                                  pts[list(LOWER_OUTER_LIP[::-1]), :2] + below])
-        inner = _morph(_mask(shape, _poly(pts, UPPER_INNER_LIP, LOWER_INNER_LIP), lo),
-                       radius, cv2.MORPH_DILATE)
+        lowered = np.concatenate(
+            [pts[list(UPPER_OUTER_LIP), :2], pts[list(LOWER_OUTER_LIP[::-1]), :2] + below]
+        )
+        inner = _morph(
+            _mask(shape, _poly(pts, UPPER_INNER_LIP, LOWER_INNER_LIP), lo), radius, cv2.MORPH_DILATE
+        )
         region = _mask(shape, lowered, lo) & ~inner
         area = max(int((upper | lower).sum()), 1)
         dark_outside = float((region & (lab[..., 0] < ref.dark_below)).sum()) / area
-    return LipSample(_median_lab(lab, upper, radius), _median_lab(lab, lower, radius), dark_outside,
-                     lip_thickness(pts))
+    return LipSample(
+        _median_lab(lab, upper, radius),
+        _median_lab(lab, lower, radius),
+        dark_outside,
+        lip_thickness(pts),
+    )
 
 
 def lip_reference(samples: list[LipSample]) -> LipReference:

@@ -121,7 +121,9 @@ def references(video: Path, portrait: np.ndarray | None) -> tuple[References, It
     return refs, frames
 
 
-def measure_video(video: str | Path, portrait: np.ndarray | None = None) -> tuple[FrameSeries, References]:
+def measure_video(
+    video: str | Path, portrait: np.ndarray | None = None
+) -> tuple[FrameSeries, References]:
     """Decode ``video`` once and measure every frame; ``portrait`` (H, W, 3) RGB if known."""
     video = Path(video)
     fps = probe(video).fps or 25.0
@@ -145,12 +147,17 @@ def anchors_of(pts: np.ndarray) -> np.ndarray:
     return np.array([*mouth, *pts[:, :2].mean(axis=0), face_height(pts)])
 
 
-def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, float]],
-            has_scene: bool) -> FrameSeries:
+def _series(
+    fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, float]], has_scene: bool
+) -> FrameSeries:
     t = len(rows)
     nan = np.full(t, np.nan)
     gap, eye_l, eye_r, dark = nan.copy(), nan.copy(), nan.copy(), nan.copy()
-    upper, lower, anchors = np.full((t, 3), np.nan), np.full((t, 3), np.nan), np.full((t, 5), np.nan)
+    upper, lower, anchors = (
+        np.full((t, 3), np.nan),
+        np.full((t, 3), np.nan),
+        np.full((t, 5), np.nan),
+    )
     thickness = np.full((t, 2), np.nan)
     for i, (pts, lips, _) in enumerate(rows):
         if pts is None or lips is None:
@@ -159,8 +166,15 @@ def _series(fps: float, rows: list[tuple[np.ndarray | None, LipSample | None, fl
         gap[i] = np.linalg.norm(pts[INNER_LIP_MID[0], :2] - pts[INNER_LIP_MID[1], :2]) / fh
         eyes = measure_points(pts, None)
         eye_l[i], eye_r[i] = eyes["eye_open_left"], eyes["eye_open_right"]
-        upper[i], lower[i], dark[i], thickness[i] = lips.upper, lips.lower, lips.dark_outside, lips.thickness
+        upper[i], lower[i], dark[i], thickness[i] = (
+            lips.upper,
+            lips.lower,
+            lips.dark_outside,
+            lips.thickness,
+        )
         anchors[i] = anchors_of(pts)
     detected = np.array([pts is not None for pts, _, _ in rows], bool)
     scene = np.array([db for _, _, db in rows]) if has_scene else None
-    return FrameSeries(fps, detected, gap, eye_l, eye_r, upper, lower, dark, thickness, scene, anchors)
+    return FrameSeries(
+        fps, detected, gap, eye_l, eye_r, upper, lower, dark, thickness, scene, anchors
+    )

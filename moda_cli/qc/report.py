@@ -72,14 +72,16 @@ class LipQC:
 class BlinkQC:
     """Blinks seen by the mesh in video mode: an eye is shut below half its open median.
 
-    A blink is both eyes shut within one frame of each other; a wink is one eye alone.
-    durations: frames each blink kept an eye shut.
+    A blink: one eye shut while the other closes too (within a frame); a wink: one eye
+    alone. durations: frames each blink kept an eye shut. eyes_measured: eyes the mesh
+    can see open (a profile hides one; 0 leaves per_minute None: blinks unmeasurable).
     """
 
-    per_minute: float
+    per_minute: float | None
     count: int
     winks: int
     durations: list[int] = field(default_factory=list)
+    eyes_measured: int = 2
 
 
 @dataclass
@@ -139,60 +141,98 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _flag(name: str, value: float | None, ok: bool, limit: str, message: str) -> list[Flag]:
+    """[Flag] when a measured ``value`` is not ``ok``, else []."""
+    return [] if value is None or ok else [Flag(name, round(float(value), 4), limit, message)]
+
+
+def _mouth_flags(m: MouthQC, t: Thresholds) -> list[Flag]:
+    lo, hi = t.gap_p95_range
+    wide = "the mouth opens too wide for speech" if m.gap_p95 > hi else "the mouth barely opens"
+    return [
+        *_flag("gap_p95", m.gap_p95, lo <= m.gap_p95 <= hi, f"{lo}..{hi}", wide),
+        *_flag("mouth_corr", m.corr, m.corr is None or m.corr >= t.mouth_corr_min,
+               f">= {t.mouth_corr_min}", "the mouth does not follow the speech's loudness"),
+    ]  # fmt: skip
+
+
+def _lip_flags(lips: LipQC, t: Thresholds) -> list[Flag]:
+    flags = []
+    for band, held in (("upper", lips.held_upper), ("lower", lips.held_lower)):
+        lost = f"the {band} lip loses its colour (delta-E > {t.lip_delta_e_max:g})"
+        flags += _flag(f"lip_held_{band}", held, held >= t.lip_held_min, f">= {t.lip_held_min}",
+                       f"{lost} in {1 - held:.0%} of frames")  # fmt: skip
+    lo, hi = t.lip_thickness_range
+    return [
+        *flags,
+        *_flag("dark_outside", lips.dark_outside, lips.dark_outside <= t.dark_outside_max,
+               f"<= {t.dark_outside_max}", "dark mouth pixels cover the lips at wide openings"),
+        *_flag("lip_thickness_lower", lips.thickness_lower, lo <= lips.thickness_lower <= hi,
+               f"{lo}..{hi}", "the lower lip does not keep its thickness at wide openings"),
+    ]  # fmt: skip
+
+
 def judge(report: QCReport) -> list[Flag]:
     """The figures of ``report`` outside ``report.thresholds``, each as a Flag."""
-    t, flags = report.thresholds, []
-
-    def check(name: str, value: float | None, ok: bool, limit: str, message: str) -> None:
-        if value is not None and not ok:
-            flags.append(Flag(name, round(float(value), 4), limit, message))
-
-    check("face_found", report.face_found, report.face_found >= t.face_found_min,
-          f">= {t.face_found_min}", "the face mesh loses the face in some frames")
-    if (m := report.mouth) is not None:
-        lo, hi = t.gap_p95_range
-        check("gap_p95", m.gap_p95, lo <= m.gap_p95 <= hi, f"{lo}..{hi}",
-              "the mouth opens too wide for speech" if m.gap_p95 > hi else "the mouth barely opens")
-        check("mouth_corr", m.corr, m.corr is None or m.corr >= t.mouth_corr_min,
-              f">= {t.mouth_corr_min}", "the mouth does not follow the speech's loudness")
-    if (lips := report.lips) is not None:
-        for band, held in (("upper", lips.held_upper), ("lower", lips.held_lower)):
-            check(f"lip_held_{band}", held, held >= t.lip_held_min, f">= {t.lip_held_min}",
-                  f"the {band} lip loses its colour (delta-E > {t.lip_delta_e_max:g}) in "
-                  f"{1 - held:.0%} of frames")
-        check("dark_outside", lips.dark_outside, lips.dark_outside <= t.dark_outside_max,
-              f"<= {t.dark_outside_max}", "dark mouth pixels cover the lips at wide openings")
-        lo, hi = t.lip_thickness_range
-        check("lip_thickness_lower", lips.thickness_lower, lo <= lips.thickness_lower <= hi,
-              f"{lo}..{hi}", "the lower lip does not keep its thickness at wide openings")
+    t = report.thresholds
+    found = report.face_found
+    flags = _flag("face_found", found, found >= t.face_found_min, f">= {t.face_found_min}",
+                  "the face mesh loses the face in some frames")  # fmt: skip
+    if report.mouth is not None:
+        flags += _mouth_flags(report.mouth, t)
+    if report.lips is not None:
+        flags += _lip_flags(report.lips, t)
     if (b := report.blinks) is not None:
-        check("blinks_per_min", b.per_minute, b.per_minute >= t.blinks_per_min_min,
-              f">= {t.blinks_per_min_min}", "too few blinks visible to a face tracker")
-        check("winks", b.winks, b.winks <= t.winks_max, f"<= {t.winks_max}",
-              "one eye closes alone (a wink)")
+        rate_ok = b.per_minute is None or b.per_minute >= t.blinks_per_min_min
+        flags += _flag("blinks_per_min", b.per_minute, rate_ok, f">= {t.blinks_per_min_min}",
+                       "too few blinks visible to a face tracker")  # fmt: skip
+        flags += _flag("winks", b.winks, b.winks <= t.winks_max, f"<= {t.winks_max}",
+                       "one eye closes alone (a wink)")  # fmt: skip
     if (bg := report.background) is not None:
-        check("background_drop_db", bg.drop_db, bg.drop_db <= t.background_drop_max_db,
-              f"<= {t.background_drop_max_db}", "the scene behind the person moves")
+        still = bg.drop_db <= t.background_drop_max_db
+        flags += _flag("background_drop_db", bg.drop_db, still, f"<= {t.background_drop_max_db}",
+                       "the scene behind the person moves")  # fmt: skip
     return flags
 
 
 def summary_rows(report: QCReport) -> list[tuple[str, str]]:
     """(figure, value) rows for a human-readable summary, in the report's order."""
-    rows = [("frames", f"{report.frames} at {report.fps:g} fps"), ("face found", f"{report.face_found:.1%}")]
+    rows = [
+        ("frames", f"{report.frames} at {report.fps:g} fps"),
+        ("face found", f"{report.face_found:.1%}"),
+    ]
     if (m := report.mouth) is not None:
         rows.append(("inner-lip gap p95 / p50", f"{m.gap_p95:.3f} / {m.gap_p50:.3f} face heights"))
         if m.corr is not None:
-            rows.append(("mouth vs loudness r", f"{m.corr:.2f} (chance {m.corr_chance or 0.0:.2f})"))
+            rows.append(
+                ("mouth vs loudness r", f"{m.corr:.2f} (chance {m.corr_chance or 0.0:.2f})")
+            )
         if m.silence_ratio is not None:
             rows.append(("silence / speech opening", f"{m.silence_ratio:.2f}"))
     if (lips := report.lips) is not None:
-        rows.append(("lip colour held upper / lower", f"{lips.held_upper:.1%} / {lips.held_lower:.1%} "
-                     f"(delta-E p95 {lips.delta_e_p95_upper:.1f} / {lips.delta_e_p95_lower:.1f})"))
+        rows.append(
+            (
+                "lip colour held upper / lower",
+                f"{lips.held_upper:.1%} / {lips.held_lower:.1%} "
+                f"(delta-E p95 {lips.delta_e_p95_upper:.1f} / {lips.delta_e_p95_lower:.1f})",
+            )
+        )
         rows.append(("dark outside inner lips", f"{lips.dark_outside:.1%} of the lip area"))
         rows.append(("lower lip thickness, widest / rest", f"{lips.thickness_lower:.2f}"))
     if (b := report.blinks) is not None:
-        rows.append(("blinks", f"{b.per_minute:.1f}/min ({b.count}, {b.winks} winks, "
-                     f"frames {b.durations[:8]})"))
+        rate = "not measurable" if b.per_minute is None else f"{b.per_minute:.1f}/min"
+        rows.append(
+            (
+                "blinks",
+                f"{rate} ({b.count}, {b.winks} winks, frames {b.durations[:8]}, "
+                f"{b.eyes_measured} eyes seen)",
+            )
+        )
     if (bg := report.background) is not None:
-        rows.append(("background PSNR", f"{bg.mean_db:.2f} dB (still {bg.still_db:.2f}: drop {bg.drop_db:.2f} dB)"))
+        rows.append(
+            (
+                "background PSNR",
+                f"{bg.mean_db:.2f} dB (still {bg.still_db:.2f}: drop {bg.drop_db:.2f} dB)",
+            )
+        )
     return rows

@@ -45,14 +45,18 @@ def spaced_frames(series: FrameSeries, n: int) -> list[int]:
     return sorted({int(found[np.argmin(np.abs(found - t))]) for t in targets})
 
 
-def _tile(frame: np.ndarray, centre: np.ndarray, size: tuple[float, float], label: str) -> np.ndarray:
+def _tile(
+    frame: np.ndarray, centre: np.ndarray, size: tuple[float, float], label: str
+) -> np.ndarray:
     """Crop (w, h) pixels around ``centre`` (edges replicated), scale to TILE wide, label."""
     w, h = max(2, round(size[0])), max(2, round(size[1]))
     crop = cv2.getRectSubPix(frame, (w, h), (float(centre[0]), float(centre[1])))
     # The tile's height from the box's shape, not the rounded crop's: one row of tiles.
     tile = cv2.resize(crop, (TILE, round(TILE * size[1] / size[0])), interpolation=cv2.INTER_AREA)
     for colour, thickness in ((_BLACK, 3), (_WHITE, 1)):  # outlined: readable on any colour
-        cv2.putText(tile, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
+        cv2.putText(
+            tile, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA
+        )
     return tile
 
 
@@ -63,7 +67,9 @@ def _row(tiles: list[np.ndarray], count: int) -> np.ndarray:
     return np.concatenate([*tiles, *[blank] * (count - len(tiles))], axis=1)
 
 
-def _tiles(frame: np.ndarray, anchors: np.ndarray, label: str, gap: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _tiles(
+    frame: np.ndarray, anchors: np.ndarray, label: str, gap: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     """The (mouth, face) tiles of one frame whose face sits at ``anchors`` (``anchors_of``)."""
     mx, my, fx, fy, fh = anchors
     mouth_label = label if gap is None else f"{label} gap {gap:.3f}"
@@ -71,7 +77,9 @@ def _tiles(frame: np.ndarray, anchors: np.ndarray, label: str, gap: float | None
     return mouth, _tile(frame, np.array([fx, fy]), (FACE_BOX * fh,) * 2, label)
 
 
-def contact_sheet(video: str | Path, series: FrameSeries, refs: References, n: int = 6) -> np.ndarray:
+def contact_sheet(
+    video: str | Path, series: FrameSeries, refs: References, n: int = 6
+) -> np.ndarray:
     """(H, W, 3) uint8 RGB: the reference, then the ``n`` widest mouths in the first row;
     the reference, then ``n`` evenly spaced faces in the second."""
     mouths, faces = widest_frames(series, n), spaced_frames(series, n)
@@ -82,8 +90,12 @@ def contact_sheet(video: str | Path, series: FrameSeries, refs: References, n: i
             tiles[i] = _tiles(frame, series.anchors[i], f"#{i}", float(series.gap[i]))
         if i >= last:
             break
-    ref_mouth, ref_face = _tiles(refs.image, anchors_of(refs.mesh),
-                                 "portrait" if refs.lips_from == "portrait" else "reference", None)
+    ref_mouth, ref_face = _tiles(
+        refs.image,
+        anchors_of(refs.mesh),
+        "portrait" if refs.lips_from == "portrait" else "reference",
+        None,
+    )
     top = [ref_mouth, *[tiles[i][0] for i in mouths if i in tiles]]
     bottom = [ref_face, *[tiles[i][1] for i in faces if i in tiles]]
     return np.concatenate([_row(top, n + 1), _row(bottom, n + 1)], axis=0)
