@@ -278,3 +278,14 @@ def test_batch_qc_adds_each_rendered_jobs_figures_and_flags_to_the_report(tmp_pa
     flags = [w for w in job["warnings"] if w.startswith("qc: ")]
     assert len(flags) == len(job["qc"]["flags"])
     assert doc["summary"]["qc_flagged"] == (0 if job["qc"]["passed"] else 1)
+
+
+def test_one_frame_blinks_are_flagged_as_too_short_to_be_seen():
+    from moda_cli.qc.report import BlinkQC, QCReport, judge
+
+    def flags(durations: list[int]) -> set[str]:
+        blinks = BlinkQC(12.0, len(durations), 0, durations)
+        return {f.name for f in judge(QCReport("v", 250, FPS, 1.0, None, None, blinks, None))}
+
+    assert flags([1, 1, 2]) == {"blink_frames"}
+    assert flags([3, 4, 2]) == set()

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -23,6 +25,7 @@ class Thresholds:
     dark_outside_max: float = 0.10  # dark pixels outside the inner lips / lip band area
     lip_thickness_range: tuple[float, float] = (0.8, 1.25)  # lower lip at wide openings / at rest
     blinks_per_min_min: float = 6.0
+    blink_frames_min: float = 2.0  # median blink length: a one-frame blink goes unseen at 25 fps
     winks_max: int = 0
     background_drop_max_db: float = 1.5
     mouth_corr_min: float = 0.35  # only when audio is given
@@ -186,6 +189,10 @@ def judge(report: QCReport) -> list[Flag]:
         rate_ok = b.per_minute is None or b.per_minute >= t.blinks_per_min_min
         flags += _flag("blinks_per_min", b.per_minute, rate_ok, f">= {t.blinks_per_min_min}",
                        "too few blinks visible to a face tracker")  # fmt: skip
+        if b.durations:
+            length = float(np.median(b.durations))
+            flags += _flag("blink_frames", length, length >= t.blink_frames_min,
+                           f">= {t.blink_frames_min:g}", "blinks too short to be seen")  # fmt: skip
         flags += _flag("winks", b.winks, b.winks <= t.winks_max, f"<= {t.winks_max}",
                        "one eye closes alone (a wink)")  # fmt: skip
     if (bg := report.background) is not None:
