@@ -26,7 +26,7 @@ BAND_START, BAND_FULL = 0.75, 0.92  # the squeezed eye band is covered over this
 MARGIN_SHADE = 0.12  # lid skin darkens by this fraction towards the margin
 # Lengths in eye-corner distances (``unit``), so they follow the face's size.
 GRAIN_ROWS = 0.1  # the skin above the crease that lends its grain
-LASH_WIDTH = 0.014
+LASH_WIDTH = 0.025
 # The skin is sampled from SKIN_ABOVE (eye-corner distances) above the crease down to
 # LID_SAMPLE of the way to the lid's edge.
 SKIN_ABOVE, LID_SAMPLE = 0.02, 0.15
@@ -84,7 +84,7 @@ def paint_eyelid(
         return
     band = np.clip((closure - BAND_START) / (BAND_FULL - BAND_START), 0.0, 1.0)
     h, w = image.shape[:2]
-    lash_w = max(0.8 * px, LASH_WIDTH * unit)
+    lash_w = max(0.8 * px, 0.9, LASH_WIDTH * unit)
     x0 = max(int(np.floor(min(upper[:, 0].min(), lower[:, 0].min()))), 0)
     x1 = min(int(np.ceil(max(upper[:, 0].max(), lower[:, 0].max()))) + 1, w)
     y0 = max(int(np.floor(crease[:, 1].min() - GRAIN_ROWS * unit)), 0)
