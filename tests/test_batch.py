@@ -444,7 +444,10 @@ def test_threads_batch_the_learned_models_windows_and_each_job_keeps_its_own(tmp
         assert serial.shape == threaded.shape, name
         assert np.abs(serial.astype(np.int16) - threaded).mean() < 0.3, name
         cpu = runs["threads"][name]["stage_cpu_seconds"]["motion"], runs["serial"][name]["stage_cpu_seconds"]["motion"]
-        assert cpu[0] > 0.3 * cpu[1], (name, cpu)  # the batcher's solves are charged to the jobs
+        # The batcher's solves are charged to the jobs: uncharged, a job reads near 0. A solve
+        # batched for three jobs costs less than three, so a job's share can fall well under
+        # its serial CPU (0.23 of it measured on a busy machine).
+        assert cpu[0] > 0.15 * cpu[1], (name, cpu)
 
 
 def test_stream_settings_hold_until_the_last_concurrent_job_ends():
