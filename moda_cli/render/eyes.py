@@ -30,8 +30,16 @@ LASH_WIDTH = 0.025
 # The skin is sampled from SKIN_ABOVE (eye-corner distances) above the crease down to
 # LID_SAMPLE of the way to the lid's edge.
 SKIN_ABOVE, LID_SAMPLE = 0.02, 0.15
+# The lid's tone is this percentile of that band: the crease's shadow, lashes and a dragged
+# brow are all darker than the lid skin, so the median of a deep-set eye is a shadow.
+SKIN_LEVEL = 75.0
 GRAIN_MAX = 6.0  # grey levels: the borrowed grain, never the brows' or lashes' edges
 FADE = 0.2  # of the lid's height below the crease over which the repainting fades in
+# A closing lid also covers up to COVER eye-corner distances above the crease: the warp
+# cannot unfold the lid there and drags the brow's lower edge (its shadow, a glasses
+# frame's) down onto the lid, which a face tracker reads as the upper lash line of an eye
+# still open. Glasses frames sit further up (about 0.2 above the margin).
+COVER = 0.08
 # Fractions of the eye's width over which the lid and its lash line thin out at the corners.
 CORNER_TAPER, LASH_TAPER = 0.1, 0.03
 
@@ -44,15 +52,20 @@ def _curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def _skin(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, edge: np.ndarray,
           unit: float) -> np.ndarray:
-    """(w, 3) lid skin per column: the median of a thin band about the crease, smoothed.
+    """(w, 3) lid skin per column: a light pixel (SKIN_LEVEL) of a band about the crease, smoothed.
 
     Only there is the warp's picture of the lid reliable: towards the closing line its
     field (sampled FIELD_STEP pixels apart) cannot follow the collapsed eye and shows
     bits of the iris."""
     band = (rows >= top - SKIN_ABOVE * unit) & (rows <= top + LID_SAMPLE * (edge - top))  # (h, w)
     band[np.clip(np.round(top).astype(np.int64), 0, len(rows) - 1), np.arange(roi.shape[1])] = True
-    median = np.nanmedian(np.where(band[..., None], roi, np.nan), axis=0).astype(np.float32)
-    return cv2.GaussianBlur(median[None], (0, 0), max(0.04 * unit, 1.0))[0]
+    # Per column, the band's pixel at that percentile of brightness (outside it: -inf, first).
+    order = np.argsort(np.where(band, roi.sum(axis=2), -np.inf), axis=0)
+    count = band.sum(axis=0)
+    pick = len(rows) - count + np.round(SKIN_LEVEL / 100 * (count - 1)).astype(np.int64)
+    cols = np.arange(roi.shape[1])
+    light = roi[order[pick, cols], cols]
+    return cv2.GaussianBlur(light[None], (0, 0), max(0.04 * unit, 1.0))[0]
 
 
 def _grain(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, unit: float) -> np.ndarray:
@@ -87,7 +100,7 @@ def paint_eyelid(
     lash_w = max(0.8 * px, 0.9, LASH_WIDTH * unit)
     x0 = max(int(np.floor(min(upper[:, 0].min(), lower[:, 0].min()))), 0)
     x1 = min(int(np.ceil(max(upper[:, 0].max(), lower[:, 0].max()))) + 1, w)
-    y0 = max(int(np.floor(crease[:, 1].min() - GRAIN_ROWS * unit)), 0)
+    y0 = max(int(np.floor(crease[:, 1].min() - (GRAIN_ROWS + COVER) * unit)), 0)
     y1 = min(int(np.ceil(lower[:, 1].max() + 3 * lash_w)), h)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
@@ -98,15 +111,19 @@ def paint_eyelid(
     closing = margin + band * np.maximum(low - margin, 0.0)  # the lid's edge
     height = np.maximum(closing - top, px)
     roi = image[y0:y1, x0:x1].astype(np.float32)
-    # Lid skin from the crease down to the edge, faded in below the crease to meet the warp.
+    span = max(float(upper[:, 0].max() - upper[:, 0].min()), 1.0)
+    ends = np.minimum(xs - upper[:, 0].min(), upper[:, 0].max() - xs) / span  # 0 .. 0.5
+    # Above the crease the lid's skin unfolds as the eye closes: covered over an arch,
+    # highest mid-eye, nothing at the corners.
+    lift = COVER * unit * t * np.sin(0.5 * np.pi * np.clip(2.0 * ends, 0.0, 1.0))
+    # Lid skin from above the crease down to the edge, faded in over its top to meet the warp.
     depth = np.clip((rows - top) / height, 0.0, 1.0)
     colour = _skin(roi, rows, top, closing, unit)[None] * (1.0 - MARGIN_SHADE * depth**2)[..., None]
     colour += _grain(roi, rows, top, unit)
-    inside = np.clip(depth / FADE, 0.0, 1.0) * np.clip((closing - rows) / px + 0.5, 0.0, 1.0)
+    fade_in = np.clip((rows - top + lift) / (lift + FADE * height), 0.0, 1.0)
+    inside = fade_in**2 * (3 - 2 * fade_in) * np.clip((closing - rows) / px + 0.5, 0.0, 1.0)
     lash = np.exp(-(((rows - closing - 0.3 * lash_w) / lash_w) ** 2))
     colour += (_lashes(roi, rows, margin, 2.0 * lash_w) - colour) * (0.85 * lash)[..., None]
-    span = max(float(upper[:, 0].max() - upper[:, 0].min()), 1.0)
-    ends = np.minimum(xs - upper[:, 0].min(), upper[:, 0].max() - xs) / span
     lid_taper, lash_taper = (np.clip(ends / f, 0.0, 1.0) for f in (CORNER_TAPER, LASH_TAPER))
     alpha = (t * np.maximum(inside * lid_taper, lash * lash_taper))[..., None]
     image[y0:y1, x0:x1] = np.clip(roi + (colour - roi) * alpha, 0, 255).astype(np.uint8)
