@@ -11,6 +11,8 @@ covered once the eye is nearly shut:
 * skin: the photo's own lid skin, per column, from about the crease (lower down the warp
   shows lashes and iris), so tone, shading and a grey photo's greys are kept; its grain
   comes back as the fine detail of the skin above the crease, mirrored about it;
+* an arch above the crease too, where the lid unfolds in a real blink but the warp drags
+  the brow's dark edge down onto the lid (read as an open eye's upper lash line);
 * a slight darkening towards the margin, where the lid turns away from the light;
 * a lash line along the margin, its colour the darkest of the photo's own lash pixels.
 """
