@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import wave
 from pathlib import Path
 
@@ -33,6 +34,17 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
         w.setframerate(rate)
         w.writeframes((data * 32767).astype("<i2").tobytes())
     return path
+
+
+def job_folder(folder: Path, portrait: Path, count: int, seconds: float, freq: float,
+               step: float) -> Path:
+    """``count`` batch jobs ``p0`` .. of one portrait, each with its own speech pitch
+    (``freq + step * i``), so that their videos can tell apart whose audio they carry."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        shutil.copy(portrait, folder / f"p{i}.png")
+        write_wav(folder / f"p{i}.wav", speechlike(seconds, freq=freq + step * i))
+    return folder
 
 
 def transcode(src: Path, dst: Path, *args: str) -> Path:

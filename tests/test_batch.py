@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _media import speechlike, transcode, write_wav
+from _media import job_folder, speechlike, transcode, write_wav
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -313,11 +313,7 @@ MODA = Path(sys.executable).with_name("moda")
 
 def _folder(root: Path, portrait: Path, n: int, seconds: float = 0.5) -> Path:
     """``n`` jobs of one portrait, each with its own speech (different pitch)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        shutil.copy(portrait, root / f"p{i}.png")
-        write_wav(root / f"p{i}.wav", speechlike(seconds, freq=160 + 30 * i))
-    return root
+    return job_folder(root, portrait, n, seconds, freq=160.0, step=30.0)
 
 
 def _popen(*args: object, log: Path) -> subprocess.Popen:

@@ -12,7 +12,6 @@ import errno
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _media import speechlike, write_wav
+from _media import job_folder, speechlike, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.batch.plan import plan_folder, plan_manifest
@@ -62,11 +61,7 @@ def assert_every_video_verifies(folder: Path) -> None:
 
 
 def make_inputs(folder: Path, portrait: Path, count: int, seconds: float = 1.0) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        shutil.copy(portrait, folder / f"p{i}.png")
-        write_wav(folder / f"p{i}.wav", speechlike(seconds, freq=190.0 + 15 * i))
-    return folder
+    return job_folder(folder, portrait, count, seconds, freq=190.0, step=15.0)
 
 
 @pytest.fixture
