@@ -452,10 +452,10 @@ def test_stream_settings_hold_until_the_last_concurrent_job_ends():
     others."""
     import cv2
 
-    from moda_cli.pipeline import GIL_SWITCH_S, _streaming_threads
+    from moda_cli.pipeline.device import GIL_SWITCH_S, streaming_threads
 
     before = sys.getswitchinterval(), cv2.getNumThreads()
-    first, second = _streaming_threads(), _streaming_threads()
+    first, second = streaming_threads(), streaming_threads()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
