@@ -1,0 +1,103 @@
+"""Video sources: is a file a video (by content, not by name), what it holds, its frames.
+
+A video here is a file with a video stream of more than one frame; a still image (which
+ffmpeg also reads as a one-frame video stream) or an audio file with cover art is not.
+Frames are decoded as a stream at one constant rate: the stream's average rate, so a
+variable-frame-rate recording (a phone's) has its frames repeated or dropped to that rate,
+and a constant-rate one comes out frame for frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .ffmpeg import MediaInfo, count_video_frames, ffmpeg_blocks, ffmpeg_path_arg, probe
+from .writer import fps_fraction
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A video file's frames as ``read_video`` decodes them.
+
+    width, height: displayed size (rotation applied); fps: the constant rate frames are
+    decoded at; num_frames: frames in the stream (the header's count; a decode may differ
+    by a frame or two for a variable-rate file); has_audio: a sound track is present.
+    """
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    num_frames: int
+    has_audio: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / float(self.fps)
+
+
+def _frames_if_video(info: MediaInfo) -> int:
+    """Frames in ``info``'s video stream, 0 when it has none (an audio file, an image)."""
+    if not info.has_video or info.width is None or info.height is None:
+        return 0
+    if info.duration_s is None:  # an image: ffmpeg gives stills no duration
+        return 1
+    return count_video_frames(info.path)
+
+
+def is_video(path: str | Path) -> bool:
+    """Whether ``path`` holds a video stream of more than one frame (its content decides,
+    not its name); False for images, audio files and files ffmpeg cannot read."""
+    try:
+        return _frames_if_video(probe(path)) > 1
+    except InputError:
+        return False
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """What a video holds; InputError naming the file when it is not a usable video."""
+    path = Path(path)
+    info = probe(path)  # InputError: missing, or not a media file at all
+    frames = _frames_if_video(info)
+    if frames == 0:
+        what = "an audio file" if info.has_audio else "no video stream"
+        raise InputError(f"{what}, not a video", path=path, hint="give a video to dub")
+    if frames == 1:
+        raise InputError("a still image, not a video", path=path,
+                         hint="use `moda render PORTRAIT AUDIO` to animate a photo")
+    assert info.width is not None and info.height is not None  # a video stream has a size
+    if info.fps is None or info.fps <= 0:
+        if not info.duration_s:
+            raise InputError("the video reports neither a frame rate nor a duration", path=path)
+        rate = fps_fraction(frames / info.duration_s)
+    else:
+        rate = fps_fraction(info.fps)
+    return VideoInfo(path, info.width, info.height, rate, frames, info.has_audio)
+
+
+def read_video(
+    info: VideoInfo, size: tuple[int, int] | None = None, start_s: float = 0.0
+) -> Iterator[np.ndarray]:
+    """The video's frames, (H, W, 3) uint8 RGB read-only arrays, one at a time, at
+    ``info.fps``; ``size`` = (width, height) rescales; ``start_s`` skips ahead.
+
+    Stopping early stops ffmpeg. FFmpegError names the file if decoding fails.
+    """
+    w, h = size or (info.width, info.height)
+    rate = f"{info.fps.numerator}/{info.fps.denominator}"
+    args = ["-ss", f"{start_s:.6f}"] if start_s > 0 else []
+    args += ["-i", ffmpeg_path_arg(info.path), "-map", "0:v:0", "-fps_mode", "cfr", "-r", rate]
+    if (w, h) != (info.width, info.height):
+        args += ["-vf", f"scale={w}:{h}:flags=area"]
+    args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    with closing(ffmpeg_blocks(args, w * h * 3, path=info.path)) as blocks:
+        for block in blocks:
+            if len(block) == w * h * 3:
+                yield np.frombuffer(block, np.uint8).reshape(h, w, 3)
