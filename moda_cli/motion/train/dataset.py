@@ -21,7 +21,7 @@ On disk (``FORMAT_VERSION`` 1)::
         envelope   (N,)       float32
         clip_start (C,)       int64     first frame of each clip within this shard
         clip_len   (C,)       int64
-        emotion    (C,)       int64     0..7 presets.EMOTIONS order, 8 = none
+        emotion    (C,)       int64     row of facemodel.emotions.EMOTION_LABELS (8 = none)
         identity   (C, 16)    float32
       extras (per clip, the conditions used to draw the targets):
         head, expression, lips, blink_rate  (C,) float32
@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -50,12 +50,12 @@ import numpy as np
 from ...audio.features import compute_features
 from ...audio.types import SAMPLE_RATE, Audio
 from ...face.identity import IDENTITY_DIM, REFERENCE_IDENTITY
-from ...presets import EMOTIONS
+from ...facemodel.emotions import EMOTION_LABELS, EMOTIONS, emotion_index
 from .. import prior
-from ..generator import emotion_index
 from ..params import NUM_PARAMS, PARAM_NAMES
 from . import corpus, flite, realclips, visemes
 from .augment import AugmentConfig, augment, silence
+from .perturb import VoicePerturbConfig, maybe_perturb
 from .speech import PhonemeEvent, synthesize
 
 FORMAT = "moda-motion-dataset"
@@ -82,6 +82,8 @@ class DataRecipe:
     # audio augmentation
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     p_clean: float = 0.15  # clips left unaugmented (level only)
+    # voice perturbation of training clips (``perturb``: formants, pitch, rate), all kinds
+    voice: VoicePerturbConfig = field(default_factory=VoicePerturbConfig)
     # targets: per-clip conditions
     lip_amplitude: tuple[float, float] = (0.7, 1.3)
     head_intensity: tuple[float, float] = (0.0, 2.0)
@@ -103,9 +105,11 @@ class DataRecipe:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict:
-        """The fields; the real-speech and flite ones only when used, so espeak-only recipes
-        keep their hash from before those sources existed."""
+        """The fields; the real-speech, flite and voice-perturbation ones only when used, so
+        espeak-only recipes keep their hash from before those options existed."""
         data = asdict(self)
+        if self.voice.p == 0.0:
+            del data["voice"]
         if self.real_fraction == 0.0:
             del data["real_fraction"], data["real_sources"]
         if self.flite_fraction == 0.0:
@@ -119,6 +123,8 @@ class DataRecipe:
 
         fields = tuples(data)
         fields["augment"] = AugmentConfig(**tuples(data["augment"]))
+        if "voice" in data:
+            fields["voice"] = VoicePerturbConfig(**tuples(data["voice"]))
         return DataRecipe(**fields)
 
 
@@ -233,6 +239,10 @@ def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
             recipe.edge_silence_seconds, rng)
     else:
         samples, phonemes, meta = _speech(recipe, split, rng)
+    if split == "train":  # its own stream: the other draws stay those of an unperturbed recipe
+        samples, phonemes, factors = maybe_perturb(
+            samples, phonemes, recipe.voice, np.random.default_rng([recipe.seed, 0, index, 2]))
+        meta.update(factors)
     if rng.random() >= recipe.p_clean:
         samples = augment(samples, rng, recipe.augment)
     else:
@@ -289,6 +299,36 @@ def _write_shard(path: Path, clips: list[Clip]) -> int:
     return int(lens.sum())
 
 
+def write_split(out: Path, split: str, shards: Iterable[list[Clip]],
+                on_shard: Callable[[int], None] | None = None) -> dict:
+    """Write ``split``'s shards as they come (its old ones removed first), then its clips.json.
+
+    Returns the split's entry of dataset.json (shards, clips, frames, hours); ``on_shard``
+    is called with the number of clips of each shard once it is written."""
+    (out / split).mkdir(parents=True, exist_ok=True)
+    for old in (out / split).glob("shard_*.npz"):
+        old.unlink()
+    names, frames, metas = [], 0, []
+    for s, clips in enumerate(shards):
+        name = f"{split}/shard_{s:05d}.npz"
+        frames += _write_shard(out / name, clips)
+        names.append(name)
+        metas += [c.meta for c in clips]
+        if on_shard is not None:
+            on_shard(len(clips))
+    (out / split / "clips.json").write_text(json.dumps(metas, ensure_ascii=False, indent=0))
+    seconds = sum(m["seconds"] for m in metas)
+    return {"shards": names, "clips": len(metas), "frames": frames, "hours": round(seconds / 3600, 4)}
+
+
+def write_manifest(out: Path, info: dict) -> None:
+    """dataset.json, written last and atomically: its presence means the dataset is whole."""
+    manifest = out / "dataset.json"
+    tmp = manifest.with_name("dataset.moda-tmp.json")
+    tmp.write_text(json.dumps(info, indent=1, ensure_ascii=False))
+    os.replace(tmp, manifest)
+
+
 def _worker_init() -> None:
     import torch
 
@@ -298,6 +338,23 @@ def _worker_init() -> None:
 def _make_batch(args: tuple[DataRecipe, str, list[int], Path | None]) -> list[Clip]:
     recipe, split, indices, real_speech = args
     return [make_clip(recipe, split, i, real_speech) for i in indices]  # type: ignore[arg-type]
+
+
+def _made_shards(recipe: DataRecipe, split: str, count: int, pool: ProcessPoolExecutor | None,
+                 workers: int, real_folder: Path | None) -> Iterator[list[Clip]]:
+    """``split``'s clips 0..count-1 in shards of ``clips_per_shard``, made by ``workers``."""
+    for first in range(0, count, recipe.clips_per_shard):
+        indices = list(range(first, min(first + recipe.clips_per_shard, count)))
+        batches = [(recipe, split, indices[k::workers], real_folder) for k in range(max(workers, 1))]
+        if pool is None:
+            results = [_make_batch(b) for b in batches]
+        else:
+            results = list(pool.map(_make_batch, batches))
+        by_index = {i: c for b, r in zip(batches, results, strict=True) for i, c in zip(b[2], r, strict=True)}
+        clips = [by_index[i] for i in indices]
+        for i, c in zip(indices, clips, strict=True):
+            c.meta = {"index": i, **c.meta}
+        yield clips
 
 
 def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn | None = None,
@@ -326,34 +383,19 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
     started = time.perf_counter()
     total = recipe.num_clips + recipe.heldout_clips
     done = 0
+
+    def advance(clips: int) -> None:
+        nonlocal done
+        done += clips
+        if progress is not None:
+            progress(done, total)
+
     splits: dict[str, dict] = {}
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) if workers > 1 else None
     try:
         for split, count in (("train", recipe.num_clips), ("heldout", recipe.heldout_clips)):
-            (out / split).mkdir(exist_ok=True)
-            for old in (out / split).glob("shard_*.npz"):
-                old.unlink()
-            shards, frames, seconds, metas = [], 0, 0.0, []
-            for s, first in enumerate(range(0, count, recipe.clips_per_shard)):
-                indices = list(range(first, min(first + recipe.clips_per_shard, count)))
-                batches = [(recipe, split, indices[k::workers], real_folder) for k in range(max(workers, 1))]
-                if pool is None:
-                    results = [_make_batch(b) for b in batches]
-                else:
-                    results = list(pool.map(_make_batch, batches))
-                by_index = {i: c for b, r in zip(batches, results, strict=True) for i, c in zip(b[2], r, strict=True)}
-                clips = [by_index[i] for i in indices]
-                name = f"{split}/shard_{s:05d}.npz"
-                frames += _write_shard(out / name, clips)
-                shards.append(name)
-                for i, c in zip(indices, clips, strict=True):
-                    metas.append({"index": i, **c.meta})
-                    seconds += c.meta["seconds"]
-                done += len(indices)
-                if progress is not None:
-                    progress(done, total)
-            (out / split / "clips.json").write_text(json.dumps(metas, ensure_ascii=False, indent=0))
-            splits[split] = {"shards": shards, "clips": count, "frames": frames, "hours": round(seconds / 3600, 4)}
+            made = _made_shards(recipe, split, count, pool, workers, real_folder)
+            splits[split] = write_split(out, split, made, advance)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -361,13 +403,11 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
     info = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "recipe": recipe.to_json(), "recipe_hash": recipe.recipe_hash(), "fps": recipe.fps,
-        "param_names": list(PARAM_NAMES), "emotions": [*EMOTIONS, "none"],
+        "param_names": list(PARAM_NAMES), "emotions": list(EMOTION_LABELS),
         "label_names": list(visemes.LABEL_NAMES), "splits": splits,
         "build_seconds": round(elapsed, 2), "clips_per_second": round(total / elapsed, 3), "workers": workers,
     }
-    tmp = manifest.with_name("dataset.moda-tmp.json")
-    tmp.write_text(json.dumps(info, indent=1, ensure_ascii=False))
-    os.replace(tmp, manifest)
+    write_manifest(out, info)
     return _info(out, info, reused=False)
 
 
