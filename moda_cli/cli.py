@@ -360,6 +360,11 @@ def train(
     real_fraction: Annotated[float, typer.Option("--real-fraction", min=0.0, max=1.0, help="Share of training clips from --real-speech.")] = 0.3,
     fetch: Annotated[bool, typer.Option("--fetch", help="apt-get download the packages --real-speech lacks.")] = False,
     flite_fraction: Annotated[float, typer.Option("--flite-fraction", min=0.0, max=1.0, help="Share of training clips spoken by flite voices (flite from --real-speech or PATH).")] = 0.0,
+    voice_perturb: Annotated[float, typer.Option(
+        "--voice-perturb", min=0.0, max=1.0,
+        help="Share of training clips with formants, pitch and rate perturbed.")] = 0.0,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", min=1, help="CPU threads for training (default: torch's).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: DeviceOpt = "auto",
 ) -> None:
@@ -376,9 +381,11 @@ def train(
             summary = build_from_videos(from_videos, data, progress=lambda d, t: bar.update("data", d, t))
         else:
             from .motion.train.dataset import DataRecipe, build_dataset
+            from .motion.train.perturb import VoicePerturbConfig
 
             recipe = DataRecipe(num_clips=clips, seed=seed, flite_fraction=flite_fraction,
-                                real_fraction=real_fraction if real_speech is not None else 0.0)
+                                real_fraction=real_fraction if real_speech is not None else 0.0,
+                                voice=VoicePerturbConfig(p=voice_perturb))
             summary = build_dataset(recipe, data, progress=lambda d, t: bar.update("data", d, t),
                                     real_speech=real_speech, fetch=fetch)
         reused = ", reused" if summary.reused else ""
@@ -386,7 +393,8 @@ def train(
                   f"(recipe {summary.recipe_hash}{reused})", highlight=False, markup=False)
         for name, reason in getattr(summary, "skipped", []):
             err.print(f"[yellow]skipped[/] {escape(f'{name}: {reason}')}", highlight=False)
-        result = train_model(data, TrainConfig(steps=steps, max_minutes=minutes, seed=seed), output, device=dev,
+        cfg = TrainConfig(steps=steps, max_minutes=minutes, seed=seed, threads=threads)
+        result = train_model(data, cfg, output, device=dev,
                              progress=lambda s, t, info: bar.update("train", s, t))
     out.print(f"{result.checkpoint}: {result.steps} steps in {result.seconds:.0f}s, "
               f"{result.num_params / 1e6:.2f} M parameters, train loss {result.train_loss:.4f}, "
