@@ -108,8 +108,8 @@ def encode_floor(video: Path) -> float:
     them; a second ffmpeg decodes moda's output to produce them (decoding a mostly still
     H.264 video costs a fraction of encoding it).
     """
+    from moda_cli.ffmpeg import ffmpeg_exe, probe
     from moda_cli.presets import load_preset
-    from moda_cli.video.ffmpeg import ffmpeg_exe, probe
     from moda_cli.video.writer import VideoWriter
 
     info = probe(video)

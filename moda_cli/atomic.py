@@ -40,6 +40,14 @@ def temp_name(path: Path, owner: int | None = None) -> Path:
     return path.with_name(f".{path.name}.tmp{'' if owner is None else owner}")
 
 
+def temp_path_for(output: Path) -> Path:
+    """``.NAME.moda-tmpSUFFIX``: the temp file a video (or image) is written to before it
+    is renamed ``output``. Hidden, in the output's folder so the rename is atomic; the
+    suffix kept, since ffmpeg picks the container by the file's extension."""
+    suffix = output.suffix or ".mp4"
+    return output.with_name(f".{output.name}.moda-tmp{suffix}")
+
+
 def atomic_write(path: Path, text: str, *, locked: bool = False) -> None:
     """Write ``text`` to ``path`` atomically; raise OutputError naming ``path`` on failure.
 

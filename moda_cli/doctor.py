@@ -28,7 +28,7 @@ def _version(package: str) -> str | None:
 
 
 def check_ffmpeg() -> Check:
-    from .video.ffmpeg import ffmpeg_exe
+    from .ffmpeg import ffmpeg_exe
 
     try:
         return Check("ffmpeg", "ok", ffmpeg_exe())

@@ -1,4 +1,6 @@
-"""ffmpeg plumbing: find the binary, run it with argument lists, read what a file holds.
+"""ffmpeg plumbing for every stage: find the binary, run it with argument lists, read
+what a media file holds, decode a video's frames. Audio decoding, the video writer, qc
+and the training tools all come here; it imports no stage of moda.
 
 There is no ffprobe on our machines (the pip-installed imageio-ffmpeg wheel ships only
 ffmpeg), so ``probe`` parses the stream summary ``ffmpeg -i FILE`` prints to stderr.
@@ -11,11 +13,14 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import (
+import numpy as np
+
+from .errors import (
     ConfigError,
     FFmpegError,
     InputError,
@@ -286,3 +291,20 @@ def verify_video(path: Path, *, frames: int, audio: bool, name: Path | None = No
         problem = f"{got} frames, {frames} expected"
     if problem is not None:
         raise OutputError(f"the written video is incomplete: {problem} (is the disk full?)", path=shown)
+
+
+def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+    """Decode a video to (H, W, 3) uint8 RGB frames, one at a time; ``size`` = (width,
+    height) rescales."""
+    path = Path(path)
+    info = probe(path)
+    if not info.has_video or info.width is None or info.height is None:
+        raise InputError("no video stream", path=path)
+    w, h = size or (info.width, info.height)
+    args = ["-i", ffmpeg_path_arg(path), "-map", "0:v:0", "-vf", f"scale={w}:{h}",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    # closing: stopping early stops ffmpeg
+    with closing(ffmpeg_blocks(args, w * h * 3, path=path)) as blocks:
+        for block in blocks:
+            if len(block) == w * h * 3:
+                yield np.frombuffer(block, np.uint8).reshape(h, w, 3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moda_cli.video.ffmpeg import ffmpeg_path_arg, run_ffmpeg
+from moda_cli.ffmpeg import ffmpeg_path_arg, run_ffmpeg
 
 
 def speechlike(duration_s: float, rate: int = 16_000, freq: float = 220.0, level: float = 0.5) -> np.ndarray:

@@ -25,8 +25,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
-from moda_cli.video.ffmpeg import probe
-from moda_cli.video.writer import read_frames
+from moda_cli.ffmpeg import probe, read_frames
 
 runner = CliRunner()
 FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]

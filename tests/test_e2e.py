@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from moda_cli.cli import app
 from moda_cli.face.measure import FaceMeter
-from moda_cli.video.ffmpeg import probe
-from moda_cli.video.writer import read_frames
+from moda_cli.ffmpeg import probe, read_frames
 
 runner = CliRunner()
 FAST = ["--set", "render.size=256", "--device", "cpu"]

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from moda_cli.batch.plan import plan_folder, plan_manifest
 from moda_cli.cli import app
-from moda_cli.video.ffmpeg import count_video_frames, probe
+from moda_cli.ffmpeg import count_video_frames, probe
 
 runner = CliRunner()
 FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]

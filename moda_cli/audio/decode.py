@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioDecodeError, FFmpegError, InputError
-from ..video.ffmpeg import MediaInfo, ffmpeg_blocks, ffmpeg_path_arg, probe
+from ..ffmpeg import MediaInfo, ffmpeg_blocks, ffmpeg_path_arg, probe
 from .features import loudness_envelope
 from .types import SAMPLE_RATE, Audio
 

@@ -22,9 +22,9 @@ from ..face.detect import make_detector
 from ..face.identity import identity_features
 from ..face.image_io import load_portrait
 from ..face.types import Face, Portrait
+from ..ffmpeg import ffmpeg_exe
 from ..motion.generator import MotionGenerator, MotionRequest
 from ..render.renderer import Renderer
-from ..video.ffmpeg import ffmpeg_exe
 from ..video.writer import VideoWriter
 from .device import resolve_device, streaming_threads
 from .jobs import EngineOptions, Job, JobProgress, JobResult, check_job

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 
 from ..face.segment import person_mask
+from ..ffmpeg import read_frames
 from ..presets import VideoSettings
-from ..video.writer import VideoWriter, read_frames
+from ..video.writer import VideoWriter
 
 GROW = 0.1  # person mask dilation, in face heights
 STILL_FRAMES = 10  # frames of the still re-encode (the first is an I-frame, the rest P)

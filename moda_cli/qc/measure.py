@@ -18,8 +18,7 @@ import numpy as np
 from ..errors import InputError, NoFaceFound
 from ..face.landmarks import INNER_LIP_MID, MOUTH_CORNERS
 from ..face.measure import FaceMeter, measure_points
-from ..video.ffmpeg import probe
-from ..video.writer import read_frames
+from ..ffmpeg import probe, read_frames
 from .background import Scene, scene_of, scene_psnr, still_psnr
 from .lips import LipReference, LipSample, face_height, lip_reference, measure_lips
 

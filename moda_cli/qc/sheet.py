@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..video.writer import read_frames
+from ..ffmpeg import read_frames
 from .measure import FrameSeries, References, anchors_of
 
 TILE = 192  # tile width in pixels

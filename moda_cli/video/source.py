@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .ffmpeg import MediaInfo, count_video_frames, ffmpeg_blocks, ffmpeg_path_arg, probe
+from ..ffmpeg import MediaInfo, count_video_frames, ffmpeg_blocks, ffmpeg_path_arg, probe
 from .writer import fps_fraction
 
 

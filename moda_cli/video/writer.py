@@ -1,4 +1,4 @@
-"""Stream rendered frames into one ffmpeg process, and read frames back.
+"""Stream rendered frames into one ffmpeg process.
 
 Frames go to ffmpeg as they are rendered (never the whole clip in memory) through a small
 bounded queue and a feeder thread, so x264 encodes while the next frames render. The
@@ -18,18 +18,24 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
+from ..atomic import temp_path_for
 from ..errors import FFmpegError, InputError, OutputError, output_error
+
+# moved to moda_cli.ffmpeg; motion/train/from_videos.py still imports it from here
+from ..ffmpeg import (
+    ffmpeg_exe,
+    ffmpeg_path_arg,
+    read_frames,  # noqa: F401
+    verify_video,
+)
 from ..machine import small_machine
 from ..presets import VideoSettings
-from .ffmpeg import ffmpeg_blocks, ffmpeg_exe, ffmpeg_path_arg, probe, verify_video
 from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
@@ -45,12 +51,6 @@ def fps_fraction(fps: float) -> Fraction:
         if abs(fps - approx) < 1e-3:
             return exact
     return Fraction(fps).limit_denominator(1001)
-
-
-def temp_path_for(output: Path) -> Path:
-    """Hidden temp file in the output's folder, so the final ``os.replace`` is atomic."""
-    suffix = output.suffix or ".mp4"
-    return output.with_name(f".{output.name}.moda-tmp{suffix}")
 
 
 def check_output(output: Path) -> None:
@@ -339,18 +339,3 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
-
-
-def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
-    """Decode a video to (H, W, 3) uint8 RGB frames, one at a time; ``size`` = (width, height) rescales."""
-    path = Path(path)
-    info = probe(path)
-    if not info.has_video or info.width is None or info.height is None:
-        raise InputError("no video stream", path=path)
-    w, h = size or (info.width, info.height)
-    args = ["-i", ffmpeg_path_arg(path), "-map", "0:v:0", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "pipe:1"]
-    with closing(ffmpeg_blocks(args, w * h * 3, path=path)) as blocks:  # stopping early stops ffmpeg
-        for block in blocks:
-            if len(block) == w * h * 3:
-                yield np.frombuffer(block, np.uint8).reshape(h, w, 3)
