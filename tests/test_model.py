@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from moda_cli.motion.generator import EMOTION_NONE
+from moda_cli.facemodel.emotions import EMOTION_NONE
 from moda_cli.motion.model import MotionCond, MotionDiT, MotionDiTConfig
 
 TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)

@@ -2,7 +2,10 @@
 
 The file alone rebuilds the model: the metadata carries the schema version, the
 ``MotionDiTConfig``, the motion normalisation and statistics reference values, the data
-recipe hash and a training summary.
+recipe hash, a training summary and the vocabulary (``facemodel.vocabulary``): the motion
+parameter names and the emotion labels the weights were trained with. A checkpoint whose
+vocabulary differs from this code's is refused, naming the difference; one without a
+stored vocabulary was written before they were stored and is read as ``VOCABULARY_V1``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import MissingDependency, ModelLoadError
+from ..facemodel.vocabulary import Vocabulary
 from .model import MotionDiT, MotionDiTConfig
 from .normalization import Normalization
 
@@ -50,9 +54,11 @@ def save_checkpoint(
     recipe_hash: str = "",
     training: dict[str, Any] | None = None,
     dtype: torch.dtype = torch.float16,
+    vocabulary: Vocabulary | None = None,
 ) -> Path:
     """Write atomically (temp file, then ``os.replace``). fp16 halves the file; inference
-    upcasts to float32, which changes outputs by ~1e-3 of the motion's spread."""
+    upcasts to float32, which changes outputs by ~1e-3 of the motion's spread.
+    ``vocabulary``: what the model was trained with; this code's by default."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
@@ -63,6 +69,7 @@ def save_checkpoint(
         "normalization": json.dumps(norm.to_json()),
         "recipe_hash": recipe_hash,
         "training": json.dumps(training or {}),
+        **(vocabulary or Vocabulary()).to_metadata(),
     }
     tmp = path.with_name(path.name + ".moda-tmp")
     save_file(tensors, str(tmp), metadata=meta)
@@ -80,12 +87,46 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         return load_file(str(path)), meta
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(
-            f"not a readable safetensors checkpoint ({exc})", path=path, hint="re-train or re-download it"
+            f"not a readable safetensors checkpoint ({exc})",
+            path=path,
+            hint="re-train or re-download it",
         ) from None
 
 
-def load_checkpoint(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedCheckpoint:
-    """Rebuild the model (eval mode, float32, on ``device``) from the file alone."""
+def _check_vocabulary(
+    meta: dict[str, str], config: MotionDiTConfig, expected: Vocabulary, path: Path
+) -> None:
+    """ModelLoadError naming what differs between the stored vocabulary and ``expected``."""
+    try:
+        stored = Vocabulary.from_metadata(meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"checkpoint vocabulary is invalid: {exc}", path=path) from None
+    if (len(stored.emotions), len(stored.param_names)) != (config.num_emotions, config.motion_dim):
+        raise ModelLoadError(
+            f"checkpoint stores {len(stored.emotions)} emotion labels and "
+            f"{len(stored.param_names)} parameter names for a model of {config.num_emotions} "
+            f"emotions and {config.motion_dim} parameters",
+            path=path,
+        )
+    differences = stored.differences(expected)
+    if differences:
+        raise ModelLoadError(
+            f"checkpoint vocabulary differs from this code's: {'; '.join(differences)}",
+            path=path,
+            hint="use a checkpoint trained with this vocabulary, or retrain",
+        )
+
+
+def load_checkpoint(
+    path: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    vocabulary: Vocabulary | None = None,
+) -> LoadedCheckpoint:
+    """Rebuild the model (eval mode, float32, on ``device``) from the file alone.
+
+    ``vocabulary``: the parameter names and emotion labels the caller means; this code's
+    by default. A checkpoint trained with others is a ModelLoadError naming the difference.
+    """
     path = Path(path) if path is not None else default_checkpoint_path()
     if not path.is_file():
         raise MissingDependency(
@@ -95,7 +136,9 @@ def load_checkpoint(path: str | Path | None = None, device: str | torch.device =
         )
     tensors, meta = _read(path)
     if meta.get("schema") != SCHEMA:
-        raise ModelLoadError(f"not a moda motion checkpoint (schema {meta.get('schema')!r})", path=path)
+        raise ModelLoadError(
+            f"not a moda motion checkpoint (schema {meta.get('schema')!r})", path=path
+        )
     if meta.get("schema_version") != str(SCHEMA_VERSION):
         raise ModelLoadError(
             f"checkpoint schema version {meta.get('schema_version')!r}, this code reads {SCHEMA_VERSION}",
@@ -109,6 +152,7 @@ def load_checkpoint(path: str | Path | None = None, device: str | torch.device =
         model = MotionDiT(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"checkpoint metadata is invalid: {exc}", path=path) from None
+    _check_vocabulary(meta, config, vocabulary or Vocabulary(), path)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
@@ -124,9 +168,12 @@ def load_checkpoint(path: str | Path | None = None, device: str | torch.device =
                 f"weight {name} has shape {tuple(tensor.shape)}, the config needs {tuple(expected[name].shape)}",
                 path=path,
             )
-    if norm.motion_mean.shape != (config.motion_dim,) or norm.motion_std.shape != (config.motion_dim,):
+    if norm.motion_mean.shape != (config.motion_dim,) or norm.motion_std.shape != (
+        config.motion_dim,
+    ):
         raise ModelLoadError(
-            f"normalisation has {norm.motion_mean.shape} values, the model {config.motion_dim}", path=path
+            f"normalisation has {norm.motion_mean.shape} values, the model {config.motion_dim}",
+            path=path,
         )
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
     model.to(device).eval()

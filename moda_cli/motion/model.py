@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from ..audio.types import MEL_PER_FRAME, N_MELS
 from ..face.identity import IDENTITY_DIM
-from .generator import EMOTION_NONE, NUM_EMOTION_CLASSES
+from ..facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
 from .params import NUM_PARAMS
 
 NUM_STATS = 3  # head-rotation spread (deg), expression spread, blink rate (per minute)
@@ -78,7 +78,7 @@ class MotionCond:
 
     audio:      (B, W + 2C, K, M) float log-mel sub-frames; C = config.audio_context
     envelope:   (B, W + 2C) float loudness 0..1
-    emotion:    (B,) long class 0..8 (8 = none, the null emotion)
+    emotion:    (B,) long row of ``facemodel.emotions.EMOTION_LABELS`` (last = none, the null)
     identity:   (B, IDENTITY_DIM) float descriptor
     stats:      (B, NUM_STATS) float normalised statistics (see normalization.py)
     prev:       (B, P, D) float normalised motion of the previous window's last P frames

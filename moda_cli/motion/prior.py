@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..presets import EMOTIONS
+from ..facemodel.emotions import EMOTIONS
 from .params import LIP_NAMES, NUM_PARAMS, POSE_SLICE, index
 
 # Natural spread (std) of pitch, yaw, roll (deg), tx, ty, scale at head intensity 1.
@@ -270,7 +270,7 @@ def brow_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Ge
 
 def emotion_offsets(emotion: str, expression: float, head: float, num_frames: int, fps: float,
                     rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """(T, D) offsets of ``emotion`` ('none' or a presets.EMOTIONS name) and its head gain.
+    """(T, D) offsets of ``emotion`` ('none' or an EMOTIONS name) and its head gain.
 
     Expression entries scale with ``expression``, pose entries with ``head``; a slow
     +-15 % wobble keeps the face alive."""

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...facemodel.emotions import EMOTION_NONE
 from ..checkpoint import save_checkpoint
-from ..generator import EMOTION_NONE
 from ..model import MotionCond, MotionDiT, MotionDiTConfig
 from ..normalization import Normalization, motion_stats
 from ..params import PARAM_NAMES, index

@@ -1,0 +1,105 @@
+"""The face contract: one vocabulary, stored in checkpoints and checked when they load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import get_args
+
+import pytest
+import torch
+from safetensors import safe_open
+from test_checkpoint import TINY, _norm
+
+from moda_cli.errors import ModelLoadError
+from moda_cli.facemodel.emotions import (
+    EMOTION_LABELS,
+    EMOTION_NONE,
+    EMOTIONS,
+    NO_EMOTION,
+    emotion_index,
+)
+from moda_cli.facemodel.vocabulary import VOCABULARY_V1, Vocabulary
+from moda_cli.motion.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from moda_cli.motion.model import MotionDiT, MotionDiTConfig
+from moda_cli.presets import MotionSettings
+
+
+def test_shipped_checkpoint_stores_and_loads_this_vocabulary():
+    with safe_open(str(DEFAULT_CHECKPOINT), framework="pt") as f:
+        meta = f.metadata()
+    assert {"param_names", "emotions"} <= set(meta)  # stored, not assumed
+    assert Vocabulary.from_metadata(meta) == Vocabulary()
+    assert load_checkpoint(DEFAULT_CHECKPOINT).config.num_emotions == len(EMOTION_LABELS)
+
+
+def test_an_added_emotion_label_refuses_the_shipped_checkpoint():
+    labels = (*EMOTIONS, "pride", NO_EMOTION)  # a new label, placed where it belongs: last
+    with pytest.raises(ModelLoadError) as err:
+        load_checkpoint(DEFAULT_CHECKPOINT, vocabulary=Vocabulary(emotions=labels))
+    message = str(err.value)
+    assert "emotion labels: this code adds pride" in message and "'surprise', 'none']" in message
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (("contempt", "anger", *EMOTIONS[2:], NO_EMOTION), "reorders contempt, anger"),
+        ((*EMOTIONS[:-1], "awe", NO_EMOTION), "adds surprise; drops awe"),
+    ],
+)
+def test_a_checkpoint_of_other_labels_names_the_difference(tmp_path, labels, expected):
+    """Same table size, other labels: the rows would silently mean other emotions."""
+    path = save_checkpoint(
+        tmp_path / "m.safetensors", MotionDiT(MotionDiTConfig(**TINY)), _norm(),
+        vocabulary=Vocabulary(emotions=labels),
+    )  # fmt: skip
+    with pytest.raises(ModelLoadError, match=expected):
+        load_checkpoint(path)
+    assert load_checkpoint(path, vocabulary=Vocabulary(emotions=labels)).config.window == 24
+
+
+def test_renamed_parameter_is_named(tmp_path):
+    names = tuple("mouth_open" if n == "jaw_open" else n for n in Vocabulary().param_names)
+    path = save_checkpoint(
+        tmp_path / "m.safetensors", MotionDiT(MotionDiTConfig(**TINY)), _norm(),
+        vocabulary=Vocabulary(param_names=names),
+    )  # fmt: skip
+    with pytest.raises(
+        ModelLoadError, match="motion parameters: this code adds jaw_open; drops mouth_o"
+    ):
+        load_checkpoint(path)
+
+
+def test_checkpoint_without_vocabulary_is_read_as_version_1(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    path = save_checkpoint(tmp_path / "m.safetensors", MotionDiT(MotionDiTConfig(**TINY)), _norm())
+    with safe_open(str(path), framework="pt") as f:
+        meta = {k: v for k, v in f.metadata().items() if k not in ("param_names", "emotions")}
+    save_file(load_file(str(path)), str(path), metadata=meta)
+    assert load_checkpoint(path).config.num_emotions == len(VOCABULARY_V1.emotions)
+    with pytest.raises(ModelLoadError, match="adds pride"):
+        load_checkpoint(path, vocabulary=Vocabulary(emotions=(*EMOTIONS, "pride", NO_EMOTION)))
+
+
+def test_one_emotion_vocabulary_in_class_order():
+    assert EMOTION_LABELS[EMOTION_NONE] == NO_EMOTION == EMOTION_LABELS[-1]
+    assert [emotion_index(n) for n in EMOTION_LABELS] == list(range(len(EMOTION_LABELS)))
+    choices = get_args(MotionSettings.model_fields["emotion"].annotation)
+    assert choices == (NO_EMOTION, *EMOTIONS)  # the preset's choices are the same list
+    assert MotionDiTConfig().num_emotions == len(EMOTION_LABELS)
+    unconditional = torch.full((1,), EMOTION_NONE)
+    assert MotionDiT(MotionDiTConfig(**TINY)).emotion_emb(unconditional).shape == (1, 32)
+
+
+def _imported_by(module: str) -> set[str]:
+    code = f"import sys, {module}; print(' '.join(m for m in sys.modules if 'moda_cli' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_model_learns_its_emotion_table_from_facemodel_alone():
+    loaded = _imported_by("moda_cli.motion.model")
+    assert "moda_cli.facemodel.emotions" in loaded
+    assert not loaded & {"moda_cli.presets", "moda_cli.motion.generator"}
