@@ -9,6 +9,7 @@ and a constant-rate one comes out frame for frame.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -83,16 +84,18 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def read_video(
-    info: VideoInfo, size: tuple[int, int] | None = None, start_s: float = 0.0
+    info: VideoInfo, size: tuple[int, int] | None = None, start: int = 0
 ) -> Iterator[np.ndarray]:
-    """The video's frames, (H, W, 3) uint8 RGB read-only arrays, one at a time, at
-    ``info.fps``; ``size`` = (width, height) rescales; ``start_s`` skips ahead.
+    """The video's frames from frame ``start`` on, (H, W, 3) uint8 RGB read-only arrays,
+    one at a time, at ``info.fps``; ``size`` = (width, height) rescales.
 
     Stopping early stops ffmpeg. FFmpegError names the file if decoding fails.
     """
     w, h = size or (info.width, info.height)
     rate = f"{info.fps.numerator}/{info.fps.denominator}"
-    args = ["-ss", f"{start_s:.6f}"] if start_s > 0 else []
+    # Seeking a quarter frame early lands on frame ``start`` itself (measured: at the exact
+    # time too; a quarter frame late, the constant-rate output repeats the frame before).
+    args = ["-ss", f"{(start - 0.25) / info.fps:.6f}"] if start > 0 else []
     args += ["-i", ffmpeg_path_arg(info.path), "-map", "0:v:0", "-fps_mode", "cfr", "-r", rate]
     if (w, h) != (info.width, info.height):
         args += ["-vf", f"scale={w}:{h}:flags=area"]
@@ -101,3 +104,25 @@ def read_video(
         for block in blocks:
             if len(block) == w * h * 3:
                 yield np.frombuffer(block, np.uint8).reshape(h, w, 3)
+
+
+def read_frames_at(info: VideoInfo, indices: np.ndarray, chunk: int = 16) -> Iterator[np.ndarray]:
+    """Frames ``indices`` (in any order of forward and backward runs of consecutive frames,
+    as a ping-pong extension makes them), decoded as a stream: a forward run is one
+    decode, a backward run is decoded ``chunk`` frames at a time from a seek and handed
+    out reversed, so at most ``chunk`` frames are held."""
+    k = 0
+    while k < len(indices):
+        step = int(np.sign(indices[k + 1] - indices[k])) if k + 1 < len(indices) else 1
+        end = k + 1
+        while end < len(indices) and indices[end] - indices[end - 1] == step and step != 0:
+            end += 1
+        run = indices[k:end]
+        if step >= 0:
+            yield from itertools.islice(read_video(info, start=int(run[0])), len(run))
+        else:
+            for top in range(0, len(run), chunk):
+                part = run[top : top + chunk]  # descending
+                frames = list(itertools.islice(read_video(info, start=int(part[-1])), len(part)))
+                yield from reversed(frames)
+        k = end

@@ -1,0 +1,178 @@
+"""One person's face followed through a video: a mesh per frame, cuts found, identity kept.
+
+MediaPipe's mesh runs in video mode (it tracks from frame to frame, which is steadier and
+about a third cheaper than detecting every frame) on a square crop that follows the face,
+so a small face in a large frame is seen at the mesh model's own resolution and another
+person elsewhere in the frame is never picked up. Identity: at the start of each shot the
+largest face the full-range detector finds; after a frame without a face, the face whose
+box is nearest the last one in position and size. A cut (the frame's thumbnail changes
+abruptly, or the face jumps) ends the shot and restarts tracking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from . import landmarks as lm
+from .detect import MediaPipeBoxes
+from .mediapipe_import import import_mediapipe
+
+CROP_SIZE = 256  # the mesh's input: its model works at 192 px
+CROP_MARGIN = 1.6  # crop side / the mesh's extent in the previous frame
+DETECT_SIDE = 640  # frames are shrunk to at most this for the (rare) detector runs
+THUMB_STEP = 16  # pixels between the samples of the scene-change thumbnail
+CUT_DIFF = 30.0  # mean absolute thumbnail change (0..255) that is a cut, not motion
+JUMP = 0.5  # the face moving this many eye spans in one frame is a cut
+SCALE_JUMP = 1.35  # or changing size by this factor
+REACQUIRE = 1.5  # a face found after a gap must lie within this many face sizes of the last
+
+
+@dataclass
+class FaceTrackFrames:
+    """Per-frame meshes of one video, as ``FaceTracker`` found them.
+
+    points: (T, 468, 3) float32 mesh in frame pixels (z scaled like x), NaN where no face.
+    found:  (T,) bool.
+    shots:  (T,) int32 shot number, one more after each cut.
+    """
+
+    points: np.ndarray
+    found: np.ndarray
+    shots: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+
+def _box(points: np.ndarray) -> np.ndarray:
+    """(x0, y0, x1, y1) extent of a mesh."""
+    return np.array([*points[:, :2].min(axis=0), *points[:, :2].max(axis=0)])
+
+
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    small = frame[THUMB_STEP // 2 :: THUMB_STEP, THUMB_STEP // 2 :: THUMB_STEP]
+    return small.astype(np.float32).mean(axis=2)
+
+
+class FaceTracker:
+    """Call ``update`` with every frame in order; it returns that frame's mesh or None."""
+
+    def __init__(self) -> None:
+        import_mediapipe()
+        self._boxes = MediaPipeBoxes()
+        self._mesh = self._new_mesh()
+        self._last: np.ndarray | None = None  # mesh of the previous frame, if it had one
+        self._known: np.ndarray | None = None  # box of the last face seen in this shot
+        self._thumb: np.ndarray | None = None
+        self.shot = -1
+
+    @staticmethod
+    def _new_mesh() -> Any:  # mediapipe ships no types
+        from mediapipe.python.solutions import face_mesh
+
+        return face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True, max_num_faces=1)
+
+    def _restart(self) -> None:
+        self._mesh.close()
+        self._mesh = self._new_mesh()
+        self._last = self._known = None
+        self.shot += 1
+
+    def update(self, frame: np.ndarray) -> np.ndarray | None:
+        """(H, W, 3) uint8 RGB -> (468, 3) mesh in its pixels, or None."""
+        thumb = _thumbnail(frame)
+        if self._thumb is None or float(np.abs(thumb - self._thumb).mean()) > CUT_DIFF:
+            self._restart()
+        self._thumb = thumb
+        box = _box(self._last) if self._last is not None else self._find(frame)
+        points = None if box is None else self._mesh_in(frame, box)
+        if points is not None and self._last is not None and self._jumped(points):
+            self._restart()  # a cut the thumbnail missed: look for the shot's face afresh
+            box = self._find(frame)
+            points = None if box is None else self._mesh_in(frame, box)
+        self._last = points
+        if points is not None:
+            self._known = _box(points)
+        return points
+
+    def _jumped(self, points: np.ndarray) -> bool:
+        assert self._last is not None
+        span, before = lm.eye_span(points), lm.eye_span(self._last)
+        stable = list(lm.STABLE)
+        moved = np.linalg.norm(points[stable, :2].mean(0) - self._last[stable, :2].mean(0))
+        return bool(moved > JUMP * before or max(span / before, before / span) > SCALE_JUMP)
+
+    def _find(self, frame: np.ndarray) -> np.ndarray | None:
+        """A face box: the largest at a shot's start, else the one nearest the last face."""
+        h, w = frame.shape[:2]
+        s = min(1.0, DETECT_SIDE / max(h, w))
+        small = frame if s >= 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        boxes = [b / s for b in self._boxes.boxes(np.ascontiguousarray(small))]
+        if not boxes:
+            return None
+        if self._known is None:
+            return boxes[0]  # largest first
+        size = float(np.ptp(self._known.reshape(2, 2), axis=0).max())
+        centre = self._known.reshape(2, 2).mean(0)
+
+        def distance(b: np.ndarray) -> float:
+            side = float(np.ptp(b.reshape(2, 2), axis=0).max())
+            apart = float(np.linalg.norm(b.reshape(2, 2).mean(0) - centre)) / size
+            return apart + abs(float(np.log(side / size)))
+
+        best = min(boxes, key=distance)
+        return best if distance(best) < REACQUIRE else None
+
+    def _mesh_in(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+        """The mesh in a square crop around ``box``, returned in frame pixels."""
+        side = max(int(round(CROP_MARGIN * float(max(box[2] - box[0], box[3] - box[1])))), 8)
+        x0, y0 = np.round(0.5 * (box[:2] + box[2:]) - side / 2).astype(int)
+        h, w = frame.shape[:2]
+        roi = frame[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
+        if roi.shape[:2] != (side, side):  # past the frame's edge: replicate its border
+            top, left = max(-y0, 0), max(-x0, 0)
+            bottom, right = side - top - roi.shape[0], side - left - roi.shape[1]
+            if min(bottom, right) < 0 or roi.size == 0:
+                return None
+            roi = cv2.copyMakeBorder(roi, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        shrink = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
+        result = self._mesh.process(cv2.resize(roi, (CROP_SIZE, CROP_SIZE), interpolation=shrink))
+        if not result.multi_face_landmarks:
+            return None
+        found = result.multi_face_landmarks[0].landmark[: lm.NUM_MESH_POINTS]
+        pts = np.array([(p.x, p.y, p.z) for p in found], np.float64) * side  # frame pixels
+        pts[:, :2] += (x0, y0)
+        return pts
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+class TrackRecorder:
+    """Collects ``FaceTracker``'s meshes frame by frame into a ``FaceTrackFrames``."""
+
+    def __init__(self, expected_frames: int) -> None:
+        n = max(expected_frames, 1)
+        self._points = np.full((n, lm.NUM_MESH_POINTS, 3), np.nan, np.float32)
+        self._found = np.zeros(n, bool)
+        self._shots = np.zeros(n, np.int32)
+        self.count = 0
+
+    def add(self, points: np.ndarray | None, shot: int) -> None:
+        if self.count == len(self._found):  # the header's count was short: grow
+            self._points = np.concatenate([self._points, np.full_like(self._points, np.nan)])
+            self._found = np.concatenate([self._found, np.zeros_like(self._found)])
+            self._shots = np.concatenate([self._shots, np.zeros_like(self._shots)])
+        if points is not None:
+            self._points[self.count] = points
+            self._found[self.count] = True
+        self._shots[self.count] = shot
+        self.count += 1
+
+    def result(self) -> FaceTrackFrames:
+        n = self.count
+        return FaceTrackFrames(self._points[:n], self._found[:n], self._shots[:n])

@@ -1,0 +1,171 @@
+"""Dubbing: a source frame's lower face warped from its own mouth shape to another.
+
+The renderer's mouth blendshapes (``blendshapes.face_basis``: jaw, rounding, spreading,
+pressing, tucking) are built once per shot on the shot's reference face, in face units.
+Each frame they are turned into that frame's pixels with its own face frame (rotation and
+size), so a coefficient change moves the landmarks as it would on that face, and a
+piecewise-affine warp (``warp.MeshWarp``) through the frame's own mesh moves the pixels.
+Everything above the nose base is held still, and so is a ring around the lower face:
+every pixel outside the warp's box is the source frame's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from ..face import landmarks as lm
+from ..motion.params import JAW_FULL_GAP, LIP_NAMES
+from .blendshapes import EXPRESSION_NAMES, face_basis, face_frame
+from .rig import face_triangles
+from .warp import MeshWarp, Region
+
+_MOUTH = [EXPRESSION_NAMES.index(n) for n in LIP_NAMES]  # jaw, round, spread, press, tuck
+_JAW, _PRESS = LIP_NAMES.index("jaw_open"), LIP_NAMES.index("lip_press")
+# Face units (eye spans, y down from the eye line): the still upper face ends at the nose
+# base, the warp's full motion starts at the top of the upper lip.
+STILL_ABOVE, MOVING_BELOW = 0.05, 0.16  # below the nose base (landmark 2)
+RING_SCALE = 1.35  # the still ring: the lower face oval grown about the face's centre
+FIELD_STEP_EYE = 0.04  # the warp field's grid step in eye spans (~2 crop px in the renderer)
+_LOWER_OVAL = tuple(lm.FACE_OVAL[8:29])  # 454 round the chin to 234
+
+
+def mouth_coefficients(lips: np.ndarray) -> np.ndarray:
+    """(..., 5) LIP_NAMES params -> blend weights: jaw as the inner-lip gap in eye spans
+    (pressed lips closing it), the others as they are (``ExpressionBasis.coefficients``)."""
+    c = np.clip(np.asarray(lips, np.float64), 0.0, 1.0)
+    out = c.copy()
+    out[..., _JAW] = JAW_FULL_GAP * c[..., _JAW] * (1.0 - c[..., _PRESS])
+    return out
+
+
+class TriangleWarp(MeshWarp):
+    """``MeshWarp`` over a given triangle list, built in about a millisecond.
+
+    MeshWarp triangulates its points and rasterizes triangle by triangle once per
+    portrait; a video's mesh moves every frame, so here the grid nodes of all triangles
+    are found in one vectorised pass, and only triangles that move are given (a node no
+    triangle covers stays still). The field, its inversion and the remap are MeshWarp's.
+    """
+
+    def __init__(
+        self, source: np.ndarray, triangles: np.ndarray, region: Region, step: int
+    ) -> None:
+        self.region, self.step = region, step
+        gw = (region.x1 - region.x0 + step - 1) // step + 1
+        gh = (region.y1 - region.y0 + step - 1) // step + 1
+        self.grid_shape = (gh, gw)
+        node, tri, weights = _rasterized(source, triangles, region, step, gw, gh)
+        verts = triangles[tri]  # (N, 3)
+        rows = np.repeat(node, 3)
+        cols, vals = verts.ravel(), weights.ravel().astype(np.float32)
+        self._interp = csr_matrix(
+            (np.tile(vals, 2), (np.r_[2 * rows, 2 * rows + 1], np.r_[2 * cols, 2 * cols + 1])),
+            shape=(2 * gw * gh, 2 * len(source)),
+        )
+        self.upsampled_size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
+        self._to_offsets = np.array([[step, 0, region.x0], [0, step, region.y0]], np.float32)
+
+
+def _rasterized(
+    source: np.ndarray, triangles: np.ndarray, region: Region, step: int, gw: int, gh: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid nodes inside the triangles: (node index (N,), its triangle (N,), barycentric
+    weights (N, 3)), one triangle per node (the last one listed wins on shared edges)."""
+    corners = source[triangles]  # (T, 3, 2)
+    edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)
+    det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+    origin = np.array([region.x0, region.y0], np.float64)
+    lo = np.maximum(np.ceil((corners.min(axis=1) - origin) / step), 0).astype(np.int64)
+    hi = np.minimum(np.floor((corners.max(axis=1) - origin) / step) + 1, (gw, gh)).astype(np.int64)
+    span = np.maximum(hi - lo, 0)
+    count = np.where(np.abs(det) > 1e-9, span[:, 0] * span[:, 1], 0)
+    tri = np.repeat(np.arange(len(triangles)), count)
+    k = np.arange(len(tri)) - np.repeat(np.cumsum(count) - count, count)
+    nx = span[tri, 0]
+    j, i = lo[tri, 0] + k % nx, lo[tri, 1] + k // nx
+    rel = origin + step * np.stack([j, i], axis=1) - corners[tri, 0]  # (M, 2)
+    e = edges[tri]
+    d = det[tri]
+    l1 = (e[:, 1, 1] * rel[:, 0] - e[:, 0, 1] * rel[:, 1]) / d
+    l2 = (e[:, 0, 0] * rel[:, 1] - e[:, 1, 0] * rel[:, 0]) / d
+    inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (l1 + l2 <= 1 + 1e-6)
+    winner = np.full(gw * gh, -1, np.int64)
+    node = i * gw + j
+    hits = np.flatnonzero(inside)
+    winner[node[hits]] = hits
+    chosen = winner[winner >= 0]
+    weights = np.stack([1.0 - l1[chosen] - l2[chosen], l1[chosen], l2[chosen]], axis=1)
+    return node[chosen], tri[chosen], weights
+
+
+@dataclass(frozen=True)
+class ShotMouth:
+    """One shot's mouth blendshapes: (5, 468, 3) face units, each landmark's share of the
+    motion (468,) (0 above the nose base), and the warp's triangles (T, 3) over the mesh
+    and the still ring (indices 468 on), those with a vertex that can move."""
+
+    shapes: np.ndarray
+    share: np.ndarray
+    triangles: np.ndarray
+
+
+def shot_mouth(reference: np.ndarray, triangles: np.ndarray | None = None) -> ShotMouth:
+    """Blendshapes built on a shot's reference mesh (468 or 478, 3) in frame pixels."""
+    ref = lm.pad_iris(np.asarray(reference, np.float64))
+    f = face_frame(ref).to_face(ref)
+    shapes = face_basis(f)[_MOUTH, : lm.NUM_MESH_POINTS]
+    below = f[: lm.NUM_MESH_POINTS, 1] - f[2, 1]
+    share = np.clip((below - STILL_ABOVE) / (MOVING_BELOW - STILL_ABOVE), 0.0, 1.0)
+    share = share * share * (3 - 2 * share)
+    mesh = face_triangles() if triangles is None else triangles
+    moving = np.r_[share > 0, np.zeros(len(_LOWER_OVAL), bool)]
+    tris = np.vstack([mesh, _ring_strip()])
+    return ShotMouth(shapes, share, tris[moving[tris].any(axis=1)])
+
+
+def _ring_strip() -> np.ndarray:
+    """(2(K - 1), 3) triangles between the lower oval and the still ring outside it."""
+    oval = np.array(_LOWER_OVAL)
+    ring = lm.NUM_MESH_POINTS + np.arange(len(oval))
+    a, b, c, d = oval[:-1], oval[1:], ring[:-1], ring[1:]
+    return np.vstack([np.stack([a, b, d], axis=1), np.stack([a, d, c], axis=1)])
+
+
+def landmark_motion(mouth: ShotMouth, points: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """(468, 2) pixel displacements of a frame's mesh ``points`` (468, 3) for a change of
+    mouth blend weights ``delta`` (5,)."""
+    frame = face_frame(points)
+    d = np.einsum("k,kpc->pc", delta, mouth.shapes) * mouth.share[:, None]
+    return frame.vectors_to_crop(d)[:, :2]
+
+
+def _still_ring(points: np.ndarray) -> np.ndarray:
+    oval = points[list(_LOWER_OVAL), :2]
+    centre = points[list(lm.FACE_OVAL), :2].mean(axis=0)
+    return centre + RING_SCALE * (oval - centre)
+
+
+def warp_lower_face(
+    image: np.ndarray, points: np.ndarray, motion: np.ndarray, mouth: ShotMouth
+) -> tuple[np.ndarray, Region] | None:
+    """The lower face of ``image`` (H, W, 3) moved by ``motion`` (468, 2) at ``points``:
+    (the warped box's pixels, the box), or None when nothing moves."""
+    if not np.abs(motion).max() > 0.05:
+        return None
+    h, w = image.shape[:2]
+    moving = np.flatnonzero(mouth.share > 0)
+    ring = _still_ring(points)
+    src = np.vstack([points[:, :2], ring])  # the mesh, then the still ring
+    disp = np.vstack([motion, np.zeros((len(ring), 2))])
+    box = np.vstack([src[moving], ring])
+    x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, (w, h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    region = Region(int(x0), int(y0), int(x1), int(y1)).even(w, h)
+    step = max(1, int(round(FIELD_STEP_EYE * lm.eye_span(points))))
+    warp = TriangleWarp(src, mouth.triangles, region, step)
+    return warp.apply(image, disp), region
