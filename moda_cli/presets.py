@@ -43,6 +43,8 @@ class MotionSettings(_Strict):
     solver: Literal["euler", "heun"] = "euler"
     guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
     emotion: Emotion = "none"
+    pose_from: str | None = Field(None, description="video whose head pose, blinks and brows "
+                                  "the portrait follows (--pose-from); the mouth follows the audio")
 
 
 class RenderSettings(_Strict):

@@ -9,11 +9,13 @@ Stages of ``LearnedGenerator.generate``:
    natural reference values); what the model has not seen becomes a post-scale
 4. sample each window with the ODE solver and classifier-free guidance, prompted by the
    previous window's last P frames (together with other jobs' windows when a batcher is
-   given), and cross-fade it into the output over the overlap
+   given), and cross-fade it into the output over the overlap; channels the request gives
+   (``GivenMotion``: a pose reference, a dubbed video's head) are inpainted, not sampled
+   (``sampling.inpainting_velocity``), so the sampled ones are drawn coherent with them
 5. post-process: lip and head scales, pose moving average, blinks redrawn with a person's
    lid kinematics at the model's blink instants (``FinishPlan``), clip to the documented
-   ranges; ``stream`` yields each window's final frames as soon as nothing after them
-   can change them, so rendering overlaps sampling
+   ranges; given channels come out as given; ``stream`` yields each window's final frames
+   as soon as nothing after them can change them, so rendering overlaps sampling
 
 Time is linear in the clip's length and memory nearly flat: one window is in flight at
 a time and the output is a (T, D) array (17 floats a frame).
@@ -31,24 +33,29 @@ import torch
 
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
+from ..facemodel.emotions import emotion_index
 from ..presets import MotionSettings
 from . import prior
-from .batching import WindowBatcher
+from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
-from .generator import MotionRequest, ProgressFn, emotion_index
+from .generator import MotionRequest, ProgressFn
 from .model import MotionCond
-from .normalization import pad_audio, silence_frame
+from .normalization import Normalization, motion_stats, pad_audio, silence_frame
 from .params import (
     BLINK_NAMES,
+    BROW_NAMES,
+    EMOTION_EXPRESSION_NAMES,
     HIGH,
     LIP_NAMES,
     LOW,
     POSE_SLICE,
+    ROTATION_SLICE,
     MotionSeq,
     indices,
     moving_average,
 )
-from .sampling import get_solver, guided_velocity, time_grid
+from .reference import request_given
+from .sampling import get_solver, guided_velocity, inpainting_velocity, time_grid
 
 TAIL_SILENCE_S = 2.0
 _LIP_COLS = indices(LIP_NAMES)
@@ -68,6 +75,60 @@ class IntensityPlan:
     stats: np.ndarray  # (3,) raw statistics inside the range the model was trained on
     head_post: float  # multiplies pose after sampling (0 = exactly still)
     expression_post: float  # multiplies smile/frown/brows after sampling
+
+
+@dataclass
+class GivenPlan:
+    """The request's given channels over every planned frame (the clip, then its tail
+    silence, which repeats the clip's last row).
+
+    raw:    (N, D) values in the joint space, clipped to range; NaN where sampled
+    normed: (N, D) the same normalised as the model's motion; 0 where sampled
+    mask:   (N, D) bool, True where given
+    """
+
+    raw: np.ndarray
+    normed: np.ndarray
+    mask: np.ndarray
+
+    @staticmethod
+    def for_rows(values: np.ndarray, rows: int, norm: Normalization) -> GivenPlan:
+        padded = np.concatenate([values, np.repeat(values[-1:], rows - len(values), 0)])
+        mask = np.isfinite(padded)
+        raw = np.where(mask, np.clip(padded, LOW, HIGH), np.nan).astype(np.float32)
+        return GivenPlan(raw, np.where(mask, norm.normalize(raw), 0.0).astype(np.float32), mask)
+
+    def packed(self, noise: torch.Tensor, start: int) -> torch.Tensor:
+        """(1, W, 3D): a window's noise, given values and mask side by side, so that windows
+        of several jobs batch along the first axis (``solve_given`` unpacks them)."""
+        rows = slice(start, start + noise.shape[1])
+        values = torch.as_tensor(self.normed[rows], device=noise.device)[None]
+        mask = torch.as_tensor(self.mask[rows], dtype=noise.dtype, device=noise.device)[None]
+        return torch.cat([noise, values, mask], dim=-1)
+
+    def apply(self, rows: np.ndarray, start: int) -> np.ndarray:
+        """(n, D) finished rows start .. start + n with the given values put back."""
+        stop = start + len(rows)
+        return np.where(self.mask[start:stop], self.raw[start:stop], rows).astype(np.float32)
+
+
+# The columns each intensity statistic reads (``normalization.motion_stats``)
+_STAT_COLS = (
+    list(range(ROTATION_SLICE.stop)),
+    indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES),
+    _BLINK_COLS,
+)
+
+
+def given_intensity(plan: IntensityPlan, given: GivenPlan, frames: int, fps: float,
+                    norm: Normalization) -> IntensityPlan:
+    """``plan`` with each statistic whose channels are all given measured on them instead:
+    the model is then asked for motion as lively as what it is given (inside its range)."""
+    measured = motion_stats(np.nan_to_num(given.raw[:frames]), fps)
+    full = np.array([given.mask[:frames, cols].all() for cols in _STAT_COLS])
+    inside = np.clip(measured, norm.stats_low, norm.stats_high)
+    return IntensityPlan(np.where(full, inside, plan.stats).astype(np.float32),
+                         plan.head_post, plan.expression_post)
 
 
 def plan_windows(num_frames: int, window: int, overlap: int, tail: int) -> list[int]:
@@ -98,6 +159,9 @@ def _check(request: MotionRequest) -> None:
         raise InputError(f"audio features have mel {f.mel.shape} and envelope {f.envelope.shape}; expected (T, K, M) and (T,)")
     if np.asarray(request.identity).shape != (IDENTITY_DIM,):
         raise InputError(f"identity must have shape ({IDENTITY_DIM},), got {np.asarray(request.identity).shape}")
+    if request.given is not None and len(request.given.values) != f.num_frames:
+        raise InputError(f"given motion has {len(request.given.values)} rows for "
+                         f"{f.num_frames} audio frames; give one row per frame")
 
 
 def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPlan) -> np.ndarray:
@@ -247,6 +311,25 @@ class LearnedGenerator:
             **static,
         )
 
+    def _window_solve(
+        self, settings: MotionSettings, inpaint: bool
+    ) -> tuple[BatchSolve, tuple[object, ...]]:
+        """A window's solve, (noise, cond) -> (B, W, D) motion, and the key that says all it
+        depends on (a batcher batches windows of one key). inpaint: the windows come packed
+        with their given channels (``GivenPlan.packed``) and those are inpainted."""
+        solver, ts = get_solver(settings.solver), time_grid(settings.steps, self.device)
+        velocity = guided_velocity(self.model, settings.guidance)
+        key = (self.model, settings.solver, settings.steps, settings.guidance, inpaint)
+
+        def solve(noise: torch.Tensor, cond: MotionCond) -> torch.Tensor:
+            return solver(velocity, noise, ts, cond)
+
+        def solve_given(packed: torch.Tensor, cond: MotionCond) -> torch.Tensor:
+            noise, values, mask = packed.chunk(3, dim=-1)  # (B, W, D) each
+            return solver(inpainting_velocity(velocity, noise, values, mask > 0.5), noise, ts, cond)
+
+        return (solve_given if inpaint else solve), key
+
     def generate(self, request: MotionRequest, progress: ProgressFn | None = None) -> MotionSeq:
         return MotionSeq(np.concatenate(list(self.stream(request, progress))), request.features.fps)
 
@@ -261,19 +344,18 @@ class LearnedGenerator:
         # asarray: no copy of float32 features (a 10-minute clip's are 18 MB)
         mel, env = np.asarray(feats.mel, np.float32), np.asarray(feats.envelope, np.float32)
         silence = silence_frame(mel, env)
+        given = request_given(request)
+        rows = starts[-1] + W  # the windows' frames: the clip and its tail
+        given_plan = GivenPlan.for_rows(given.values, rows, self.ckpt.norm) if given else None
         # 3. intensity -> statistics condition
         plan = plan_intensity(settings, self.ckpt)
+        if given_plan is not None:
+            plan = given_intensity(plan, given_plan, T, feats.fps, self.ckpt.norm)
         static = self._static_cond(request, plan)
         # 4. sample window by window
-        solver, ts = get_solver(settings.solver), time_grid(settings.steps, self.device)
-        velocity = guided_velocity(self.model, settings.guidance)
-
-        def solve(noise: torch.Tensor, cond: MotionCond) -> torch.Tensor:
-            return solver(velocity, noise, ts, cond)
-
-        key = (self.model, settings.solver, settings.steps, settings.guidance)  # what `solve` depends on
+        solve, key = self._window_solve(settings, inpaint=given_plan is not None)
         gen = torch.Generator(device="cpu").manual_seed(int(request.seed))
-        out = np.zeros((starts[-1] + W, cfg.motion_dim), np.float32)  # normalised motion
+        out = np.zeros((rows, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
         finishing = FinishPlan.for_settings(settings, feats.fps)
@@ -282,6 +364,8 @@ class LearnedGenerator:
         for k, s in enumerate(starts):
             cond = self._window_cond(static, mel, env, silence, s, prev)
             noise = torch.randn(1, W, cfg.motion_dim, generator=gen).to(self.device)
+            if given_plan is not None:
+                noise = given_plan.packed(noise, s)
             if self.batcher is None:
                 sampled = solve(noise, cond)
             else:
@@ -303,7 +387,8 @@ class LearnedGenerator:
                 progress(done, T)
             ready = T if last else max(final - lookahead, emitted)
             if ready > emitted:
-                yield finish(motion, emitted, ready, finishing)
+                chunk = finish(motion, emitted, ready, finishing)
+                yield chunk if given_plan is None else given_plan.apply(chunk, emitted)
                 emitted = ready
             if last:
                 return

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..audio.types import AudioFeatures
 from ..presets import EMOTIONS, MotionSettings
-from .params import MotionSeq
+from .params import NUM_PARAMS, MotionSeq
 
 NUM_EMOTION_CLASSES = len(EMOTIONS) + 1  # 8 emotions + "none"
 EMOTION_NONE = len(EMOTIONS)  # class index of "none"
@@ -26,6 +26,28 @@ ProgressFn = Callable[[int, int], None]
 
 
 @dataclass
+class GivenMotion:
+    """Motion channels taken as given per frame instead of sampled (a pose reference, a
+    dubbed video's own head): the generator samples the rest coherent with them.
+
+    values: (T, D) float32 in the joint space (``params.py``) for the request's T frames,
+            NaN where the generator samples.
+    """
+
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, np.float32)
+        if self.values.ndim != 2 or self.values.shape[1] != NUM_PARAMS:
+            raise ValueError(f"given motion must be (T, {NUM_PARAMS}), got {self.values.shape}")
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(T, D) bool: True where a value is given."""
+        return np.isfinite(self.values)
+
+
+@dataclass
 class MotionRequest:
     """Everything a generator needs for one job.
 
@@ -33,12 +55,14 @@ class MotionRequest:
     identity: (IDENTITY_DIM,) float32 descriptor from ``face.identity.identity_features``.
     settings: the preset's motion section (amplitudes, blink rate, steps, guidance, emotion).
     seed:     the same seed and inputs must give identical motion.
+    given:    channels to keep as they are (``GivenMotion``, T rows); None samples all.
     """
 
     features: AudioFeatures
     identity: np.ndarray
     settings: MotionSettings
     seed: int
+    given: GivenMotion | None = None
 
 
 class MotionGenerator(Protocol):
