@@ -18,14 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .choices import Generator
 from .errors import PresetError, excerpt
+from .facemodel.emotions import EmotionChoice
 from .safe_yaml import load_yaml
 
 MAX_SIDE = 4096  # the most render.max_side may be; larger portraits are always downscaled
-
-EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
-Emotion = Literal[
-    "none", "anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"
-]
 
 
 class _Strict(BaseModel):
@@ -42,7 +38,7 @@ class MotionSettings(_Strict):
     steps: int = Field(4, ge=1, le=100, description="flow-matching ODE steps")
     solver: Literal["euler", "heun"] = "euler"
     guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
-    emotion: Emotion = "none"
+    emotion: EmotionChoice = "none"
     pose_from: str | None = Field(None, description="video whose head pose, blinks and brows "
                                   "the portrait follows (--pose-from); the mouth follows the audio")
 

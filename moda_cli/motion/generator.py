@@ -9,17 +9,8 @@ from typing import Protocol
 import numpy as np
 
 from ..audio.types import AudioFeatures
-from ..presets import EMOTIONS, MotionSettings
+from ..presets import MotionSettings
 from .params import NUM_PARAMS, MotionSeq
-
-NUM_EMOTION_CLASSES = len(EMOTIONS) + 1  # 8 emotions + "none"
-EMOTION_NONE = len(EMOTIONS)  # class index of "none"
-
-
-def emotion_index(name: str) -> int:
-    """'happiness' -> 4, 'none' -> 8 (EMOTIONS order, then none)."""
-    return EMOTION_NONE if name == "none" else EMOTIONS.index(name)
-
 
 # Called with (frames_done, frames_total) as sampling advances.
 ProgressFn = Callable[[int, int], None]
