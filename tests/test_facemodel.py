@@ -6,6 +6,7 @@ import subprocess
 import sys
 from typing import get_args
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -103,3 +104,44 @@ def test_the_model_learns_its_emotion_table_from_facemodel_alone():
     loaded = _imported_by("moda_cli.motion.model")
     assert "moda_cli.facemodel.emotions" in loaded
     assert not loaded & {"moda_cli.presets", "moda_cli.motion.generator"}
+
+
+def test_face_crop_needs_no_presets():
+    """face/ computes the crop from its own settings type; the preset's defaults agree."""
+    from moda_cli.face.detect import Crop
+    from moda_cli.presets import RenderSettings
+
+    preset = RenderSettings()
+    assert Crop() == Crop(preset.size, preset.crop_scale, preset.crop_offset_y, preset.output)
+    assert "moda_cli.presets" not in _imported_by("moda_cli.face.detect")
+
+
+@pytest.fixture(scope="module")
+def flat_mesh():
+    """The sample portrait's mesh with its depth flattened: the rig is then a similarity."""
+    from _face_fixtures import astronaut
+
+    from moda_cli.face.detect import MeshRunner
+
+    runner = MeshRunner()
+    points = runner.run(astronaut())[:468]
+    runner.close()
+    points[:, 2] = points[:, 2].mean()
+    return points
+
+
+@pytest.mark.parametrize(
+    "pose", [(6.0, -9.0, 4.0, 0.05, -0.03, 0.08), (-12.0, 20.0, -7.0, 0, 0, 0)]
+)
+def test_the_head_rig_and_its_inverse_agree(flat_mesh, pose):
+    from moda_cli.face import landmarks as lm
+    from moda_cli.face.pose import fit_similarity
+    from moda_cli.facemodel.head import HeadGeometry
+    from moda_cli.render.blendshapes import face_frame
+
+    head = HeadGeometry.of(flat_mesh, face_frame(flat_mesh))
+    moved = head.move(flat_mesh.copy(), np.array(pose))
+    stable = list(lm.STABLE)
+    s, rot, shift = fit_similarity(flat_mesh[stable], moved[stable])
+    got = head.pose_of(np.array([s]), rot[None], shift[None])[0]
+    np.testing.assert_allclose(got, pose, atol=1e-6)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -56,13 +57,25 @@ class FaceMeasurements:
 _FIELDS = ("mouth_open", "mouth_width", "eye_open_left", "eye_open_right", "pitch", "yaw", "roll")
 
 
-def _eye_open(
-    pts: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], corners: tuple[int, int]
-) -> float:
-    mid = slice(2, 5)  # the middle of the lid, where the gap is largest
-    gap = np.linalg.norm(pts[list(upper[mid]), :2] - pts[list(lower[mid]), :2], axis=1).mean()
-    width = np.linalg.norm(pts[corners[0], :2] - pts[corners[1], :2]) + 1e-6
-    return float(gap / width)
+_EYES: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, int]]] = {
+    "left": (LEFT_UPPER_LID, LEFT_LOWER_LID, LEFT_EYE_CORNERS),
+    "right": (RIGHT_UPPER_LID, RIGHT_LOWER_LID, RIGHT_EYE_CORNERS),
+}
+
+
+def eye_opening(pts: np.ndarray, eye: Literal["left", "right"]) -> np.ndarray:
+    """The subject's ``eye``: lid gap over the eye's width, in the x-y plane.
+
+    pts: (..., >=468, >=2) meshes -> (...) ratios. The gap is the mean of the middle three
+    margin pairs, where it is largest; the one definition of an eye's opening for measuring
+    rendered frames (qc, tests) and for reading blinks from videos (``facemodel.inverse``).
+    """
+    upper, lower, corners = _EYES[eye]
+    gap = np.linalg.norm(
+        pts[..., list(upper[2:5]), :2] - pts[..., list(lower[2:5]), :2], axis=-1
+    ).mean(axis=-1)
+    width = np.linalg.norm(pts[..., corners[0], :2] - pts[..., corners[1], :2], axis=-1) + 1e-6
+    return np.asarray(gap / width)
 
 
 def measure_points(pts: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:
@@ -75,8 +88,8 @@ def measure_points(pts: np.ndarray, reference: np.ndarray | None) -> dict[str, f
         "mouth_width": float(
             np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]) / span
         ),
-        "eye_open_left": _eye_open(pts, LEFT_UPPER_LID, LEFT_LOWER_LID, LEFT_EYE_CORNERS),
-        "eye_open_right": _eye_open(pts, RIGHT_UPPER_LID, RIGHT_LOWER_LID, RIGHT_EYE_CORNERS),
+        "eye_open_left": float(eye_opening(pts, "left")),
+        "eye_open_right": float(eye_opening(pts, "right")),
         "pitch": 0.0,
         "yaw": 0.0,
         "roll": 0.0,

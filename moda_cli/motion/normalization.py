@@ -28,12 +28,18 @@ _LOG_EPS = np.array([0.05, 0.003, 1.0], dtype=np.float32)  # floors below which 
 STD_FLOOR = 1e-3
 
 
+def blink_count(motion: np.ndarray) -> np.ndarray:
+    """(..., T, D) motion -> (...) blinks: closings of the more-closed eye past 0.5 (an eye
+    already shut in the first frame counts as one). The one count of blinks in motion."""
+    closed = motion[..., _BLINK_COLS].max(axis=-1) > 0.5  # (..., T)
+    return (closed[..., 1:] & ~closed[..., :-1]).sum(axis=-1) + closed[..., 0]
+
+
 def motion_stats(motion: np.ndarray, fps: float) -> np.ndarray:
     """(..., T, D) motion -> (..., 3) raw statistics (units in the module docstring)."""
     rot = motion[..., ROTATION_SLICE].std(axis=-2).mean(axis=-1)
     expr = motion[..., _EXPR_COLS].std(axis=-2).mean(axis=-1)
-    closed = motion[..., _BLINK_COLS].max(axis=-1) > 0.5  # (..., T)
-    onsets = (closed[..., 1:] & ~closed[..., :-1]).sum(axis=-1) + closed[..., 0]
+    onsets = blink_count(motion)
     minutes = motion.shape[-2] / fps / 60.0
     return np.stack([rot, expr, onsets / minutes], axis=-1).astype(np.float32)
 

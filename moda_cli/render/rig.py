@@ -19,7 +19,7 @@ import numpy as np
 
 from ..face import landmarks as lm
 from ..face.mediapipe_import import import_mediapipe
-from ..face.pose import rotation_matrix
+from ..facemodel.head import HeadGeometry
 from ..motion.params import EXPRESSION_SLICE, HIGH, LOW, NUM_PARAMS
 from .blendshapes import ExpressionBasis, build_basis
 
@@ -38,9 +38,6 @@ NECK_FADE = 0.8  # face heights below the chin over which the rings' rigid motio
 BORDER_INSET = 8  # pixels: ring points stay this far inside the crop
 BORDER_STEP = 64  # crop-border anchor spacing in pixels
 POSE_LIMIT = 1.5  # pose params are clipped to 1.5 x their documented range
-# Depth relief kept when rotating: MediaPipe's cheeks fall away steeply at the face's
-# side, and rotating the full relief folds the mesh there (a warp cannot occlude).
-ROTATION_RELIEF = 0.55
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ def _border(size: int) -> np.ndarray:
 
 
 class HeadRig:
-    """Precomputed per portrait: the expression basis, pivot and control points.
+    """Precomputed per portrait: the expression basis, the head's rig and control points.
 
     person: (crop_size, crop_size) float32, 1 on the person whose head moves (layer.py).
     """
@@ -133,13 +130,9 @@ class HeadRig:
         self.points = landmarks[: lm.NUM_MESH_POINTS].astype(np.float64)
         self.basis: ExpressionBasis = build_basis(landmarks)
         oval = self.points[list(lm.FACE_OVAL)]
-        self.centre = oval.mean(axis=0)
-        self.box_width = float(np.ptp(self.points[:, 0]))
         fr = self.basis.frame
-        # The head turns about a point behind the face (the head's middle) and towards the neck.
-        self.pivot = self.centre + fr.vectors_to_crop(np.array([0.0, 0.3, 0.35]))
-        self.mean_z = float(self.points[:, 2].mean())
-        c2, rays = self.centre[:2], oval[:, :2] - self.centre[:2]
+        self.head = HeadGeometry.of(self.points, fr)
+        c2, rays = self.head.centre[:2], oval[:, :2] - self.head.centre[:2]
         down = fr.axes[:2, 1] / np.linalg.norm(fr.axes[:2, 1])
         near = _chin_scale(rays, down, NEAR_RING_SCALE, NEAR_RING_SCALE_CHIN)
         border = _border_scale(c2, rays, crop_size)
@@ -177,28 +170,17 @@ class HeadRig:
             raise ValueError(f"params must have shape ({NUM_PARAMS},), got {p.shape}")
         return p
 
-    def _posed(self, pts: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """(N, 3) crop points of the head -> where head pose ``p`` (clipped params) puts them."""
-        rot = rotation_matrix(p[0], p[1], p[2])
-        rel = pts - self.pivot
-        rel[:, 2] = (pts[:, 2] - self.mean_z) * ROTATION_RELIEF + (self.mean_z - self.pivot[2])
-        moved = self.pivot + rel @ rot.T
-        moved = self.centre + (1.0 + p[5]) * (moved - self.centre)  # about the face, not the pivot
-        moved[:, 0] += p[3] * self.box_width
-        moved[:, 1] += p[4] * self.box_width
-        return moved
-
     def face_targets(self, params: np.ndarray) -> np.ndarray:
         """(17,) params -> (468, 3) target landmark positions in crop pixels."""
         p = self._pose(params)
         moved = self.points + self.basis.displace(p[EXPRESSION_SLICE])[: lm.NUM_MESH_POINTS]
-        return self._posed(moved, p)
+        return self.head.move(moved, p)
 
     def displacements(self, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
         """(468, 3) face targets and their (17,) params -> (V, 2) displacement of every
         control point: the rings follow the head's pose (no expression), faded below the chin."""
         face = targets[:, :2] - self.points[:, :2]
-        rings = self._posed(self.rings, self._pose(params))[:, :2] - self.rings[:, :2]
+        rings = self.head.move(self.rings, self._pose(params))[:, :2] - self.rings[:, :2]
         rings *= self.ring_follow[:, None]
         length = np.linalg.norm(rings, axis=1)
         rings *= np.minimum(1.0, self.ring_room / np.maximum(length, 1e-9))[:, None]
