@@ -33,10 +33,10 @@ from .face.types import Face, Portrait
 from .motion.generator import MotionGenerator, MotionRequest
 from .motion.params import NUM_PARAMS, index
 from .motion.train.dataset import SplitData, load_split
+from .motion.train.visemes import LABEL_BILABIAL, LABEL_OPEN_VOWEL, LABEL_SILENCE
 from .presets import load_preset
 from .render.renderer import Renderer
 
-SILENCE, BILABIAL, OPEN_VOWEL = 0, 1, 2
 EVAL_SIZE = 256  # render resolution for evaluation: the mesh measures it reliably, fast
 
 
@@ -92,9 +92,11 @@ def closed_threshold(renderer: Renderer, meter_factory: Callable[[], FaceMeter])
 
 def lip_scores(m: FaceMeasurements, case: EvalCase, closed_below: float) -> dict[str, float]:
     gap, labels = np.nan_to_num(m.mouth_open, nan=0.0), case.labels
-    pbm = [gap[max(0, a - 1) : b + 1].min() < closed_below for a, b in _runs(labels == BILABIAL)]
-    vowels = [gap[(a + b) // 2] >= closed_below for a, b in _runs(labels == OPEN_VOWEL) if b - a >= 2]
-    speech = labels != SILENCE
+    pbm = [gap[max(0, a - 1) : b + 1].min() < closed_below
+           for a, b in _runs(labels == LABEL_BILABIAL)]
+    vowels = [gap[(a + b) // 2] >= closed_below
+              for a, b in _runs(labels == LABEL_OPEN_VOWEL) if b - a >= 2]
+    speech = labels != LABEL_SILENCE
     near = np.convolve(speech.astype(float), np.ones(11), mode="same") > 0  # within 0.2 s at 25 fps
     quiet = ~near
     corr = np.corrcoef(gap, case.target_jaw)[0, 1] if gap.std() > 1e-6 and case.target_jaw.std() > 1e-6 else 0.0

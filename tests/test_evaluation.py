@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 from moda_cli.audio.types import AudioFeatures
-from moda_cli.evaluation import BILABIAL, OPEN_VOWEL, SILENCE, EvalCase, _runs, lip_scores
+from moda_cli.evaluation import EvalCase, _runs, lip_scores
 from moda_cli.face.measure import FaceMeasurements
+from moda_cli.motion.train.visemes import LABEL_BILABIAL as BILABIAL
+from moda_cli.motion.train.visemes import LABEL_OPEN_VOWEL as OPEN_VOWEL
+from moda_cli.motion.train.visemes import LABEL_SILENCE as SILENCE
 
 
 def measurements(gap: np.ndarray) -> FaceMeasurements:
