@@ -3,15 +3,27 @@
 The library's option types (``EngineOptions``, ``BatchOptions``, the preset schema) and the
 CLI's Typer signatures both annotate with these, so the types, the checks and ``--help``
 agree. Importing this module costs nothing: the CLI reads it before any model code loads.
+
+Fixed lists are Literals. The extension points are registries (``registry.py``), each
+filled where its implementations live: ``Annotated[str, REGISTRY]`` is checked by pydantic
+against the names registered when a value is validated, and the CLI builds its Literals
+from the same registries (``Registry.literal``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from .face.detectors import DETECTORS
+from .motion.generators import GENERATORS
+from .motion.solvers import SOLVERS
+from .video.formats import OUTPUT_FORMATS
 
 Device = Literal["auto", "cpu", "cuda"]
-Detector = Literal["mediapipe", "insightface"]
-Generator = Literal["learned", "baseline"]
+Detector = Annotated[str, DETECTORS]  # face box detectors
+Generator = Annotated[str, GENERATORS]  # motion generators
+Solver = Annotated[str, SOLVERS]  # flow-matching ODE solvers
+VideoFormat = Annotated[str, OUTPUT_FORMATS]  # output codecs and containers
 Pool = Literal["auto", "processes", "threads"]  # how local batch workers run
 Executor = Literal["local", "ray"]
 ReportFormat = Literal["json", "jsonl"]

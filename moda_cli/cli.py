@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast, get_args
 
 import click
 import typer
@@ -30,9 +30,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from .batch.plan import DEFAULT_TEMPLATE
-from .choices import Detector, Device, EvalSuite, Executor, Generator, Pool, ReportFormat
+from .choices import Detector, Device, EvalSuite, Executor, Pool, ReportFormat
 from .errors import INTERNAL_ERROR, ModaError, output_error
+from .face.detectors import DETECTORS
+from .motion.generators import GENERATORS
+from .motion.solvers import SOLVERS
 from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
+from .video.formats import OUTPUT_FORMATS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talking-head videos from portraits and speech.")
 presets_app = typer.Typer(no_args_is_help=True, help="List and show motion presets.")
@@ -110,6 +114,17 @@ def _root(
 INPUTS, MOTION, RENDER, MODELS = "Inputs", "Motion", "Render", "Models"
 OUTPUT, BATCH = "Output", "Batch"
 
+# The names registered when this module loads, as Literals that Typer checks and lists
+# in --help: a CLI built after a late registration (a plugin, a test's toy) has it too.
+if TYPE_CHECKING:
+    DetectorName = str
+    GeneratorName = str
+    SolverName = str
+    FormatName = str
+else:
+    DetectorName, GeneratorName, SolverName, FormatName = (
+        r.literal() for r in (DETECTORS, GENERATORS, SOLVERS, OUTPUT_FORMATS))
+
 # Options shared by `render` and `batch`.
 PresetOpt = Annotated[str, typer.Option(
     "--preset", "-p", rich_help_panel=RENDER,
@@ -123,7 +138,7 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 DeviceOpt = Annotated[Device, typer.Option(
     "--device", rich_help_panel=MODELS,
     help="Where the models run.")]
-DetectorOpt = Annotated[Detector, typer.Option(
+DetectorOpt = Annotated[DetectorName, typer.Option(
     "--detector", rich_help_panel=MODELS,
     help="Face detector: mediapipe (bundled) or insightface (local models).")]
 InsightRootOpt = Annotated[Path | None, typer.Option(
@@ -135,9 +150,15 @@ CheckpointOpt = Annotated[Path | None, typer.Option(
 WhisperOpt = Annotated[Path | None, typer.Option(
     "--whisper-checkpoint", rich_help_panel=MODELS,
     help="Local Whisper .pt file: adds encoder features.")]
-GeneratorOpt = Annotated[Generator | None, typer.Option(
+GeneratorOpt = Annotated[GeneratorName | None, typer.Option(
     "--generator", rich_help_panel=MOTION,
     help="Motion generator (default: the preset's, learned).")]
+SolverOpt = Annotated[SolverName | None, typer.Option(
+    "--solver", rich_help_panel=MOTION,
+    help="Flow-matching ODE solver (default: the preset's, euler).")]
+FormatOpt = Annotated[FormatName | None, typer.Option(
+    "--format", rich_help_panel=OUTPUT,
+    help="Codecs and container (default: the preset's, mp4); --output ends in its extension.")]
 
 
 def _engine_options(device: Device, detector: Detector, insightface_root: Path | None,
@@ -147,8 +168,11 @@ def _engine_options(device: Device, detector: Detector, insightface_root: Path |
     return EngineOptions(device, detector, insightface_root, motion_checkpoint, whisper_checkpoint)
 
 
-def _overrides(overrides: list[str] | None, generator: str | None) -> list[str]:
-    return [*(overrides or []), *([f"motion.generator={generator}"] if generator else [])]
+def _overrides(overrides: list[str] | None, generator: str | None, *, solver: str | None = None,
+               video_format: str | None = None) -> list[str]:
+    """--set's overrides, then the options that set one preset key each (given ones only)."""
+    keys = {"motion.generator": generator, "motion.solver": solver, "video.format": video_format}
+    return [*(overrides or []), *(f"{key}={value}" for key, value in keys.items() if value)]
 
 
 @app.command()
@@ -160,11 +184,13 @@ def render(
         help="Speech recording (any format ffmpeg reads).")],
     output: Annotated[Path, typer.Option(
         "--output", "-o", rich_help_panel=OUTPUT,
-        help="Output .mp4.")],
+        help="Output video (.mp4, or the extension of --format).")],
     preset: PresetOpt = DEFAULT_PRESET,
     seed: SeedOpt = None,
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
+    solver: SolverOpt = None,
+    video_format: FormatOpt = None,
     device: DeviceOpt = "auto",
     detector: DetectorOpt = "mediapipe",
     insightface_root: InsightRootOpt = None,
@@ -180,7 +206,8 @@ def render(
     """Render one portrait speaking one recording."""
     from .pipeline import Engine, Job, check_job
 
-    settings = load_preset(preset, _overrides(overrides, generator))
+    settings = load_preset(preset, _overrides(overrides, generator, solver=solver,
+                                              video_format=video_format))
     if seed is not None:
         settings = settings.model_copy(update={"seed": seed})
     job = Job(portrait, audio, output, settings)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .choices import Generator
+from .choices import Generator, Solver, VideoFormat
 from .errors import PresetError, excerpt
 from .facemodel.emotions import EmotionChoice
 from .safe_yaml import load_yaml
@@ -36,7 +36,7 @@ class MotionSettings(_Strict):
     blink_rate: float = Field(17.0, ge=0.0, le=60.0, description="blinks per minute")
     smoothing: int = Field(3, ge=1, le=15, description="moving-average frames on head pose")
     steps: int = Field(4, ge=1, le=100, description="flow-matching ODE steps")
-    solver: Literal["euler", "heun"] = "euler"
+    solver: Solver = "euler"
     guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
     emotion: EmotionChoice = "none"
     pose_from: str | None = Field(None, description="video whose head pose, blinks and brows "
@@ -56,6 +56,7 @@ class RenderSettings(_Strict):
 
 
 class VideoSettings(_Strict):
+    format: VideoFormat = Field("mp4", description="codecs and container; the output's extension")
     fps: float = Field(25.0, ge=10.0, le=60.0)
     crf: int = Field(18, ge=0, le=51)
     encoder_preset: Literal[

@@ -5,13 +5,8 @@ import math
 import pytest
 import torch
 
-from moda_cli.motion.sampling import (
-    get_solver,
-    guided_velocity,
-    sample_euler,
-    sample_heun,
-    time_grid,
-)
+from moda_cli.motion.sampling import get_solver, guided_velocity, time_grid
+from moda_cli.motion.solvers import sample_euler, sample_heun
 
 
 def test_time_grid_runs_noise_to_data():

@@ -15,9 +15,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from ..choices import Detector
 from ..errors import MissingDependency, NoFaceFound
 from ..presets import RenderSettings
+from .detectors import DETECTORS
 from .landmarks import NUM_MESH_POINTS, pad_iris
 from .mediapipe_import import import_mediapipe
 from .types import NUM_LANDMARKS, CropTransform, Face, Portrait
@@ -239,19 +239,13 @@ class InsightFaceDetector(FaceDetector):
         super().__init__(boxes=InsightFaceBoxes(Path(root)))
 
 
-def make_detector(
-    kind: Detector = "mediapipe", insightface_root: Path | None = None
-) -> FaceDetector:
-    if kind == "mediapipe":
-        return FaceDetector()
-    if kind == "insightface":
-        if insightface_root is None:
-            raise MissingDependency(
-                "the insightface detector needs a local model folder",
-                hint="give the folder that contains models/buffalo_l/*.onnx",
-            )
-        return InsightFaceDetector(insightface_root)
-    raise ValueError(f"unknown detector kind {kind!r}; valid: mediapipe, insightface")
+def make_detector(kind: str = "mediapipe", insightface_root: Path | None = None) -> FaceDetector:
+    """A FaceDetector with the box detector registered as ``kind`` (``detectors.py``)."""
+    try:
+        boxes = DETECTORS.get(kind)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    return FaceDetector(boxes(insightface_root))
 
 
 def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTransform, np.ndarray]:

@@ -1,23 +1,21 @@
-"""Rectified-flow ODE solvers: pure functions, no state, no UI.
+"""Rectified-flow sampling: the time grid and the velocity fields the solvers integrate.
 
 Convention (as MoDA): x at t = 0 is Gaussian noise, x at t = 1 is data, and the model
-predicts the velocity dx/dt = data - noise along the straight path between them.
-
-Every sampler has the shape ``sample_x(velocity_fn, x, ts, cond, callback=None)``:
-``velocity_fn(x, t, cond)`` returns dx/dt with x's shape; ``ts`` is the time grid from
-``time_grid``; ``callback(i, num_steps, x)`` observes progress after step i.
+predicts the velocity dx/dt = data - noise along the straight path between them. The
+solvers themselves, pure functions by name, are in ``solvers.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
+from .solvers import get_solver  # noqa: F401  (generate.py and tests find it here)
+
 VelocityFn = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 StepCallback = Callable[[int, int, torch.Tensor], None]
-Solver = Literal["euler", "heun"]
 
 
 def time_grid(steps: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -25,48 +23,6 @@ def time_grid(steps: int, device: torch.device | str = "cpu") -> torch.Tensor:
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     return torch.linspace(0.0, 1.0, steps + 1, device=device)
-
-
-def _t(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return t.expand(x.shape[0]).to(x.dtype)  # (B,)
-
-
-def sample_euler(
-    velocity_fn: VelocityFn, x: torch.Tensor, ts: torch.Tensor, cond: Any, callback: StepCallback | None = None
-) -> torch.Tensor:
-    """Explicit Euler: one velocity evaluation per step (first order)."""
-    n = len(ts) - 1
-    for i in range(n):
-        x = x + (ts[i + 1] - ts[i]) * velocity_fn(x, _t(ts[i], x), cond)
-        if callback is not None:
-            callback(i, n, x)
-    return x
-
-
-def sample_heun(
-    velocity_fn: VelocityFn, x: torch.Tensor, ts: torch.Tensor, cond: Any, callback: StepCallback | None = None
-) -> torch.Tensor:
-    """Heun (explicit trapezoid): two evaluations per step (second order)."""
-    n = len(ts) - 1
-    for i in range(n):
-        dt = ts[i + 1] - ts[i]
-        v0 = velocity_fn(x, _t(ts[i], x), cond)
-        x_pred = x + dt * v0
-        v1 = velocity_fn(x_pred, _t(ts[i + 1], x), cond)
-        x = x + dt * 0.5 * (v0 + v1)
-        if callback is not None:
-            callback(i, n, x)
-    return x
-
-
-SOLVERS: dict[str, Callable[..., torch.Tensor]] = {"euler": sample_euler, "heun": sample_heun}
-
-
-def get_solver(name: Solver) -> Callable[..., torch.Tensor]:
-    try:
-        return SOLVERS[name]
-    except KeyError:
-        raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}") from None
 
 
 def guided_velocity(model: torch.nn.Module, scale: float) -> VelocityFn:

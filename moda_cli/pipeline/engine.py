@@ -24,6 +24,7 @@ from ..face.image_io import load_portrait
 from ..face.types import Face, Portrait
 from ..ffmpeg import ffmpeg_exe
 from ..motion.generator import MotionGenerator, MotionRequest
+from ..motion.generators import GENERATORS, GeneratorSetup
 from ..render.renderer import Renderer
 from ..video.writer import VideoWriter
 from .device import resolve_device, streaming_threads
@@ -58,22 +59,13 @@ class Engine:
             self._whisper = WhisperEncoder(self.options.whisper_checkpoint, self.device)
 
     def generator(self, name: str) -> MotionGenerator:
+        """The generator registered as ``name``, built on first use and kept."""
         with self._lock:
             if name not in self._generators:
-                self._generators[name] = self._load_generator(name)
+                setup = GeneratorSetup(self.options.motion_checkpoint, self.device,
+                                       self.concurrent_jobs)
+                self._generators[name] = GENERATORS.get(name)(setup)
             return self._generators[name]
-
-    def _load_generator(self, name: str) -> MotionGenerator:
-        if name != "learned":
-            from ..motion.baseline import BaselineGenerator
-
-            return BaselineGenerator()
-        from ..motion.batching import WindowBatcher
-        from ..motion.generate import LearnedGenerator
-
-        jobs = self.concurrent_jobs
-        batcher = WindowBatcher(max_batch=jobs) if jobs > 1 else None
-        return LearnedGenerator(self.options.motion_checkpoint, self.device, batcher=batcher)
 
     def load_face(self, job: Job) -> tuple[Portrait, Face]:
         portrait = load_portrait(job.portrait, job.preset.render.max_side)

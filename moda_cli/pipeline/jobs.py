@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ..choices import Detector, Device
 from ..errors import InputError, UsageError, missing_file_error
 from ..presets import Preset
+from ..video.formats import OUTPUT_FORMATS
 from ..video.writer import check_output
 
 Stage = Literal["face", "audio", "motion", "render", "encode"]
@@ -71,8 +72,11 @@ def check_job(job: Job) -> None:
             raise missing_file_error(label, path)
         if path.is_dir():
             raise InputError(f"{label} is a folder, expected a file", path=path)
-    if job.output.suffix.lower() != ".mp4":
-        raise UsageError("the output must be an .mp4 file", path=job.output)
+    name = job.preset.video.format
+    extension = OUTPUT_FORMATS.get(name).extension
+    if job.output.suffix.lower() != extension:
+        raise UsageError(f"the output's name must end in {extension} (video.format {name})",
+                         path=job.output)
     if job.output.resolve() in (job.portrait.resolve(), job.audio.resolve()):
         raise UsageError("the output would overwrite an input", path=job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,12 @@
 """Stream rendered frames into one ffmpeg process.
 
 Frames go to ffmpeg as they are rendered (never the whole clip in memory) through a small
-bounded queue and a feeder thread, so x264 encodes while the next frames render. The
+bounded queue and a feeder thread, so the encoder works while the next frames render. The
 feeder converts them to yuv420p (``yuv.Yuv420Frame``), only the changed part when the
-caller hands over a region of the frame. The output appears under its name only when
-ffmpeg succeeded and the file reads back whole (``verify_video``: a full disk can end a
-file early with ffmpeg still exiting 0): it is written to a hidden temp file beside it and
+caller hands over a region of the frame. Codecs and container are the output format's
+(``formats.py``, ``video.format``). The output appears under its name only when ffmpeg
+succeeded and the format's check reads the file back whole (a full disk can end a file
+early with ffmpeg still exiting 0): it is written to a hidden temp file beside it and
 ``os.replace``d, and any failure or Ctrl-C deletes the temp file.
 """
 
@@ -27,22 +28,15 @@ import numpy as np
 from ..atomic import temp_path_for
 from ..errors import FFmpegError, InputError, OutputError, output_error
 
-# moved to moda_cli.ffmpeg; motion/train/from_videos.py still imports it from here
-from ..ffmpeg import (
-    ffmpeg_exe,
-    ffmpeg_path_arg,
-    read_frames,  # noqa: F401
-    verify_video,
-)
-from ..machine import small_machine
+# read_frames moved to moda_cli.ffmpeg; motion/train/from_videos.py imports it from here
+from ..ffmpeg import ffmpeg_exe, ffmpeg_path_arg, read_frames  # noqa: F401
 from ..presets import VideoSettings
+from .formats import OUTPUT_FORMATS
 from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
-_MOV_SUFFIXES = {".mp4", ".mov", ".m4v"}
 _DONE = None  # queue sentinel: no more frames
 Origin = tuple[int, int]  # (x, y) of a region's top-left pixel in the frame
-SMALL_FRAME_PIXELS = 1024 * 1024
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -57,7 +51,7 @@ def check_output(output: Path) -> None:
     """Fail fast, before any work, on an output that could never be written: a folder in
     its place, or an existing folder that takes no files (read-only, no permission)."""
     if output.is_dir():
-        raise OutputError("a folder is in the way, expected an .mp4 file", path=output)
+        raise OutputError("a folder is in the way, expected a video file", path=output)
     folder = output.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
@@ -73,19 +67,6 @@ def _pad_even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-def _x264_threads(width: int, height: int) -> list[str]:
-    """One encoder thread for small frames on small machines, else x264's own choice.
-
-    Up to about 1 MP, one x264 thread encodes faster than moda renders (600 frames/s at
-    512 px), and its frame threads would only take CPU from rendering and sampling: one
-    thread saved 20% of x264's CPU time. Larger frames keep x264's threads, as encoding
-    is then the slower side.
-    """
-    if width * height <= SMALL_FRAME_PIXELS and small_machine():
-        return ["-threads", "1"]
-    return []
-
-
 def _checked_rgb(frame: np.ndarray) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.shape} {frame.dtype}")
@@ -99,7 +80,7 @@ def _read_tail(fh: IO[bytes], limit: int = 8000) -> str:
 
 
 class VideoWriter:
-    """Encode RGB uint8 frames (H, W, 3) to H.264/yuv420p + AAC in ``output``.
+    """Encode RGB uint8 frames (H, W, 3) in ``output``, in ``settings.format``.
 
     Use as a context manager; ``write`` each frame as it is rendered: a whole frame, or
     only the region that differs from ``background`` (an (H, W, 3) frame given once).
@@ -121,6 +102,7 @@ class VideoWriter:
     ):
         self.output = Path(output)
         self.settings = settings or VideoSettings()
+        self.format = OUTPUT_FORMATS.get(self.settings.format)
         self.audio = Path(audio) if audio is not None else None
         self.expected_frames = expected_frames
         self.frames_written = 0
@@ -156,14 +138,7 @@ class VideoWriter:
         if self.audio is not None:
             cmd += ["-i", ffmpeg_path_arg(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
         cmd += color
-        cmd += ["-c:v", "libx264", "-preset", s.encoder_preset, "-crf", str(s.crf), *_x264_threads(width, height)]
-        if self.audio is not None:
-            # FFmpeg's fast AAC coder: 0.29 s of CPU per minute of speech instead of the
-            # default two-loop search's 0.69, and no worse at this bitrate (SNR of 60 s of
-            # speech at 128k: 39.4 dB, two-loop 36.3 dB).
-            cmd += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", s.audio_bitrate]
-        if self._tmp.suffix.lower() in _MOV_SUFFIXES:
-            cmd += ["-movflags", "+faststart"]
+        cmd += self.format.output_args(s, (width, height), audio=self.audio is not None)
         return [*cmd, ffmpeg_path_arg(self._tmp)]
 
     def _start(self, width: int, height: int) -> None:
@@ -283,8 +258,8 @@ class VideoWriter:
         if code != 0 or self._feed_error is not None:
             self._fail(f"ffmpeg exited with status {code}")
         try:
-            verify_video(self._tmp, frames=self.frames_written, audio=self.audio is not None,
-                         name=self.output)
+            self.format.verify(self._tmp, frames=self.frames_written,
+                               audio=self.audio is not None, name=self.output)
             os.replace(self._tmp, self.output)
         except OSError as exc:
             self.abort()
