@@ -18,7 +18,7 @@ from moda_cli.face.appearance import blur_sigma
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.motion.params import JAW_FULL_GAP, NUM_PARAMS, index
+from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.presets import RenderSettings
 from moda_cli.render import Renderer
 from moda_cli.render.mouth import paint_mouth
@@ -153,7 +153,7 @@ def test_the_photos_own_teeth_survive_a_small_opening(smiling):
     opening = fill(photo.shape, inner)
     teeth = opening & (rgb @ LUMA > np.percentile(rgb[opening] @ LUMA, 60))
     assert smiling.mouth.teeth_in_photo and teeth.sum() > 100
-    rest = smiling.rig.basis.rest_gap / JAW_FULL_GAP
+    rest = smiling.rig.basis.rest_jaw
     ys = np.nonzero(teeth)[0]
     upper = teeth & (np.arange(photo.shape[0])[:, None] < np.median(ys))  # the upper row
     for jaw, where, limit in ((rest, teeth, 4.0), (rest + 0.15, upper, 12.0)):
@@ -165,7 +165,7 @@ def test_the_photos_own_teeth_survive_a_small_opening(smiling):
 def test_upper_teeth_follow_the_head_not_the_jaw(smiling):
     """Upper teeth are rigid with the skull: opening the jaw leaves them where they are."""
     photo = smiling.background.astype(np.float64)
-    rest = smiling.rig.basis.rest_gap / JAW_FULL_GAP
+    rest = smiling.rig.basis.rest_jaw
     still = smiling.render(params(jaw_open=rest)).astype(np.float64)
     wide = smiling.render(params(jaw_open=1.0)).astype(np.float64)
     inner, _ = lip_polygons(fresh_mesh(smiling.background))

@@ -12,7 +12,7 @@ from moda_cli.face import landmarks as lm
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.motion.params import JAW_FULL_GAP, NUM_PARAMS, index
+from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.presets import RenderSettings
 from moda_cli.render import Renderer
 
@@ -235,7 +235,7 @@ def test_expressions_move_the_measured_mouth(renderer):
 
 def test_neutral_render_changes_only_the_face(renderer):
     frame = renderer.render(
-        params(jaw_open=renderer.rig.basis.rest_gap / JAW_FULL_GAP)
+        params(jaw_open=renderer.rig.basis.rest_jaw)
     )  # the photo's own gap
     diff = np.abs(frame.astype(int) - renderer.background.astype(int)).max(axis=2)
     assert (diff[:40] == 0).all() and (diff[:, :40] == 0).all()  # border: untouched
@@ -293,7 +293,7 @@ def test_pasteback_at_rest_is_the_photo_itself(detector):
     portrait = Portrait(astronaut(), SAMPLE)
     settings = RenderSettings(output="pasteback")
     r = Renderer(portrait, detector.detect(portrait, settings), settings)
-    frame = r.render(params(jaw_open=r.rig.basis.rest_gap / JAW_FULL_GAP))  # the photo's own expression
+    frame = r.render(params(jaw_open=r.rig.basis.rest_jaw))  # the photo's own expression
     box = r.patch_box.slices
     same = (frame[box] == portrait.image[box]).all(axis=2)
     assert same.mean() > 0.97  # only the painted mouth opening differs

@@ -8,8 +8,10 @@ rotation and size, so a tilted or turned face deforms along its own axes.
 
 jaw_open is absolute (params.py: 0 = inner lips touching, 1 = the widest opening of
 ordinary speech, ``JAW_FULL_GAP`` eye spans): the basis opens the inner-lip gap by one
-eye-span per unit, and the renderer sets its coefficient to
-``JAW_FULL_GAP * jaw_open - rest_gap``, so 0 closes a photo's parted lips. The lower lip
+eye-span per unit, and the renderer sets its coefficient to ``lip_gap(jaw_open,
+lip_press) - rest_gap``, so 0 closes a photo's parted lips. ``lip_gap`` is where the lips
+meet as lips do: pressed lips seal over a jaw that is still a little open, and lips part
+a little behind the jaw (see ``lip_gap``). The lower lip
 moves as lip tissue: its inner, middle and outer contours all follow the jaw fully, so its
 band keeps its thickness and texture; the upper lip does not follow the jaw.
 """
@@ -106,6 +108,33 @@ def _jaw(f: np.ndarray) -> np.ndarray:
     d *= _lower_face_weight(f, hinge[1])[:, None]
     lip = lm.INNER_LIP_MID[1]
     return d / max(d[lip, 1], 1e-6)  # one unit = one eye-span of extra inner-lip gap
+
+
+# Lips aim past contact when they close (a "virtual target" beyond the other lip, Löfqvist
+# and Gracco 1997, "Lip and jaw kinematics in bilabial stop consonant production", JSLHR
+# 40): they meet compressed, so a press seals them even over a jaw that is still opening
+# the mouth, and at rest they part only after the jaw has dropped a little. Contact is
+# near all-or-nothing, not a blend: a press below PRESS_SEAL[0] (a lip on its way) leaves
+# the opening as it is, one above PRESS_SEAL[1] shuts it whatever the jaw does.
+# LIP_CONTACT (jaw_open units, ~0.75 mm): the lips stay together over the first
+# 2 * LIP_CONTACT of the jaw's opening and then trail it by LIP_CONTACT, so a 1-2 mm
+# opening shows as the thin line it is, not a parted mouth.
+PRESS_SEAL = (0.6, 0.95)
+LIP_CONTACT = 0.05
+
+
+def lip_gap(jaw: np.ndarray | float, press: np.ndarray | float) -> np.ndarray:
+    """jaw_open and lip_press (0..1, any shape) -> the inner-lip gap in eye spans."""
+    j = np.clip(jaw, 0.0, 1.0) * (1.0 - _smoothstep(*PRESS_SEAL, np.clip(press, 0.0, 1.0)))
+    k = LIP_CONTACT
+    parted = np.where(j < 2 * k, j * j / (4 * k), j - k)  # C1: 0 at 0, slope 1 past 2k
+    return JAW_FULL_GAP * parted
+
+
+def jaw_for_gap(gap: float) -> float:
+    """The jaw_open (no press) whose ``lip_gap`` is ``gap`` eye spans: lip_gap's inverse."""
+    g, k = max(gap, 0.0) / JAW_FULL_GAP, LIP_CONTACT
+    return float(g + k if g >= k else 2.0 * np.sqrt(k * g))
 
 
 def _toward(f: np.ndarray, src: tuple[int, ...], dst: tuple[int, ...], frac: float) -> np.ndarray:
@@ -277,12 +306,15 @@ class ExpressionBasis:
     rest_gap: float
     frame: FaceFrame
 
+    @property
+    def rest_jaw(self) -> float:
+        """The jaw_open that keeps the photo's own inner-lip gap."""
+        return jaw_for_gap(self.rest_gap)
+
     def coefficients(self, expr: np.ndarray) -> np.ndarray:
-        """(11,) params in 0..1 -> (11,) blend weights (jaw made absolute, press overriding)."""
+        """(11,) params in 0..1 -> (11,) blend weights (jaw made absolute, press sealing)."""
         c = np.clip(np.asarray(expr, np.float64), 0.0, 1.0)
-        jaw, press = c[0], c[EXPRESSION_NAMES.index("lip_press")]
-        c = c.copy()
-        c[0] = JAW_FULL_GAP * jaw * (1.0 - press) - self.rest_gap
+        c[0] = float(lip_gap(c[0], c[EXPRESSION_NAMES.index("lip_press")])) - self.rest_gap
         return c
 
     def displace(self, expr: np.ndarray) -> np.ndarray:
