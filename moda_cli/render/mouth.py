@@ -26,6 +26,7 @@ from .mouth_source import (
     Layer,
     MouthLook,
     contour_at,
+    mid_gap,
 )
 
 MIN_GAP_PX = 1.0  # below this (in working-crop pixels) the lips touch: nothing to paint
@@ -54,7 +55,7 @@ def _teeth_motion(
     upper = _similarity(look.upper_anchors, points[_UPPER_ANCHORS])
     lower = _similarity(look.lower_anchors, points[_LOWER_ANCHORS])
     if look.lower_behind_lip:
-        gap = float(np.linalg.norm(points[lm.INNER_LIP_MID[1]] - points[lm.INNER_LIP_MID[0]]))
+        gap = mid_gap(points)
         reveal = min(REVEAL_RATE * max(gap - REVEAL_FROM * unit, 0.0), REVEAL_MAX * unit)
         across = points[lm.INNER_MOUTH_CORNERS[1]] - points[lm.INNER_MOUTH_CORNERS[0]]
         up = np.array([across[1], -across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
@@ -153,6 +154,7 @@ def paint_mouth(
     for layer, motion in ((look.lower, lower_motion), (look.upper, upper_motion)):  # upper in front
         teeth = _warp_layer(layer, motion, x0, y0, size)
         colour = colour * (1.0 - teeth[..., 3:]) + teeth[..., :3]
+    colour *= _F32(look.light(mid_gap(points) / unit))  # a narrow opening lets little light in
     _lips_into_edge(colour, image, op, float(np.clip(0.5 * look.blur, 0.5 * px, px)))
     inside = fill_polygon((size[1], size[0]), poly - (x0, y0))[..., None]
     roi = image[y0:y1, x0:x1].astype(_F32)

@@ -67,6 +67,13 @@ MIN_WHITER = 8.0  # least lead of the skin's CIELAB whiteness (L* - chroma) over
 MARGIN = 0.04  # eye spans by which the photo's teeth continue past its inner lips
 RIM = 0.012  # eye spans of the photo's inner-lip rim that belong to the lips, not the teeth
 MIN_TEETH_AREA = 0.008  # eye spans squared of teeth pixels below which a row is synthesized
+# Light reaching into the mouth through an opening a eye spans tall: about a / (a + SLIT),
+# the share of the front's light a point a few mm inside still sees (a slit's view factor).
+# So a 1-2 mm opening shows a dark line and wide ones their teeth lit; LIT_GAP is the
+# opening at which synthesized teeth get the photo's full light (wide speech, ~11 mm).
+SLIT = 0.04
+LIT_GAP = 0.12
+MIN_LIT_GAP = 0.03  # a photo whose teeth show through a slit is taken as lit at 3 mm
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class MouthLook:
         GRAIN_TILE pixels, larger than any mouth.
     blur: the photo's blur, a Gaussian sigma in image pixels.
     teeth_in_photo: whether the photo's own teeth are kept.
+    lit_gap: the opening (eye spans) at which the interior is lit as painted: the photo's
+        own where its teeth are kept (they carry its light), else LIT_GAP.
     """
 
     upper: Layer
@@ -104,6 +113,12 @@ class MouthLook:
     upper_anchors: np.ndarray
     lower_anchors: np.ndarray
     teeth_in_photo: bool
+    lit_gap: float
+
+    def light(self, gap: float) -> float:
+        """Share of the painted interior's light that an opening of ``gap`` eye spans lets in."""
+        a, b = max(gap, 0.0), max(self.lit_gap, 1e-3)
+        return min(a / (a + SLIT) * (b + SLIT) / b, 1.0)
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,11 @@ class _Box:
     def slices(self) -> tuple[slice, slice]:
         h, w = self.u.shape
         return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
+
+
+def mid_gap(points: np.ndarray) -> float:
+    """The inner-lip gap at the middle of the mouth (13 to 14), in ``points``' pixels."""
+    return float(np.linalg.norm(points[lm.INNER_LIP_MID[1], :2] - points[lm.INNER_LIP_MID[0], :2]))
 
 
 def contour_at(u: np.ndarray, contour: np.ndarray) -> np.ndarray:
@@ -338,4 +358,5 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
         upper_anchors=points[list(UPPER_ANCHORS), :2].astype(np.float64),
         lower_anchors=points[list(LOWER_ANCHORS), :2].astype(np.float64),
         teeth_in_photo=shown[0],
+        lit_gap=max(mid_gap(pts) / unit, MIN_LIT_GAP) if shown[0] else LIT_GAP,
     )
