@@ -30,7 +30,7 @@ import numpy as np
 from scipy.signal import istft, stft
 
 from ...audio.types import SAMPLE_RATE
-from ...video.ffmpeg import run_ffmpeg
+from ...ffmpeg import run_ffmpeg
 from .speech import PhonemeEvent
 
 

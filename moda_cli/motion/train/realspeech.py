@@ -43,7 +43,7 @@ import numpy as np
 
 from ...audio.types import SAMPLE_RATE
 from ...errors import MissingDependency
-from ...video.ffmpeg import ffmpeg_path_arg, run_ffmpeg
+from ...ffmpeg import ffmpeg_path_arg, run_ffmpeg
 from . import corpus
 
 HELDOUT_PROMPT_FRACTION = 0.15
