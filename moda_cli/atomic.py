@@ -1,9 +1,10 @@
-"""One atomic write for every small file moda leaves beside its videos (records, reports).
+"""One atomic write for every file moda leaves (records, reports, checkpoints).
 
-The text goes to a hidden temp file in the same folder and is ``os.replace``d over the
-final name, so a reader sees the old file or the new one, never half of one. Any failure
-(no space, a failing disk, read-only) removes the temp file and raises an OutputError
-naming the final file; SIGINT/SIGTERM wait until the few lines are done.
+The content goes to a hidden temp file in the same folder and is ``os.replace``d over the
+final name, so a reader sees the old file or the new one, never half of one: text through
+``atomic_write`` (any failure, e.g. no space, removes the temp file and raises an
+OutputError naming the final file; SIGINT/SIGTERM wait until the few lines are done), a
+file some library writes itself (a checkpoint) through ``atomic_path``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def temp_path_for(output: Path) -> Path:
     return output.with_name(f".{output.name}.moda-tmp{suffix}")
 
 
-def atomic_write(path: Path, text: str, *, locked: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically; raise OutputError naming ``path`` on failure.
+@contextmanager
+def atomic_path(path: Path, *, locked: bool = False) -> Iterator[Path]:
+    """A temp file beside ``path`` for the block to write; ``os.replace``d over ``path``
+    when the block ends, removed when it raises (errors go on as they are).
 
     ``locked``: the caller holds ``path``'s lock, so one fixed temp name serves and a
     killed writer's leftover is simply overwritten. Otherwise the temp name carries this
@@ -59,15 +62,20 @@ def atomic_write(path: Path, text: str, *, locked: bool = False) -> None:
         remove_dead_temps(path)
     tmp = temp_name(path, None if locked else os.getpid())
     try:
-        with deferred_signals():
-            try:
-                with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(text)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                raise
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: Path, text: str, *, locked: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (``atomic_path``), signals held back for the
+    few lines; raise OutputError naming ``path`` on failure."""
+    try:
+        with deferred_signals(), atomic_path(path, locked=locked) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise output_error(exc, path) from None
 
