@@ -1,11 +1,4 @@
-"""Moved to ``moda_cli.ffmpeg``, below every stage (issue 14). These names stay here only
-for the importers not yet moved (batch/run.py, motion/train/); import from there."""
+"""Moved to ``moda_cli.ffmpeg``, below every stage (issue 14); this name stays only until
+the last importer, batch/run.py, imports from there."""
 
-from ..ffmpeg import (  # noqa: F401
-    MediaInfo,
-    count_video_frames,
-    ffmpeg_exe,
-    ffmpeg_path_arg,
-    probe,
-    run_ffmpeg,
-)
+from ..ffmpeg import ffmpeg_exe  # noqa: F401

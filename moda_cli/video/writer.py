@@ -28,8 +28,7 @@ import numpy as np
 from ..atomic import temp_path_for
 from ..errors import FFmpegError, InputError, OutputError, output_error
 
-# read_frames moved to moda_cli.ffmpeg; motion/train/from_videos.py imports it from here
-from ..ffmpeg import ffmpeg_exe, ffmpeg_path_arg, read_frames  # noqa: F401
+from ..ffmpeg import ffmpeg_exe, ffmpeg_path_arg
 from ..presets import VideoSettings
 from .formats import OUTPUT_FORMATS
 from .yuv import Yuv420Frame
