@@ -27,7 +27,6 @@ import numpy as np
 
 from ..atomic import temp_path_for
 from ..errors import FFmpegError, InputError, OutputError, output_error
-
 from ..ffmpeg import ffmpeg_exe, ffmpeg_path_arg
 from ..presets import VideoSettings
 from .formats import OUTPUT_FORMATS
