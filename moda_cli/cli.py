@@ -454,17 +454,15 @@ def eval_(
     from dataclasses import asdict
 
     from .errors import UsageError
-    from .motion.baseline import BaselineGenerator
-    from .motion.generate import LearnedGenerator
-    from .motion.generator import MotionGenerator
+    from .motion.generators import GeneratorSetup
 
     if suite not in get_args(EvalSuite):
         raise UsageError(f"--suite {suite!r}: choose {_either(get_args(EvalSuite))}")
     if suite != "espeak" and real_speech is None:
         raise UsageError(f"--suite {suite} needs --real-speech FOLDER (the Debian voice-prompt packages)")
-    generators: dict[str, MotionGenerator] = {"learned": LearnedGenerator(motion_checkpoint, "cpu")}
-    if not learned_only:
-        generators = {"baseline": BaselineGenerator(), **generators}
+    setup = GeneratorSetup(motion_checkpoint, "cpu")
+    names = ("learned",) if learned_only else ("baseline", "learned")
+    generators = {name: GENERATORS.get(name)(setup) for name in names}
     report: dict[str, Any] = {}
     with _job_bar(out.is_terminal) as bar:
         if suite != "real":
