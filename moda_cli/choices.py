@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from .batch.executors import EXECUTORS
 from .face.detectors import DETECTORS
 from .motion.generators import GENERATORS
 from .motion.solvers import SOLVERS
@@ -25,6 +26,6 @@ Generator = Annotated[str, GENERATORS]  # motion generators
 Solver = Annotated[str, SOLVERS]  # flow-matching ODE solvers
 VideoFormat = Annotated[str, OUTPUT_FORMATS]  # output codecs and containers
 Pool = Literal["auto", "processes", "threads"]  # how local batch workers run
-Executor = Literal["local", "ray"]
+Executor = Annotated[str, EXECUTORS]  # where batch jobs run
 ReportFormat = Literal["json", "jsonl"]
 EvalSuite = Literal["espeak", "real", "both"]

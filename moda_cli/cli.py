@@ -29,8 +29,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .batch.executors import EXECUTORS
 from .batch.plan import DEFAULT_TEMPLATE
-from .choices import Detector, Device, EvalSuite, Executor, Pool, ReportFormat
+from .choices import Detector, Device, EvalSuite, Pool, ReportFormat
 from .errors import INTERNAL_ERROR, ModaError, output_error
 from .face.detectors import DETECTORS
 from .motion.generators import GENERATORS
@@ -121,9 +122,10 @@ if TYPE_CHECKING:
     GeneratorName = str
     SolverName = str
     FormatName = str
+    ExecutorName = str
 else:
-    DetectorName, GeneratorName, SolverName, FormatName = (
-        r.literal() for r in (DETECTORS, GENERATORS, SOLVERS, OUTPUT_FORMATS))
+    DetectorName, GeneratorName, SolverName, FormatName, ExecutorName = (
+        r.literal() for r in (DETECTORS, GENERATORS, SOLVERS, OUTPUT_FORMATS, EXECUTORS))
 
 # Options shared by `render` and `batch`.
 PresetOpt = Annotated[str, typer.Option(
@@ -257,7 +259,7 @@ def batch(
         "--pool", rich_help_panel=BATCH,
         help="How local workers run: processes, threads (one engine, motion windows batched "
              "across jobs), or auto (threads on a GPU).")] = "auto",
-    executor: Annotated[Executor, typer.Option(
+    executor: Annotated[ExecutorName, typer.Option(
         "--executor", rich_help_panel=BATCH,
         help="Where the jobs run: this machine or a Ray cluster.")] = "local",
     ray_address: Annotated[str | None, typer.Option(
@@ -298,7 +300,8 @@ def batch(
     """Render every job of a folder or manifest; failed jobs do not stop the others."""
     from .batch.plan import output_name, plan_inputs
     from .batch.report import build_report, write_report
-    from .batch.run import BatchOptions, run_batch
+    from .batch.jobs import BatchOptions
+    from .batch.run import run_batch
     from .progress import BatchDisplay, print_plan, print_summary
 
     load_preset(preset, _overrides(overrides, generator))  # a bad preset is a usage error before any work

@@ -22,7 +22,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .batch.run import BatchEvents, BatchOutcome, JobRecord, Status
+from .batch.jobs import BatchEvents, JobRecord, Status
+from .batch.run import BatchOutcome
 
 SUMMARY_ROWS = 30  # larger batches list only failed or warned jobs in the final table
 _STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion",

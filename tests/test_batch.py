@@ -543,7 +543,7 @@ def test_progress_bars_on_a_terminal_and_quiet_lines_elsewhere(tmp_path):
 
     from rich.console import Console
 
-    from moda_cli.batch.run import JobRecord
+    from moda_cli.batch.jobs import JobRecord
     from moda_cli.progress import BatchDisplay
 
     done = JobRecord("a", "a.png", "a.wav", "a.mp4", "done", realtime_factor=1.5)

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..atomic import atomic_write, temp_name
+from ..atomic import atomic_write, temp_name, temp_path_for
 from ..errors import output_error
-from ..video.writer import temp_path_for
 
 SIDECAR_SUFFIX = ".moda.json"
 
