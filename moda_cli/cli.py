@@ -298,9 +298,9 @@ def batch(
     whisper_checkpoint: WhisperOpt = None,
 ) -> None:
     """Render every job of a folder or manifest; failed jobs do not stop the others."""
+    from .batch.jobs import BatchOptions
     from .batch.plan import output_name, plan_inputs
     from .batch.report import build_report, write_report
-    from .batch.jobs import BatchOptions
     from .batch.run import run_batch
     from .progress import BatchDisplay, print_plan, print_summary
 
