@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import atomic_path
 from ..errors import MissingDependency, ModelLoadError
 from ..facemodel.vocabulary import Vocabulary
 from .model import MotionDiT, MotionDiTConfig
@@ -56,8 +57,8 @@ def save_checkpoint(
     dtype: torch.dtype = torch.float16,
     vocabulary: Vocabulary | None = None,
 ) -> Path:
-    """Write atomically (temp file, then ``os.replace``). fp16 halves the file; inference
-    upcasts to float32, which changes outputs by ~1e-3 of the motion's spread.
+    """Write atomically (``atomic_path``: temp file, then ``os.replace``). fp16 halves the
+    file; inference upcasts to float32, which changes outputs by ~1e-3 of the motion's spread.
     ``vocabulary``: what the model was trained with; this code's by default."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +72,10 @@ def save_checkpoint(
         "training": json.dumps(training or {}),
         **(vocabulary or Vocabulary()).to_metadata(),
     }
-    tmp = path.with_name(path.name + ".moda-tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.chmod(tmp, 0o644)  # safetensors writes 0600; a packaged checkpoint must be world-readable
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+        # safetensors writes 0600; a packaged checkpoint must be world-readable
+        os.chmod(tmp, 0o644)
     return path
 
 
