@@ -191,6 +191,11 @@ def render(
     seed: SeedOpt = None,
     overrides: SetOpt = None,
     generator: GeneratorOpt = None,
+    pose_from: Annotated[Path | None, typer.Option(
+        "--pose-from", rich_help_panel=MOTION,
+        help="Reference video: the portrait takes its head pose, blinks and brows (played "
+             "back and forth, or cut, to the audio's length); the mouth follows the audio.",
+    )] = None,
     solver: SolverOpt = None,
     video_format: FormatOpt = None,
     device: DeviceOpt = "auto",
@@ -212,6 +217,10 @@ def render(
                                               video_format=video_format))
     if seed is not None:
         settings = settings.model_copy(update={"seed": seed})
+    if pose_from is not None:
+        from .motion.reference import with_reference
+
+        settings = with_reference(settings, pose_from)
     job = Job(portrait, audio, output, settings)
     check_job(job)
     options = _engine_options(device, detector, insightface_root, motion_checkpoint,

@@ -1,11 +1,13 @@
 """A pose reference: head pose, blinks and brows read from a video (``--pose-from``).
 
 The reference's motion is read with the face mesh exactly as ``moda train --from-videos``
-reads training videos (``train.from_videos``: a mesh per frame at the output's frame
-rate, head pose by a similarity fit against the renderer's head model, blinks and brows
-by inverting its blendshapes), relative to the reference's own most neutral frame, which
-plays the part of the photo. Only the channels ``REFERENCE_NAMES`` are given to the
+reads training videos (``train.tracking``: a mesh per frame at the output's frame rate;
+``facemodel.inverse``: head pose by a similarity fit against the head rig, blinks and
+brows by inverting the blendshapes), relative to the reference's own most neutral frame,
+which plays the part of the photo. Only the channels ``REFERENCE_NAMES`` are given to the
 generator (``GivenMotion``); it samples the mouth from the audio, coherent with them.
+Both lids take the more closed eye's closure: people blink with both eyes, and a turned
+head hides one eye from the mesh, which then reads it as open (a wink on the portrait).
 
 Time: frame k of the output is frame k of the reference, both at the output's fps. A
 reference shorter than the audio plays forward, then backward, then forward again
@@ -21,13 +23,33 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NoFaceFound
+from ..errors import InputError, NoFaceFound, UsageError
+from ..presets import Preset
 from .generator import GivenMotion, MotionRequest
 from .params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
 
 REFERENCE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale", *BLINK_NAMES, *BROW_NAMES)
 _REFERENCE_COLS = indices(REFERENCE_NAMES)
+_BLINK_COLS = indices(BLINK_NAMES)
 HINT = "give --pose-from a video with one clearly visible face throughout"
+
+
+def with_reference(preset: Preset, video: str | Path) -> Preset:
+    """``preset`` with its motion driven by ``video`` (``motion.pose_from``), after the fast
+    checks: a readable video, and a generator that samples with given channels. Whether the
+    video shows a face is known once it is read (NoFaceFound, when the job runs)."""
+    from ..video.source import probe_video
+
+    if preset.motion.generator != "learned":
+        name = preset.motion.generator
+        raise UsageError(f"--pose-from needs the learned generator, not {name!r}",
+                         hint="drop --generator baseline")
+    try:
+        probe_video(video)
+    except InputError as exc:
+        raise InputError(f"pose reference: {exc.args[0]}", path=video, hint=HINT) from None
+    motion = preset.motion.model_copy(update={"pose_from": str(video)})
+    return preset.model_copy(update={"motion": motion})
 
 
 def ping_pong(count: int, length: int) -> np.ndarray:
@@ -48,7 +70,8 @@ def _reference_motion(path: Path, fps: float, _stamp: tuple[int, int]) -> np.nda
     """(T, 17) motion of the video at ``fps`` (read-only); cached by path, size and time,
     since a batch may drive many portraits with one reference."""
     # Imported here: the mesh and its models load only for a job that has a reference.
-    from .train.from_videos import motion_from_track, track_faces
+    from .train.from_videos import motion_from_track
+    from .train.tracking import track_faces
 
     try:
         motion = motion_from_track(track_faces(path, fps), path)[0]
@@ -70,6 +93,7 @@ def reference_motion(video: str | Path, fps: float, num_frames: int) -> GivenMot
     rows = motion[ping_pong(num_frames, len(motion))]
     values = np.full((num_frames, NUM_PARAMS), np.nan, np.float32)
     values[:, _REFERENCE_COLS] = rows[:, _REFERENCE_COLS]
+    values[:, _BLINK_COLS] = rows[:, _BLINK_COLS].max(axis=1, keepdims=True)
     return GivenMotion(values)
 
 
