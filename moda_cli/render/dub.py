@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.sparse import csr_matrix
 
 from ..face import landmarks as lm
+from ..face.appearance import fill_polygon, inner_lip_polygon
 from ..motion.params import JAW_FULL_GAP, LIP_NAMES
 from .blendshapes import EXPRESSION_NAMES, face_basis, face_frame
 from .rig import face_triangles
@@ -169,3 +171,137 @@ def warp_lower_face(
     step = max(1, int(round(FIELD_STEP_EYE * lm.eye_span(points))))
     warp = TriangleWarp(src, mouth.triangles, region, step)
     return warp.apply(image, disp), region
+
+
+# ----------------------------------------------------------------------------- the mouth inside
+
+# Lower edges of the library's bins of inner-lip gap, in eye spans: one source mouth each.
+GAP_BINS = np.array([0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.18])
+FILL_FROM, FILL_FULL = 0.005, 0.025  # target gap beyond the source's (eye spans): blend range
+CROP_MARGIN = 0.3  # eye spans kept around the outer lips of a library mouth
+_UPPER, _LOWER = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
+_CORNERS = lm.INNER_MOUTH_CORNERS
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """The opening between the inner lips in mouth coordinates: ``origin`` the left inner
+    corner, ``along`` the corner-to-corner vector, ``down`` its unit normal, and the upper
+    and lower contours as (11, 2) (u in 0..1 along, y in pixels down)."""
+
+    origin: np.ndarray
+    along: np.ndarray
+    down: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+
+
+def _opening(points: np.ndarray) -> _Opening:
+    a, b = points[_CORNERS[0], :2], points[_CORNERS[1], :2]
+    along = b - a
+    length2 = max(float(along @ along), 1e-6)
+    down = np.array([-along[1], along[0]]) / np.sqrt(length2)
+
+    def uy(idx: np.ndarray) -> np.ndarray:
+        rel = points[idx, :2] - a
+        return np.stack([rel @ along / length2, rel @ down], axis=1)
+
+    return _Opening(a, along, down, uy(_UPPER), uy(_LOWER))
+
+
+def _contour(c: np.ndarray, u: np.ndarray) -> np.ndarray:
+    order = np.argsort(c[:, 0])
+    return np.interp(u, c[order, 0], c[order, 1])
+
+
+@dataclass(frozen=True)
+class _SourceMouth:
+    """A source frame's open mouth: ``pixels`` (h, w, 3) around it, its mesh (468, 2) in
+    those pixels, its inner-lip gap in eye spans, and how squarely it faced the camera."""
+
+    pixels: np.ndarray
+    points: np.ndarray
+    gap: float
+    facing: float
+
+
+def mouth_gap(points: np.ndarray) -> float:
+    """Inner-lip gap (13-14) in eye spans."""
+    a, b = lm.INNER_LIP_MID
+    return float(np.linalg.norm(points[b, :2] - points[a, :2])) / lm.eye_span(points)
+
+
+class MouthLibrary:
+    """The source's own open mouths (teeth, tongue, the dark inside, in its light), one per
+    bin of opening, the most frontal seen; ``offer`` every tracked frame, then ``fill``
+    a warped frame whose mouth opens wider than its source frame's with the mouth of the
+    nearest opening, mapped column by column from its opening onto the target's."""
+
+    def __init__(self) -> None:
+        self.mouths: dict[int, _SourceMouth] = {}
+
+    def offer(self, frame: np.ndarray, points: np.ndarray) -> None:
+        gap = mouth_gap(points)
+        if gap < GAP_BINS[0]:
+            return
+        k = int(np.searchsorted(GAP_BINS, gap, side="right")) - 1
+        facing = abs(float(face_frame(lm.pad_iris(points)).axes[2, 2]))
+        if k in self.mouths and self.mouths[k].facing >= facing:
+            return
+        lips = points[[*lm.UPPER_OUTER_LIP, *lm.LOWER_OUTER_LIP], :2]
+        margin = CROP_MARGIN * lm.eye_span(points)
+        h, w = frame.shape[:2]
+        x0, y0 = np.maximum(np.floor(lips.min(axis=0) - margin).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(lips.max(axis=0) + margin).astype(int), (w, h))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return
+        pixels = np.array(frame[y0:y1, x0:x1])
+        self.mouths[k] = _SourceMouth(pixels, points[:, :2] - (x0, y0), gap, facing)
+
+    def fill(
+        self, patch: np.ndarray, origin: tuple[int, int], points: np.ndarray, motion: np.ndarray,
+        weight: float,
+    ) -> None:
+        """Blend a source mouth into the target opening of ``patch`` (a warped box at
+        ``origin`` in the frame), in place, where the target opens wider than the source."""
+        if not self.mouths:
+            return
+        target = points[:, :2] + motion
+        excess = mouth_gap(target) - mouth_gap(points)
+        alpha = weight * float(np.clip((excess - FILL_FROM) / (FILL_FULL - FILL_FROM), 0.0, 1.0))
+        if alpha <= 0.0:
+            return
+        gap = mouth_gap(target)
+        best = min(self.mouths.values(), key=lambda m: abs(m.gap - gap) - 0.01 * m.facing)
+        poly = inner_lip_polygon(target) - origin
+        h, w = patch.shape[:2]
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 2, (w, h))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        box = patch[y0:y1, x0:x1]
+        mapped = _map_opening(best, target - origin, x0, y0, (x1 - x0, y1 - y0))
+        inside = fill_polygon(box.shape, poly - (x0, y0))[..., None] * np.float32(alpha)
+        box[...] = np.clip(box + (mapped - box) * inside, 0, 255).astype(np.uint8)
+
+
+def _map_opening(
+    mouth: _SourceMouth, target: np.ndarray, x0: int, y0: int, size: tuple[int, int]
+) -> np.ndarray:
+    """(h, w, 3) float32: ``mouth``'s opening resampled onto the target opening in the box
+    of ``size`` (w, h) at (x0, y0) of the target's pixels: each pixel's place along the
+    corners and between the inner lips is found in the source mouth's opening."""
+    t, s = _opening(target), _opening(mouth.points)
+    xx, yy = np.meshgrid(np.arange(x0, x0 + size[0], dtype=np.float64),
+                         np.arange(y0, y0 + size[1], dtype=np.float64))
+    rel = np.stack([xx, yy], axis=-1) - t.origin
+    u = rel @ t.along / max(float(t.along @ t.along), 1e-6)
+    y = rel @ t.down
+    top, bottom = _contour(t.upper, u), _contour(t.lower, u)
+    v = (y - top) / np.maximum(bottom - top, 0.5)
+    s_top, s_bottom = _contour(s.upper, u), _contour(s.lower, u)
+    ys = s_top + v * (s_bottom - s_top)
+    src = s.origin + u[..., None] * s.along + ys[..., None] * s.down
+    maps = src.astype(np.float32)
+    return cv2.remap(mouth.pixels, maps, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
+                     borderMode=cv2.BORDER_REPLICATE).astype(np.float32)

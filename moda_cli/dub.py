@@ -1,0 +1,337 @@
+"""Dubbing a video: the same performance, speaking new audio.
+
+    from moda_cli.dub import DubJob, Dubber
+    result = Dubber(engine).dub(DubJob(Path("talk.mp4"), Path("talk_de.wav"), Path("out.mp4"),
+                                       load_preset()))
+
+A job runs as numbered stages:
+
+1. check inputs: the video by its content (``video.source``), the audio's header, the
+   output, before any model loads;
+2. audio: decoded and featurised at the motion model's own frame rate;
+3. track: the source decoded once, the face followed frame by frame (``face.track``);
+   only the meshes are kept, and a few mouth crops for the mouth library. The motion
+   model samples the new audio's mouth in a thread meanwhile, from the first face found;
+4. plan: per shot, the source's own mouth read back from its meshes (the face model run
+   backwards, ``facemodel.inverse``); per frame, how much of the dub it takes (none
+   without a usable face, ramped over ``RAMP_FRAMES`` at the edges of such spans); the
+   output's timeline (``--fit``, ping-pong);
+5. render and encode: the source decoded again as a stream; each frame's lower face
+   warped from the source's mouth to the generated one (``render.dub``), the interior
+   from the source's own open mouths; frames streamed to the encoder beside the audio.
+
+Only the mouth channels of the motion (``LIP_NAMES``) are used: head pose, blinks, brows,
+smiles, hands, cuts and the background stay the source's own pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .audio.decode import check_audio, load_audio
+from .audio.features import num_video_frames
+from .errors import NoFaceFound, UsageError
+from .face import landmarks as lm
+from .face.identity import identity_features
+from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
+from .facemodel.inverse import invert_meshes
+from .ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
+from .motion.generator import MotionRequest
+from .motion.params import LIP_NAMES, indices, moving_average
+from .pipeline import Engine, peak_rss_mb
+from .presets import Preset
+from .render.blendshapes import face_frame
+from .render.dub import (
+    MouthLibrary,
+    ShotMouth,
+    landmark_motion,
+    mouth_coefficients,
+    shot_mouth,
+    warp_lower_face,
+)
+from .video.source import VideoInfo, probe_video, read_frames_at, read_video
+from .video.writer import VideoWriter, check_output
+
+Fit = Literal["audio", "video"]  # whose length the output takes
+KeepAudio = Literal["none", "mix"]  # the video's own sound kept under the new audio
+MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assume it
+RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
+MIN_EYE_SPAN_PX = 12.0  # smaller faces pass through untouched
+MAX_TURN_DEG = 40.0  # faces turned further from the camera pass through
+MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
+_LIPS = indices(LIP_NAMES)
+
+
+@dataclass
+class DubJob:
+    video: Path
+    audio: Path
+    output: Path
+    preset: Preset
+    fit: Fit = "audio"
+    keep_audio: KeepAudio = "none"
+
+
+@dataclass
+class DubResult:
+    output: Path
+    frames: int
+    audio_seconds: float
+    stage_seconds: dict[str, float]
+    peak_rss_mb: float
+    dubbed: float  # share of output frames whose mouth was replaced (partly or wholly)
+    shots: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "output": str(self.output), "realtime_factor": self.realtime_factor}
+
+    @property
+    def realtime_factor(self) -> float:
+        return sum(self.stage_seconds.values()) / max(self.audio_seconds, 1e-9)
+
+
+def check_dub(job: DubJob) -> VideoInfo:
+    """1. Fast checks before anything is decoded or loaded; the source's VideoInfo."""
+    if job.output.suffix.lower() != ".mp4":
+        raise UsageError("the output must be an .mp4 file", path=job.output)
+    if job.output.resolve() in (job.video.resolve(), job.audio.resolve()):
+        raise UsageError("the output would overwrite an input", path=job.output)
+    info = probe_video(job.video)
+    check_audio(job.audio)
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    check_output(job.output)
+    return info
+
+
+@dataclass
+class _Plan:
+    """4. What the render pass needs, per source frame (T) and per output frame (N)."""
+
+    track: FaceTrackFrames  # the source's meshes and shots
+    source_index: np.ndarray  # (N,) source frame shown at each output frame
+    target_lips: np.ndarray  # (N, 5) generated mouth, LIP_NAMES
+    source_lips: np.ndarray  # (T, 5) the source's own mouth, LIP_NAMES
+    weight: np.ndarray  # (T,) 0..1 share of the dub each source frame takes
+    mouths: dict[int, ShotMouth]  # per shot with a usable face
+
+
+def timeline(num_source: int, num_out: int) -> np.ndarray:
+    """(num_out,) source frame per output frame: the source, then ping-pong (backward,
+    forward, ...) while the output lasts longer."""
+    if num_source < 2:
+        return np.zeros(num_out, np.int64)
+    period = 2 * (num_source - 1)
+    k = np.arange(num_out) % period
+    return np.where(k < num_source, k, period - k)
+
+
+def usable(track: FaceTrackFrames) -> np.ndarray:
+    """(T,) bool: a face large enough and turned towards the camera enough to dub."""
+    ok = track.found.copy()
+    for t in np.flatnonzero(ok):
+        pts = track.points[t].astype(np.float64)
+        facing = abs(face_frame(lm.pad_iris(pts)).axes[2, 2])  # cos of the turn from the camera
+        ok[t] = lm.eye_span(pts) >= MIN_EYE_SPAN_PX and facing >= np.cos(np.radians(MAX_TURN_DEG))
+    return ok
+
+
+def ramp(ok: np.ndarray, frames: int = RAMP_FRAMES) -> np.ndarray:
+    """(T,) 0..1: 0 where not ``ok``, rising smoothly to 1 over ``frames`` frames away."""
+    far = np.full(len(ok), float(frames + 1))
+    last = -np.inf
+    for t in range(len(ok)):  # distance to the nearest frame that is not ok, both ways
+        last = t if not ok[t] else last
+        far[t] = min(far[t], t - last)
+    last = np.inf
+    for t in range(len(ok) - 1, -1, -1):
+        last = t if not ok[t] else last
+        far[t] = min(far[t], last - t)
+    x = np.clip(far / (frames + 1), 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def source_mouth(track: FaceTrackFrames, ok: np.ndarray) -> tuple[np.ndarray, dict[int, ShotMouth]]:
+    """Per shot, the source's own mouth (T, 5) read back from its meshes, and the shot's
+    blendshapes built on its most neutral frame."""
+    lips = np.zeros((len(track), len(LIP_NAMES)), np.float32)
+    mouths: dict[int, ShotMouth] = {}
+    for shot in np.unique(track.shots[ok]):
+        frames = np.flatnonzero(ok & (track.shots == shot))
+        inverse = invert_meshes(track.points[frames], np.ones(len(frames), bool))
+        # The mesh's jitter would make the replaced mouth twitch: a 3-frame mean.
+        lips[frames] = moving_average(inverse.motion[:, _LIPS], 3)
+        mouths[int(shot)] = shot_mouth(inverse.ref)
+    return lips, mouths
+
+
+def resample_lips(motion: np.ndarray, fps: float, num_out: int, audio_s: float) -> np.ndarray:
+    """(T25, 17) motion at MOTION_FPS -> (num_out, 5) mouth at ``fps``; closed after the audio."""
+    t = np.arange(num_out) / fps
+    pos = t * MOTION_FPS
+    lips = np.stack([np.interp(pos, np.arange(len(motion)), motion[:, c]) for c in _LIPS], axis=1)
+    lips[t >= audio_s] = 0.0
+    return lips.astype(np.float32)
+
+
+class Dubber:
+    """Dubs videos with an ``Engine``'s models (loaded once, shared with portrait jobs)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def dub(self, job: DubJob) -> DubResult:
+        seconds: dict[str, float] = {}
+        clock = _Clock(seconds)
+        with clock("check"):
+            info = check_dub(job)
+        with clock("audio"):
+            audio = load_audio(job.audio)
+            features = self.engine.features(audio, MOTION_FPS)
+            audio_s = audio.duration_s
+            del audio
+        with clock("track"), ThreadPoolExecutor(1, thread_name_prefix="moda-dub-motion") as pool:
+            sampled: list[Future[np.ndarray]] = []
+
+            def start_motion(points: np.ndarray) -> None:
+                generator = self.engine.generator(job.preset.motion.generator)
+                request = MotionRequest(features, identity_features(points), job.preset.motion,
+                                        job.preset.seed)
+                sampled.append(pool.submit(lambda: generator.generate(request).params))
+
+            track, library = _track(info, start_motion)
+            if not sampled:
+                raise NoFaceFound("no face found in any frame of the video", path=job.video,
+                                  hint="give a video of a person facing the camera")
+            generated = sampled[0].result()
+        with clock("plan"):
+            plan = _plan(job, info, track, generated, audio_s)
+        warnings = []
+        if job.keep_audio == "mix" and not info.has_audio:
+            warnings.append(f"{job.video}: no sound track to keep under the new audio")
+        with clock("render"):
+            _render(job, info, plan, library)
+        frames = len(plan.source_index)
+        return DubResult(
+            output=job.output, frames=frames, audio_seconds=frames / float(info.fps),
+            stage_seconds=seconds, peak_rss_mb=peak_rss_mb(),
+            dubbed=float((plan.weight[plan.source_index] > 0).mean()),
+            shots=int(track.shots.max()) + 1, warnings=warnings,
+        )
+
+
+def _track(
+    info: VideoInfo, first_face: Callable[[np.ndarray], None]
+) -> tuple[FaceTrackFrames, MouthLibrary]:
+    """3. Every source frame once: its mesh kept, its open mouth offered to the library;
+    ``first_face`` is called with the first mesh found."""
+    tracker, recorder, library = FaceTracker(), TrackRecorder(info.num_frames), MouthLibrary()
+    seen = False
+    try:
+        for frame in read_video(info):
+            points = tracker.update(frame)
+            recorder.add(points, tracker.shot)
+            if points is not None:
+                if not seen:
+                    first_face(points)
+                    seen = True
+                library.offer(frame, points)
+    finally:
+        tracker.close()
+    return recorder.result(), library
+
+
+def _plan(
+    job: DubJob, info: VideoInfo, track: FaceTrackFrames, generated: np.ndarray, audio_s: float
+) -> _Plan:
+    ok = usable(track)
+    source_lips, mouths = source_mouth(track, ok)
+    fps = float(info.fps)
+    num_out = len(track) if job.fit == "video" else num_video_frames(audio_s, fps)
+    target = resample_lips(generated, fps, num_out, audio_s)
+    return _Plan(track, timeline(len(track), num_out), target, source_lips, ramp(ok), mouths)
+
+
+def _render(job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary) -> None:
+    """5. The source decoded again in the output's order, each frame dubbed and encoded."""
+    settings = job.preset.video.model_copy(update={"fps": float(info.fps)})
+    total = len(plan.source_index)
+    with (
+        _output_audio(job, info, total / float(info.fps)) as audio,
+        VideoWriter(job.output, settings=settings, audio=audio, expected_frames=total) as writer,
+    ):
+        for k, frame in enumerate(read_frames_at(info, plan.source_index)):
+            writer.write(_dubbed_frame(plan, library, k, frame), copy=False)
+        writer.close()
+
+
+def _dubbed_frame(plan: _Plan, library: MouthLibrary, k: int, frame: np.ndarray) -> np.ndarray:
+    """Output frame ``k`` from its source ``frame`` (read-only; returned as is when its
+    mouth stays the source's)."""
+    s = int(plan.source_index[k])
+    weight = float(plan.weight[s])
+    if weight <= 0.0:
+        return frame
+    points = plan.track.points[s].astype(np.float64)
+    mouth = plan.mouths[int(plan.track.shots[s])]
+    delta = mouth_coefficients(plan.target_lips[k]) - mouth_coefficients(plan.source_lips[s])
+    motion = landmark_motion(mouth, points, weight * delta)
+    warped = warp_lower_face(frame, points, motion, mouth)
+    if warped is None:
+        return frame
+    patch, region = warped
+    library.fill(patch, (region.x0, region.y0), points, motion, weight)
+    out = np.array(frame)
+    out[region.slices] = patch
+    return out
+
+
+@contextlib.contextmanager
+def _output_audio(job: DubJob, info: VideoInfo, duration_s: float) -> Iterator[Path]:
+    """The sound track to mux: the new audio as it is, or (cut or padded to the video's
+    length with ``--fit video``, the source's sound under it with ``--keep-audio mix``) a
+    lossless temporary file at the new audio's own sample rate and channel layout."""
+    mix = job.keep_audio == "mix" and info.has_audio
+    if job.fit == "audio" and not mix:
+        yield job.audio
+        return
+    new = probe(job.audio)
+    tmp = job.output.with_name(f".{job.output.name}.moda-audio.flac")
+    args = ["-y", "-i", ffmpeg_path_arg(job.audio)]
+    # Cut, or padded with silence, to the video's length: a finite stream, so amix ends.
+    chain = f"[0:a:0]apad=whole_dur={duration_s:.6f},atrim=duration={duration_s:.6f}"
+    if mix:
+        args += ["-i", ffmpeg_path_arg(job.video)]
+        chain += f"[new];[1:a:0]volume={MIX_LEVEL}[old];"
+        chain += "[new][old]amix=inputs=2:duration=first:normalize=0"
+    args += ["-filter_complex", chain, "-vn", "-sn", "-dn", "-t", f"{duration_s:.6f}"]
+    args += ["-ar", str(new.audio_rate), "-ac", str(new.audio_channels)]
+    args += ["-c:a", "flac", "-sample_fmt", "s32", ffmpeg_path_arg(tmp)]
+    try:
+        run_ffmpeg(args, path=job.audio)
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Clock:
+    """Wall seconds per stage into ``seconds``."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
