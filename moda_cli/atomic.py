@@ -88,7 +88,7 @@ def remove_dead_temps(path: Path) -> None:
     except OSError:
         return
     for entry in entries:
-        owner = entry.name[len(prefix):]
+        owner = entry.name[len(prefix) :]
         if owner.isdigit() and not _alive(int(owner)):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

@@ -61,7 +61,9 @@ def _base_cmd() -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin"]
 
 
-def run_ffmpeg(args: list[str], *, input: bytes | None = None, path: str | Path | None = None) -> bytes:
+def run_ffmpeg(
+    args: list[str], *, input: bytes | None = None, path: str | Path | None = None
+) -> bytes:
     """Run ``ffmpeg -hide_banner -nostdin -loglevel error ARGS``; return its stdout.
 
     ``path`` names the file the error is about. Raises FFmpegError with stderr's tail.
@@ -73,11 +75,15 @@ def run_ffmpeg(args: list[str], *, input: bytes | None = None, path: str | Path 
         raise MissingDependency(f"cannot run {cmd[0]}: {exc}", hint=_REMEDY) from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", errors="replace")
-        raise FFmpegError(f"ffmpeg exited with status {proc.returncode}", cmd=cmd, stderr=stderr, path=path)
+        raise FFmpegError(
+            f"ffmpeg exited with status {proc.returncode}", cmd=cmd, stderr=stderr, path=path
+        )
     return proc.stdout
 
 
-def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None = None) -> Generator[bytes, None, None]:
+def ffmpeg_blocks(
+    args: list[str], block_size: int, *, path: str | Path | None = None
+) -> Generator[bytes, None, None]:
     """Run ``ffmpeg ... ARGS`` (writing to pipe:1) and yield its stdout in ``block_size`` pieces.
 
     Every piece is exactly ``block_size`` bytes except perhaps the last, so a caller can
@@ -88,7 +94,9 @@ def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None =
     cmd = [*_base_cmd(), "-loglevel", "error", *args]
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL
+            )
         except OSError as exc:
             raise MissingDependency(f"cannot run {cmd[0]}: {exc}", hint=_REMEDY) from None
         assert proc.stdout is not None
@@ -105,7 +113,9 @@ def ffmpeg_blocks(args: list[str], block_size: int, *, path: str | Path | None =
         if code != 0:
             err.seek(0)
             stderr = err.read()[-8000:].decode("utf-8", errors="replace")
-            raise FFmpegError(f"ffmpeg exited with status {code}", cmd=cmd, stderr=stderr, path=path)
+            raise FFmpegError(
+                f"ffmpeg exited with status {code}", cmd=cmd, stderr=stderr, path=path
+            )
 
 
 @dataclass
@@ -167,7 +177,11 @@ def _parse_video(info: MediaInfo, parts: list[str]) -> None:
     for part in parts[1:]:
         if info.width is None and (m := re.match(r"(\d+)x(\d+)", part)):
             info.width, info.height = int(m.group(1)), int(m.group(2))
-        elif info.pix_fmt is None and info.width is None and re.fullmatch(r"[a-z0-9_]+(\(.*\))?", part):
+        elif (
+            info.pix_fmt is None
+            and info.width is None
+            and re.fullmatch(r"[a-z0-9_]+(\(.*\))?", part)
+        ):
             info.pix_fmt = part.split("(")[0]
         elif m := re.fullmatch(r"([\d.]+)(k?) (fps|tbr)", part):
             rate = float(m.group(1)) * (1000 if m.group(2) else 1)
@@ -196,7 +210,11 @@ def parse_probe(path: Path, stderr: str) -> MediaInfo:
         m = _STREAM_RE.match(line)
         if m is None:
             # A display matrix belongs to the video stream listed just above it.
-            if in_video and (r := _ROTATION_RE.search(line)) and round(abs(float(r.group(1)))) % 180 == 90:
+            if (
+                in_video
+                and (r := _ROTATION_RE.search(line))
+                and round(abs(float(r.group(1)))) % 180 == 90
+            ):
                 info.width, info.height = info.height, info.width
                 in_video = False
             continue
@@ -284,13 +302,17 @@ def verify_video(path: Path, *, frames: int, audio: bool, name: Path | None = No
         problem = "the file is empty"
     elif info is None or got is None:
         lines = stderr.strip().splitlines()
-        problem = f"it does not read back ({lines[-1].strip() if lines else 'no output from ffmpeg'})"
+        problem = (
+            f"it does not read back ({lines[-1].strip() if lines else 'no output from ffmpeg'})"
+        )
     elif not info.has_video or (audio and not info.has_audio):
         problem = "a stream is missing"
     elif got != frames:
         problem = f"{got} frames, {frames} expected"
     if problem is not None:
-        raise OutputError(f"the written video is incomplete: {problem} (is the disk full?)", path=shown)
+        raise OutputError(
+            f"the written video is incomplete: {problem} (is the disk full?)", path=shown
+        )
 
 
 def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
@@ -301,8 +323,19 @@ def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterat
     if not info.has_video or info.width is None or info.height is None:
         raise InputError("no video stream", path=path)
     w, h = size or (info.width, info.height)
-    args = ["-i", ffmpeg_path_arg(path), "-map", "0:v:0", "-vf", f"scale={w}:{h}",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    args = [
+        "-i",
+        ffmpeg_path_arg(path),
+        "-map",
+        "0:v:0",
+        "-vf",
+        f"scale={w}:{h}",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:1",
+    ]
     # closing: stopping early stops ffmpeg
     with closing(ffmpeg_blocks(args, w * h * 3, path=path)) as blocks:
         for block in blocks:

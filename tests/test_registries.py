@@ -167,8 +167,22 @@ def test_the_toy_format_writes_and_checks_its_own_files(toys, tmp_path):
 def test_render_writes_the_toy_format_from_the_command_line(toys, tmp_path, small_portrait):
     speech = write_wav(tmp_path / "s.wav", speechlike(0.8))
     out = tmp_path / "clip.mkv"
-    args = ["render", small_portrait, speech, "-o", out, "--format", "mkv", "-q",
-            "--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
+    args = [
+        "render",
+        small_portrait,
+        speech,
+        "-o",
+        out,
+        "--format",
+        "mkv",
+        "-q",
+        "--set",
+        "render.size=128",
+        "--generator",
+        "baseline",
+        "--device",
+        "cpu",
+    ]
     result = CliRunner().invoke(toys.app, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert probe(out).video_codec == "ffv1"

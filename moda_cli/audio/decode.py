@@ -26,7 +26,8 @@ def _check_file(path: Path) -> None:
 
 def _too_short(duration_s: float, path: Path) -> AudioDecodeError:
     return AudioDecodeError(
-        f"too short: {duration_s:.2f} s; at least {MIN_DURATION_S:.2f} s of speech is needed", path=path
+        f"too short: {duration_s:.2f} s; at least {MIN_DURATION_S:.2f} s of speech is needed",
+        path=path,
     )
 
 
@@ -83,13 +84,19 @@ def _check_level(audio: Audio, path: Path) -> None:
     peak = max(float(x.max()), -float(x.min())) if len(x) else 0.0  # no |x| copy of a long clip
     peak_db = 20.0 * np.log10(max(peak, 1e-10))
     if peak_db < SILENCE_PEAK_DBFS:
-        raise AudioDecodeError(f"silent: peak level {peak_db:.0f} dBFS", path=path,
-                               hint="check the file plays and is the right one")
+        raise AudioDecodeError(
+            f"silent: peak level {peak_db:.0f} dBFS",
+            path=path,
+            hint="check the file plays and is the right one",
+        )
     # The same measure the motion stage uses: if no frame rises above the clip's own
     # noise floor the mouth would never open, so say so now rather than render a still face.
     if float(np.max(loudness_envelope(audio))) <= 0.0:
-        raise AudioDecodeError("no speech found: the level never rises above the noise floor "
-                               "(a steady tone or noise?)", path=path)
+        raise AudioDecodeError(
+            "no speech found: the level never rises above the noise floor "
+            "(a steady tone or noise?)",
+            path=path,
+        )
 
 
 def load_audio(path: str | Path) -> Audio:
@@ -101,7 +108,11 @@ def load_audio(path: str | Path) -> Audio:
     """
     path = Path(path)
     info = check_audio(path)
-    audio = Audio(samples=_decode(path, info.audio_channels, info.duration_s), path=path, sample_rate=SAMPLE_RATE)
+    audio = Audio(
+        samples=_decode(path, info.audio_channels, info.duration_s),
+        path=path,
+        sample_rate=SAMPLE_RATE,
+    )
     if audio.duration_s < MIN_DURATION_S:  # headers can lie (or have no duration at all)
         raise _too_short(audio.duration_s, path)
     _check_level(audio, path)

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 class SolverFn(Protocol):
     def __call__(
-        self, velocity_fn: VelocityFn, x: torch.Tensor, ts: torch.Tensor, cond: Any,
+        self,
+        velocity_fn: VelocityFn,
+        x: torch.Tensor,
+        ts: torch.Tensor,
+        cond: Any,
         callback: StepCallback | None = None,
     ) -> torch.Tensor:
         """x at ts[0] -> x at ts[-1] along ``velocity_fn``."""
@@ -40,7 +44,10 @@ def _t(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 @SOLVERS.decorator("euler")
 def sample_euler(
-    velocity_fn: VelocityFn, x: torch.Tensor, ts: torch.Tensor, cond: Any,
+    velocity_fn: VelocityFn,
+    x: torch.Tensor,
+    ts: torch.Tensor,
+    cond: Any,
     callback: StepCallback | None = None,
 ) -> torch.Tensor:
     """Explicit Euler: one velocity evaluation per step (first order)."""
@@ -54,7 +61,10 @@ def sample_euler(
 
 @SOLVERS.decorator("heun")
 def sample_heun(
-    velocity_fn: VelocityFn, x: torch.Tensor, ts: torch.Tensor, cond: Any,
+    velocity_fn: VelocityFn,
+    x: torch.Tensor,
+    ts: torch.Tensor,
+    cond: Any,
     callback: StepCallback | None = None,
 ) -> torch.Tensor:
     """Heun (explicit trapezoid): two evaluations per step (second order)."""

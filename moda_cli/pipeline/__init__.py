@@ -15,6 +15,13 @@ from .jobs import EngineOptions, Job, JobProgress, JobResult, Stage, check_job
 from .metering import peak_rss_mb
 
 __all__ = [
-    "Engine", "EngineOptions", "Job", "JobProgress", "JobResult", "Stage", "check_job",
-    "peak_rss_mb", "resolve_device",
+    "Engine",
+    "EngineOptions",
+    "Job",
+    "JobProgress",
+    "JobResult",
+    "Stage",
+    "check_job",
+    "peak_rss_mb",
+    "resolve_device",
 ]

@@ -23,8 +23,9 @@ def resolve_device(device: Device) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but torch sees no CUDA device",
-                         hint="use --device cpu")
+        raise UsageError(
+            "--device cuda was asked for but torch sees no CUDA device", hint="use --device cpu"
+        )
     return device
 
 

@@ -62,8 +62,9 @@ class Engine:
         """The generator registered as ``name``, built on first use and kept."""
         with self._lock:
             if name not in self._generators:
-                setup = GeneratorSetup(self.options.motion_checkpoint, self.device,
-                                       self.concurrent_jobs)
+                setup = GeneratorSetup(
+                    self.options.motion_checkpoint, self.device, self.concurrent_jobs
+                )
                 self._generators[name] = GENERATORS.get(name)(setup)
             return self._generators[name]
 
@@ -121,8 +122,14 @@ class Engine:
         )
 
     def _render_video(
-        self, job: Job, portrait: Portrait, face: Face, generator: MotionGenerator,
-        request: MotionRequest, meter: StageMeter, notify: JobProgress,
+        self,
+        job: Job,
+        portrait: Portrait,
+        face: Face,
+        generator: MotionGenerator,
+        request: MotionRequest,
+        meter: StageMeter,
+        notify: JobProgress,
     ) -> None:
         """Render each motion chunk as soon as the sampler yields it, while the next is sampled.
 
@@ -149,8 +156,13 @@ class Engine:
             meter.switch("motion")
             with (
                 ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="moda-render") as pool,
-                VideoWriter(job.output, settings=job.preset.video, audio=job.audio,
-                            expected_frames=total, background=renderer.background) as writer,
+                VideoWriter(
+                    job.output,
+                    settings=job.preset.video,
+                    audio=job.audio,
+                    expected_frames=total,
+                    background=renderer.background,
+                ) as writer,
             ):
                 in_flight: deque[Future[tuple[list[np.ndarray], float]]] = deque()
 

@@ -75,8 +75,9 @@ def check_job(job: Job) -> None:
     name = job.preset.video.format
     extension = OUTPUT_FORMATS.get(name).extension
     if job.output.suffix.lower() != extension:
-        raise UsageError(f"the output's name must end in {extension} (video.format {name})",
-                         path=job.output)
+        raise UsageError(
+            f"the output's name must end in {extension} (video.format {name})", path=job.output
+        )
     if job.output.resolve() in (job.portrait.resolve(), job.audio.resolve()):
         raise UsageError("the output would overwrite an input", path=job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)

@@ -82,10 +82,10 @@ class VideoWriter:
 
     Use as a context manager; ``write`` each frame as it is rendered: a whole frame, or
     only the region that differs from ``background`` (an (H, W, 3) frame given once).
-    ffmpeg starts at the first frame (which fixes the size); the audio file, if given, is muxed in whole, so the
-    caller writes ``num_video_frames(duration, fps)`` frames for the two to agree within
-    one frame. ``expected_frames``, if given, is checked at close: a short clip is an
-    error, not a silently truncated video.
+    ffmpeg starts at the first frame (which fixes the size); the audio file, if given, is
+    muxed in whole, so the caller writes ``num_video_frames(duration, fps)`` frames for the
+    two to agree within one frame. ``expected_frames``, if given, is checked at close: a
+    short clip is an error, not a silently truncated video.
     """
 
     def __init__(
@@ -109,7 +109,9 @@ class VideoWriter:
         self.background = None if background is None else _checked_rgb(background)
         if self.background is not None:
             self.size = (self.background.shape[1], self.background.shape[0])
-        self._queue: queue.Queue[tuple[np.ndarray, Origin | None] | None] = queue.Queue(maxsize=max(1, queue_frames))
+        self._queue: queue.Queue[tuple[np.ndarray, Origin | None] | None] = queue.Queue(
+            maxsize=max(1, queue_frames)
+        )
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._thread: threading.Thread | None = None
@@ -130,7 +132,16 @@ class VideoWriter:
         # Frames arrive already in the encoder's format (yuv.py converts them as BT.709,
         # limited range), so ffmpeg does no per-frame conversion; the tags tell players.
         # Declared on the input too: untagged input would be converted to the output's tags.
-        color = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+        color = [
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-color_range",
+            "tv",
+        ]
         cmd += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", *color]
         cmd += ["-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0"]
         if self.audio is not None:
@@ -152,14 +163,20 @@ class VideoWriter:
         self._cmd = cmd = self.command(width, height)
         # Its own session: Ctrl-C reaches only Python, which then kills ffmpeg and cleans up.
         self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
             start_new_session=(os.name == "posix"),
         )
-        self._thread = threading.Thread(target=self._feed, args=(width, height), name="moda-video-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._feed, args=(width, height), name="moda-video-writer", daemon=True
+        )
         self._thread.start()
 
     def _feed(self, width: int, height: int) -> None:
-        """Feeder thread: queue -> yuv420p -> ffmpeg stdin. After an error keep draining so ``write`` never blocks.
+        """Feeder thread: queue -> yuv420p -> ffmpeg stdin. After an error it keeps draining,
+        so ``write`` never blocks.
 
         ``frame`` is what ffmpeg receives; ``base`` is the background, so that a region
         write only converts the region (and restores the background first when the
@@ -186,7 +203,8 @@ class VideoWriter:
                         frame.copy_from(base)
                     frame.put_rgb(rgb, *origin)
                     dirty = box
-                self._proc.stdin.write(frame.data)  # type: ignore[call-overload]  # an ndarray is a buffer; numpy 1.26 stubs miss it
+                # an ndarray is a buffer; numpy 1.26's stubs miss it
+                self._proc.stdin.write(frame.data)  # type: ignore[call-overload]
             except (OSError, ValueError) as exc:  # broken pipe: ffmpeg died
                 self._feed_error = exc
         try:
@@ -214,7 +232,10 @@ class VideoWriter:
             if self.size is None:
                 self.size = (w, h)
             elif self.size != (w, h):
-                raise ValueError(f"frame {self.frames_written} is {w}x{h}, earlier frames were {self.size[0]}x{self.size[1]}")
+                fw, fh = self.size
+                raise ValueError(
+                    f"frame {self.frames_written} is {w}x{h}, earlier frames were {fw}x{fh}"
+                )
         else:
             self._check_region(w, h, origin)
         if self._proc is None:
@@ -231,7 +252,9 @@ class VideoWriter:
 
     def _check_region(self, w: int, h: int, origin: Origin) -> None:
         if self.size is None:
-            raise ValueError("a region needs a background to sit in: pass background= to VideoWriter")
+            raise ValueError(
+                "a region needs a background to sit in: pass background= to VideoWriter"
+            )
         x, y = origin
         fw, fh = self.size
         if x < 0 or y < 0 or x + w > fw or y + h > fh:
@@ -248,7 +271,8 @@ class VideoWriter:
             raise ValueError(f"no frames were written to {self.output}")
         if self.expected_frames is not None and self.frames_written != self.expected_frames:
             self.abort()
-            raise ValueError(f"{self.output}: {self.frames_written} frames written, {self.expected_frames} expected")
+            written, expected = self.frames_written, self.expected_frames
+            raise ValueError(f"{self.output}: {written} frames written, {expected} expected")
         self._queue.put(_DONE)
         assert self._thread is not None
         self._thread.join()
@@ -256,8 +280,12 @@ class VideoWriter:
         if code != 0 or self._feed_error is not None:
             self._fail(f"ffmpeg exited with status {code}")
         try:
-            self.format.verify(self._tmp, frames=self.frames_written,
-                               audio=self.audio is not None, name=self.output)
+            self.format.verify(
+                self._tmp,
+                frames=self.frames_written,
+                audio=self.audio is not None,
+                name=self.output,
+            )
             os.replace(self._tmp, self.output)
         except OSError as exc:
             self.abort()
@@ -269,7 +297,7 @@ class VideoWriter:
         return self.output
 
     def _wait_for_ffmpeg(self) -> int:
-        """ffmpeg's exit status; its CPU time is added to ``cpu_seconds`` where the OS reports it."""
+        """ffmpeg's exit status; its CPU time goes to ``cpu_seconds`` where the OS reports it."""
         assert self._proc is not None
         if not hasattr(os, "wait4"):
             return self._proc.wait()

@@ -18,13 +18,19 @@ _Y_SCALE, _C_SCALE = 219.0 / 255.0, 224.0 / 255.0  # limited ("tv") range: Y 16.
 # Rows (Y, Cb, Cr) act on (R, G, B, 1) with values 0..255; cv2.transform rounds and
 # saturates to uint8. All three at once: OpenCV's 3-to-3 channel path is SIMD, and took
 # 0.12 ms for a 384x454 box where Y alone (3-to-1) took 0.31 ms.
-_YCBCR_ROWS = np.vstack([
-    [[_KR * _Y_SCALE, _KG * _Y_SCALE, _KB * _Y_SCALE, 16.0]],
-    np.array([
-        [-_KR, -_KG, 1.0 - _KB, 0.0],
-        [1.0 - _KR, -_KG, -_KB, 0.0],
-    ]) * np.array([[_C_SCALE / (2 * (1 - _KB))], [_C_SCALE / (2 * (1 - _KR))]]) + np.array([[0, 0, 0, 128.0]] * 2),
-])
+_YCBCR_ROWS = np.vstack(
+    [
+        [[_KR * _Y_SCALE, _KG * _Y_SCALE, _KB * _Y_SCALE, 16.0]],
+        np.array(
+            [
+                [-_KR, -_KG, 1.0 - _KB, 0.0],
+                [1.0 - _KR, -_KG, -_KB, 0.0],
+            ]
+        )
+        * np.array([[_C_SCALE / (2 * (1 - _KB))], [_C_SCALE / (2 * (1 - _KR))]])
+        + np.array([[0, 0, 0, 128.0]] * 2),
+    ]
+)
 
 
 class Yuv420Frame:
@@ -48,9 +54,13 @@ class Yuv420Frame:
         """Convert (h, w, 3) uint8 RGB into the frame at (x0, y0); x0, y0, w, h even."""
         h, w = rgb.shape[:2]
         if (x0 | y0 | w | h) % 2:
-            raise ValueError(f"a yuv420p region needs an even origin and size, got {w}x{h} at ({x0}, {y0})")
+            raise ValueError(
+                f"a yuv420p region needs an even origin and size, got {w}x{h} at ({x0}, {y0})"
+            )
         if x0 < 0 or y0 < 0 or x0 + w > self.width or y0 + h > self.height:
-            raise ValueError(f"region {w}x{h} at ({x0}, {y0}) is outside the {self.width}x{self.height} frame")
+            raise ValueError(
+                f"region {w}x{h} at ({x0}, {y0}) is outside the {self.width}x{self.height} frame"
+            )
         ycbcr = cv2.transform(rgb, _YCBCR_ROWS)  # (h, w, 3)
         _put_channel(ycbcr, 0, self.y[y0 : y0 + h, x0 : x0 + w])
         # Chroma of each 2x2 block: the block's mean (the conversion is linear).
