@@ -29,3 +29,5 @@ Pool = Literal["auto", "processes", "threads"]  # how local batch workers run
 Executor = Annotated[str, EXECUTORS]  # where batch jobs run
 ReportFormat = Literal["json", "jsonl"]
 EvalSuite = Literal["espeak", "real", "both"]
+Fit = Literal["audio", "video"]  # dubbing a video: whose length the output takes
+KeepAudio = Literal["none", "mix"]  # dubbing a video: its own sound kept under the new

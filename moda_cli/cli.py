@@ -31,7 +31,7 @@ from rich.table import Table
 
 from .batch.executors import EXECUTORS
 from .batch.plan import DEFAULT_TEMPLATE
-from .choices import Detector, Device, EvalSuite, Pool, ReportFormat
+from .choices import Detector, Device, EvalSuite, Fit, KeepAudio, Pool, ReportFormat
 from .errors import INTERNAL_ERROR, ModaError, output_error
 from .face.detectors import DETECTORS
 from .motion.generators import GENERATORS
@@ -113,7 +113,7 @@ def _root(
 
 # Help panels: `--help` groups the options of `render` and `batch` under these.
 INPUTS, MOTION, RENDER, MODELS = "Inputs", "Motion", "Render", "Models"
-OUTPUT, BATCH = "Output", "Batch"
+OUTPUT, BATCH, DUB = "Output", "Batch", "Dubbing a video"
 
 # The names registered when this module loads, as Literals that Typer checks and lists
 # in --help: a CLI built after a late registration (a plugin, a test's toy) has it too.
@@ -209,8 +209,17 @@ def render(
     report: Annotated[Path | None, typer.Option(
         "--report", rich_help_panel=OUTPUT,
         help="Also write the job's figures (stage times, CPU, memory) as JSON here.")] = None,
+    fit: Annotated[Fit, typer.Option(
+        "--fit", rich_help_panel=DUB,
+        help="The output lasts as long as the audio (the video cut, or played forward then "
+             "backward while shorter) or as the video (the mouth closed after the speech).")
+    ] = "audio",
+    keep_audio: Annotated[KeepAudio, typer.Option(
+        "--keep-audio", rich_help_panel=DUB,
+        help="The video's own sound mixed under the new audio (-6 dB), or none.")] = "none",
 ) -> None:
-    """Render one portrait speaking one recording."""
+    """Render one portrait speaking one recording, or dub a video (PORTRAIT may be a video:
+    its mouth then speaks AUDIO, everything else stays the video's)."""
     from .pipeline import Engine, Job, check_job
 
     settings = load_preset(preset, _overrides(overrides, generator, solver=solver,
@@ -221,10 +230,17 @@ def render(
         from .motion.reference import with_reference
 
         settings = with_reference(settings, pose_from)
-    job = Job(portrait, audio, output, settings)
-    check_job(job)
     options = _engine_options(device, detector, insightface_root, motion_checkpoint,
                               whisper_checkpoint)
+    from .video.source import is_video
+
+    if is_video(portrait):  # by its content, not its name
+        from .dub import DubJob
+
+        _dub(DubJob(portrait, audio, output, settings, fit, keep_audio), options, quiet, report)
+        return
+    job = Job(portrait, audio, output, settings)
+    check_job(job)
     with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
         result = Engine(options).render(job, bar.update)
     for warning in result.warnings:
@@ -243,6 +259,28 @@ def render(
             f"realtime x{result.realtime_factor:.2f} (wall/cpu/peak: {stages}), peak {result.peak_rss_mb:.0f} MB",
             highlight=False, markup=False,
         )
+
+
+def _dub(job: Any, options: Any, quiet: bool, report: Path | None) -> None:
+    """`moda render VIDEO AUDIO`: the video dubbed (``moda_cli.dub``)."""
+    from .dub import Dubber, check_dub
+    from .pipeline import Engine
+
+    check_dub(job)
+    with _native_logs_silenced(quiet):
+        result = Dubber(Engine(options)).dub(job)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if report is not None:
+        from .atomic import atomic_write
+
+        atomic_write(report, json.dumps(result.to_json(), indent=2))
+    if not quiet:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())
+        out.print(f"{result.output}  {result.frames} frames, {result.audio_seconds:.2f}s, "
+                  f"{result.dubbed:.0%} dubbed, {result.shots} shot(s), realtime "
+                  f"x{result.realtime_factor:.2f} ({stages}), peak {result.peak_rss_mb:.0f} MB",
+                  highlight=False, markup=False)
 
 
 @app.command()

@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from .audio.decode import check_audio, load_audio
 from .audio.features import num_video_frames
+from .choices import Fit, KeepAudio
 from .errors import NoFaceFound, UsageError
 from .face import landmarks as lm
 from .face.identity import identity_features
@@ -60,8 +61,6 @@ from .render.dub import (
 from .video.source import VideoInfo, probe_video, read_frames_at, read_video
 from .video.writer import VideoWriter, check_output
 
-Fit = Literal["audio", "video"]  # whose length the output takes
-KeepAudio = Literal["none", "mix"]  # the video's own sound kept under the new audio
 MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assume it
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
 MIN_EYE_SPAN_PX = 12.0  # smaller faces pass through untouched

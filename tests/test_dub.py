@@ -1,0 +1,187 @@
+"""Dubbing a video (issue 16): the source's performance kept, the mouth speaking new audio.
+
+The source is made here: the sample portrait animated by moda at 30 fps with lively head
+motion and blinks, with a span of flat grey frames (no face, and two cuts) spliced in. It
+is dubbed with other speech, resampled to 44.1 kHz stereo, and everything is measured from
+the decoded output with a fresh face mesh.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from _media import transcode, video_with_audio
+from typer.testing import CliRunner
+
+from moda_cli.audio.decode import load_audio
+from moda_cli.audio.features import compute_features
+from moda_cli.cli import app
+from moda_cli.dub import ramp, timeline
+from moda_cli.face import landmarks as lm
+from moda_cli.face.measure import FaceMeter, measure_points
+from moda_cli.ffmpeg import probe
+from moda_cli.motion.prior import speech_activity
+from moda_cli.presets import VideoSettings
+from moda_cli.video.source import probe_video, read_video
+from moda_cli.video.writer import VideoWriter
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+FPS = 30
+GREY = range(100, 110)  # source frames replaced by a flat grey frame: no face
+LOWER_OVAL = lm.FACE_OVAL[8:29]
+
+
+def _frames(path: Path) -> np.ndarray:
+    return np.stack([np.array(f) for f in read_video(probe_video(path))])
+
+
+def _moda(*args: str) -> None:
+    result = CliRunner().invoke(app, [*args])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample portrait talking at 30 fps (head motion, blinks), grey frames spliced in."""
+    folder = tmp_path_factory.mktemp("dub_source")
+    talking = folder / "talking.mp4"
+    _moda("render", str(SAMPLES / "astronaut.png"), str(SAMPLES / "astronaut.wav"), "-o",
+          str(talking), "--preset", "expressive", "--set", f"video.fps={FPS}", "-q")
+    frames = _frames(talking)
+    frames[list(GREY)] = 128
+    spliced = folder / "source.mp4"
+    with VideoWriter(spliced, audio=SAMPLES / "astronaut.wav", expected_frames=len(frames),
+                     settings=VideoSettings(fps=FPS)) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return spliced
+
+
+@dataclass
+class Dubbed:
+    source: np.ndarray  # (T, H, W, 3) decoded source frames
+    output: np.ndarray  # (N, H, W, 3) decoded output frames
+    path: Path
+    audio: Path
+    source_meshes: list[np.ndarray | None]
+    output_meshes: list[np.ndarray | None]
+
+
+def _meshes(frames: np.ndarray) -> list[np.ndarray | None]:
+    meter = FaceMeter()
+    try:
+        return [meter.landmarks(f) for f in frames]
+    finally:
+        meter.close()
+
+
+@pytest.fixture(scope="module")
+def dubbed(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Dubbed:
+    folder = tmp_path_factory.mktemp("dub_out")
+    # Other speech than the source's, at 44.1 kHz stereo: the output must keep both.
+    audio = transcode(SAMPLES / "astronaut__de.wav", folder / "new.wav", "-ar", "44100", "-ac", "2")
+    out = folder / "dubbed.mp4"
+    _moda("render", str(source), str(audio), "-o", str(out), "-q")
+    src, dst = _frames(source), _frames(out)
+    return Dubbed(src, dst, out, audio, _meshes(src), _meshes(dst))
+
+
+def test_timing_size_and_sound_follow_source_and_new_audio(source: Path, dubbed: Dubbed) -> None:
+    got, want = probe_video(dubbed.path), probe_video(source)
+    assert (got.width, got.height, got.fps) == (want.width, want.height, want.fps)
+    audio_s = load_audio(dubbed.audio).duration_s
+    assert abs(len(dubbed.output) / FPS - audio_s) <= 1.0 / FPS
+    sound = probe(dubbed.path)
+    assert (sound.audio_rate, sound.audio_channels) == (44100, 2)
+
+
+def _lower_face(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool: the lower face and its surroundings, the part a dub may change."""
+    centre = points[list(lm.FACE_OVAL), :2].mean(axis=0)
+    ring = centre + 1.5 * (points[list(LOWER_OVAL), :2] - centre)
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(ring.astype(np.int32)), 1)
+    down = points[lm.CHIN, :2] - points[lm.FOREHEAD, :2]
+    down /= np.linalg.norm(down)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    above = (np.stack([xx, yy], -1) - points[2, :2]) @ down < -0.15 * lm.eye_span(points)
+    return (mask > 0) & ~above
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
+
+
+def test_outside_the_lower_face_is_the_source(dubbed: Dubbed) -> None:
+    worst = np.inf
+    for k, points in enumerate(dubbed.source_meshes[: len(dubbed.output)]):
+        keep = ~_lower_face(points, dubbed.source[k].shape) if points is not None else slice(None)
+        worst = min(worst, _psnr(dubbed.output[k][keep], dubbed.source[k][keep]))
+    print(f"PSNR outside the lower face, worst frame: {worst:.1f} dB")
+    assert worst >= 38.0
+
+
+def test_frames_without_a_face_pass_through(dubbed: Dubbed) -> None:
+    for k in GREY:  # untouched, so only the encode differs
+        assert _psnr(dubbed.output[k], dubbed.source[k]) >= 45.0
+
+
+def _series(meshes: list[np.ndarray | None], key: str) -> np.ndarray:
+    return np.array([np.nan if p is None else measure_points(p, None)[key] for p in meshes])
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def test_mouth_follows_the_new_audio_not_the_old(dubbed: Dubbed) -> None:
+    n = len(dubbed.output)
+    new = compute_features(load_audio(dubbed.audio), FPS).envelope[:n]
+    old = compute_features(load_audio(SAMPLES / "astronaut.wav"), FPS).envelope[:n]
+    speech = speech_activity(new, FPS, bridge_s=0.1)
+    mouth = _series(dubbed.output_meshes, "mouth_open")
+    source_mouth = _series(dubbed.source_meshes[:n], "mouth_open")
+    r_new, r_old = _corr(mouth[speech], new[speech]), _corr(mouth[speech], old[speech])
+    print(f"mouth-loudness r: new audio {r_new:.3f}, old audio {r_old:.3f}; "
+          f"source mouth with the old audio {_corr(source_mouth[speech], old[speech]):.3f}")
+    assert r_new > r_old + 0.1
+    assert r_new > 0.3
+
+
+def test_head_motion_and_blinks_are_the_sources(dubbed: Dubbed) -> None:
+    n = len(dubbed.output)
+    nose, src_nose = (np.array([np.full(2, np.nan) if p is None else p[lm.NOSE_TIP, :2]
+                                for p in meshes])
+                      for meshes in (dubbed.output_meshes, dubbed.source_meshes[:n]))
+    for axis in (0, 1):
+        assert _corr(nose[:, axis], src_nose[:, axis]) > 0.95
+    for eye in ("eye_open_left", "eye_open_right"):
+        got, want = _series(dubbed.output_meshes, eye), _series(dubbed.source_meshes[:n], eye)
+        assert _corr(got, want) > 0.85
+
+
+def test_timeline_ping_pongs_and_ramps() -> None:
+    assert timeline(4, 10).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    assert timeline(5, 3).tolist() == [0, 1, 2]
+    w = ramp(np.array([True] * 6 + [False] * 2 + [True] * 6), frames=3)
+    assert w[6] == w[7] == 0.0 and w[0] == 1.0
+    assert np.all(np.diff(w[8:]) >= 0) and np.all(np.diff(w[:6]) <= 0) and 0 < w[5] < w[4] < 1
+
+
+def test_bad_inputs_fail_per_job_naming_the_file(tmp_path: Path) -> None:
+    speech = SAMPLES / "astronaut.wav"
+    faceless = video_with_audio(tmp_path / "pattern.mp4", None, seconds=1.0)
+    out = tmp_path / "out.mp4"
+    result = CliRunner().invoke(app, ["render", str(faceless), str(speech), "-o", str(out)])
+    assert result.exit_code == 1 and "pattern.mp4" in result.output and "no face" in result.output
+    sound = shutil.copy(speech, tmp_path / "sound.mp4")  # audio named like a video
+    result = CliRunner().invoke(app, ["render", str(sound), str(speech), "-o", str(out)])
+    assert result.exit_code == 1 and "sound.mp4" in result.output
+    assert not out.exists() and not list(tmp_path.glob(".*moda*"))
