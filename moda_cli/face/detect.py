@@ -9,6 +9,7 @@ around the chosen box, resized to a size the mesh model likes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +17,6 @@ import cv2
 import numpy as np
 
 from ..errors import MissingDependency, NoFaceFound
-from ..presets import RenderSettings
 from .detectors import DETECTORS
 from .landmarks import NUM_MESH_POINTS, pad_iris
 from .mediapipe_import import import_mediapipe
@@ -25,6 +25,29 @@ from .types import NUM_LANDMARKS, CropTransform, Face, Portrait
 MESH_INPUT = 384  # side of the square crop the mesh sees; its model works at 192 px
 MESH_MARGIN = 2.2  # mesh crop side / detected box side: room for the whole head
 MIN_CROP_SIZE = 256  # smallest paste-back crop, unless settings.size is smaller
+
+
+class CropSettings(Protocol):
+    """What the working crop is made from (``presets.RenderSettings`` is one)."""
+
+    @property
+    def size(self) -> int: ...  # crop side in pixels (the most, for paste-back)
+    @property
+    def crop_scale(self) -> float: ...  # crop side / landmark box side
+    @property
+    def crop_offset_y(self) -> float: ...  # crop centre shift in box heights, < 0 = up
+    @property
+    def output(self) -> str: ...  # "pasteback" or "crop"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Crop settings on their own; the defaults are the preset schema's (a test checks)."""
+
+    size: int = 512
+    crop_scale: float = 2.3
+    crop_offset_y: float = -0.125
+    output: str = "pasteback"
 
 
 class FaceBoxDetector(Protocol):
@@ -211,9 +234,9 @@ class FaceDetector:
         self._boxes = boxes if boxes is not None else MediaPipeBoxes()
         self._mesh = MeshRunner()
 
-    def detect(self, portrait: Portrait, render_settings: RenderSettings | None = None) -> Face:
+    def detect(self, portrait: Portrait, render_settings: CropSettings | None = None) -> Face:
         """The largest face's mesh in working-crop coordinates; NoFaceFound when none."""
-        settings = render_settings or RenderSettings.model_validate({})
+        settings = render_settings or Crop()
         image = portrait.image
         boxes = self._boxes.boxes(image)
         points = None
@@ -248,7 +271,7 @@ def make_detector(kind: str = "mediapipe", insightface_root: Path | None = None)
     return FaceDetector(boxes(insightface_root))
 
 
-def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTransform, np.ndarray]:
+def working_crop(points: np.ndarray, settings: CropSettings) -> tuple[CropTransform, np.ndarray]:
     """Square crop around the landmark extent -> (transform, box x0 y0 x1 y1 in the original).
 
     The crop is settings.size pixels, or for paste-back the crop's size in the photo when
@@ -276,7 +299,7 @@ def working_crop(points: np.ndarray, settings: RenderSettings) -> tuple[CropTran
     return CropTransform(matrix=matrix, size=size), box
 
 
-def build_face(points: np.ndarray, num_faces: int, settings: RenderSettings) -> Face:
+def build_face(points: np.ndarray, num_faces: int, settings: CropSettings) -> Face:
     """Original-pixel mesh -> Face in working-crop pixels."""
     crop, box = working_crop(points, settings)
     s = crop.matrix[0, 0]
