@@ -43,13 +43,14 @@ from .errors import NoFaceFound, UsageError
 from .face import landmarks as lm
 from .face.identity import identity_features
 from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
+from .facemodel.basis import face_frame
 from .facemodel.inverse import invert_meshes
+from .facemodel.params import LIP_NAMES, indices
 from .ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from .motion.generator import MotionRequest
-from .motion.params import LIP_NAMES, indices, moving_average
+from .motion.smoothing import moving_average
 from .pipeline import Engine, peak_rss_mb
 from .presets import Preset
-from .render.blendshapes import face_frame
 from .render.dub import (
     MouthLibrary,
     ShotMouth,

@@ -30,8 +30,8 @@ from .face.identity import identity_features
 from .face.image_io import load_portrait
 from .face.measure import FaceMeasurements, FaceMeter
 from .face.types import Face, Portrait
+from .facemodel.params import NUM_PARAMS, index
 from .motion.generator import MotionGenerator, MotionRequest
-from .motion.params import NUM_PARAMS, index
 from .motion.train.dataset import SplitData, load_split
 from .motion.train.visemes import LABEL_BILABIAL, LABEL_OPEN_VOWEL, LABEL_SILENCE
 from .presets import load_preset

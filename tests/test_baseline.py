@@ -8,10 +8,10 @@ import pytest
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.face.identity import REFERENCE_IDENTITY
 from moda_cli.facemodel.emotions import EMOTIONS
+from moda_cli.facemodel.params import POSE_SLICE, index
 from moda_cli.motion import prior
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
-from moda_cli.motion.params import POSE_SLICE, index
 from moda_cli.presets import MotionSettings
 
 FPS = 25.0

@@ -136,8 +136,8 @@ def flat_mesh():
 def test_the_head_rig_and_its_inverse_agree(flat_mesh, pose):
     from moda_cli.face import landmarks as lm
     from moda_cli.face.pose import fit_similarity
+    from moda_cli.facemodel.basis import face_frame
     from moda_cli.facemodel.head import HeadGeometry
-    from moda_cli.render.blendshapes import face_frame
 
     head = HeadGeometry.of(flat_mesh, face_frame(flat_mesh))
     moved = head.move(flat_mesh.copy(), np.array(pose))

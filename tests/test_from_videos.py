@@ -20,9 +20,9 @@ from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features, num_video_frames
 from moda_cli.face.identity import IDENTITY_DIM, identity_features
 from moda_cli.face.image_io import load_portrait
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
-from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.motion.train.dataset import load_split
 from moda_cli.motion.train.from_videos import build_from_videos
 from moda_cli.pipeline import Engine, Job

@@ -6,12 +6,13 @@ import torch
 
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
+from moda_cli.facemodel.params import HIGH, LOW, POSE_SLICE, index
 from moda_cli.motion.checkpoint import save_checkpoint
 from moda_cli.motion.generate import FinishPlan, LearnedGenerator, finish, plan_windows
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats
-from moda_cli.motion.params import HIGH, LOW, POSE_SLICE, index, moving_average
+from moda_cli.motion.smoothing import moving_average
 from moda_cli.presets import MotionSettings
 
 TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)

@@ -15,10 +15,10 @@ from test_generate import checkpoint, features, gen, request  # noqa: F401
 from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features
 from moda_cli.errors import InputError
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.batching import WindowBatcher
 from moda_cli.motion.generate import LearnedGenerator
 from moda_cli.motion.generator import GivenMotion, MotionRequest
-from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.motion.reference import REFERENCE_NAMES, ping_pong
 from moda_cli.motion.sampling import get_solver, inpainting_velocity, time_grid
 from moda_cli.presets import MotionSettings

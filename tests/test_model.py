@@ -116,7 +116,7 @@ def test_backward_reaches_every_parameter():
 
 def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
     """A dataset in the train/dataset.py format where jaw_open = f(mel energy)."""
-    from moda_cli.motion.params import index
+    from moda_cli.facemodel.params import index
     from moda_cli.motion.train.dataset import FORMAT, FORMAT_VERSION
 
     rng = np.random.default_rng(seed)

@@ -18,7 +18,7 @@ from moda_cli.face.appearance import blur_sigma
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.motion.params import NUM_PARAMS, index
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.presets import RenderSettings
 from moda_cli.render import Renderer
 from moda_cli.render.mouth import paint_mouth

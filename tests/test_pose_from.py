@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from moda_cli.cli import app
 from moda_cli.face.image_io import load_portrait
-from moda_cli.motion.params import NUM_PARAMS, index
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.reference import ping_pong
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset

@@ -16,7 +16,7 @@ import pytest
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.evaluation import EvalCase
 from moda_cli.evaluation_real import RealCase, loudness_scores, silence_ratio, speech_gate_corr
-from moda_cli.motion.params import index
+from moda_cli.facemodel.params import index
 from moda_cli.motion.train import realspeech
 from moda_cli.motion.train.dataset import DataRecipe, make_clip
 from moda_cli.motion.train.speech import synthesize

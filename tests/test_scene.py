@@ -22,8 +22,8 @@ from moda_cli.face.detect import FaceDetector, crop_image
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.segment import person_mask
 from moda_cli.face.types import Portrait
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.ffmpeg import read_frames
-from moda_cli.motion.params import NUM_PARAMS, index
 from moda_cli.presets import RenderSettings, VideoSettings
 from moda_cli.qc.background import scene_of, scene_psnr, still_psnr
 from moda_cli.render import Renderer

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from moda_cli.motion.params import NUM_PARAMS, index
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.train import augment, corpus, visemes
 from moda_cli.motion.train.dataset import DataRecipe, build_dataset, load_split, make_clip
 from moda_cli.motion.train.speech import PhonemeEvent, synthesize

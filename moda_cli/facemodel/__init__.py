@@ -1,5 +1,11 @@
 """The face contract, owned once: what the generator writes and the renderer reads.
 
+* ``params``     the motion parameters: names, units, ranges, what each one means;
+* ``basis``      the expression blendshapes that give each coefficient its geometry, in the
+                 face's own frame, and the inner-lip gap of (jaw_open, lip_press);
+* ``head``       the head rig: how the pose moves the face's points, and its inverse;
+* ``inverse``    tracked meshes of a video read back into parameters (the rig and the
+                 blendshapes run backwards);
 * ``emotions``   the emotion vocabulary (labels in class order, the null class "none");
 * ``vocabulary`` parameter names and emotion labels as a checkpoint stores and checks them.
 

@@ -21,7 +21,7 @@ from ..face import landmarks as lm
 from ..face.pose import euler_from_matrix, rotation_matrix
 
 if TYPE_CHECKING:
-    from ..render.blendshapes import FaceFrame
+    from .basis import FaceFrame
 
 # Where the head turns, in face units (eye spans; x right, y down, z away from the camera):
 # behind the face, in the head's middle, and towards the neck.

@@ -1,7 +1,7 @@
 """The face model run backwards: tracked meshes of a video -> rows of the joint space.
 
 The forward model is the head rig (``facemodel.head``) and the expression blendshapes
-(``render.blendshapes``); this reads a clip's MediaPipe meshes back through them:
+(``facemodel.basis``); this reads a clip's MediaPipe meshes back through them:
 
 1. the clip's most neutral frame (closest to the median head pose, mouth closed, eyes
    open) is the reference: "the photo" of the renderer's conventions;
@@ -26,9 +26,9 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.measure import eye_opening
 from ..face.pose import euler_from_matrix, fit_similarity
-from ..motion.params import EXPRESSION_SLICE, HIGH, LOW, PARAM_NAMES
-from ..render.blendshapes import JAW_FULL_GAP, face_basis, face_frame
+from .basis import JAW_FULL_GAP, face_basis, face_frame
 from .head import HeadGeometry
+from .params import EXPRESSION_SLICE, HIGH, LOW, PARAM_NAMES
 
 # MediaPipe never reports a shut eye as shut: its lid gap stays near 0.6 x the open gap
 # (see tests/test_render.py). Closure 1 - gap / open_gap is therefore mapped from

@@ -16,8 +16,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..motion.params import PARAM_NAMES
 from .emotions import EMOTION_LABELS
+from .params import PARAM_NAMES
 
 
 @dataclass(frozen=True)

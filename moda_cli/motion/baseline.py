@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..facemodel.params import LIP_NAMES, POSE_SLICE, MotionSeq
 from . import prior
 from .generator import MotionRequest, ProgressFn
-from .params import LIP_NAMES, POSE_SLICE, MotionSeq, moving_average
+from .smoothing import moving_average
 
 
 def envelope_lips(envelope: np.ndarray, amplitude: float) -> np.ndarray:

@@ -34,14 +34,7 @@ import torch
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
 from ..facemodel.emotions import emotion_index
-from ..presets import MotionSettings
-from . import prior
-from .batching import BatchSolve, WindowBatcher
-from .checkpoint import LoadedCheckpoint, load_checkpoint
-from .generator import MotionRequest, ProgressFn
-from .model import MotionCond
-from .normalization import Normalization, motion_stats, pad_audio, silence_frame
-from .params import (
+from ..facemodel.params import (
     BLINK_NAMES,
     BROW_NAMES,
     EMOTION_EXPRESSION_NAMES,
@@ -52,10 +45,17 @@ from .params import (
     ROTATION_SLICE,
     MotionSeq,
     indices,
-    moving_average,
 )
+from ..presets import MotionSettings
+from . import prior
+from .batching import BatchSolve, WindowBatcher
+from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .generator import MotionRequest, ProgressFn
+from .model import MotionCond
+from .normalization import Normalization, motion_stats, pad_audio, silence_frame
 from .reference import request_given
 from .sampling import get_solver, guided_velocity, inpainting_velocity, time_grid
+from .smoothing import moving_average
 
 TAIL_SILENCE_S = 2.0
 _LIP_COLS = indices(LIP_NAMES)

@@ -9,8 +9,8 @@ from typing import Protocol
 import numpy as np
 
 from ..audio.types import AudioFeatures
+from ..facemodel.params import NUM_PARAMS, MotionSeq
 from ..presets import MotionSettings
-from .params import NUM_PARAMS, MotionSeq
 
 # Called with (frames_done, frames_total) as sampling advances.
 ProgressFn = Callable[[int, int], None]

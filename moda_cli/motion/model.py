@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from ..audio.types import MEL_PER_FRAME, N_MELS
 from ..face.identity import IDENTITY_DIM
 from ..facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
-from .params import NUM_PARAMS
+from ..facemodel.params import NUM_PARAMS
 
 NUM_STATS = 3  # head-rotation spread (deg), expression spread, blink rate (per minute)
 

@@ -19,7 +19,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .params import BLINK_NAMES, BROW_NAMES, EMOTION_EXPRESSION_NAMES, ROTATION_SLICE, indices
+from ..facemodel.params import (
+    BLINK_NAMES,
+    BROW_NAMES,
+    EMOTION_EXPRESSION_NAMES,
+    ROTATION_SLICE,
+    indices,
+)
 
 STAT_NAMES = ("head_rotation_std_deg", "expression_std", "blinks_per_minute")
 _EXPR_COLS = indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES)

@@ -40,7 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..facemodel.emotions import EMOTIONS
-from .params import LIP_NAMES, NUM_PARAMS, POSE_SLICE, index
+from ..facemodel.params import LIP_NAMES, NUM_PARAMS, POSE_SLICE, index
 
 # Natural spread (std) of pitch, yaw, roll (deg), tx, ty, scale at head intensity 1.
 NATURAL_POSE_STD = np.array([2.5, 3.5, 1.5, 0.010, 0.008, 0.010])

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, NoFaceFound, UsageError
+from ..facemodel.params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
 from ..presets import Preset
 from .generator import GivenMotion, MotionRequest
-from .params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
 
 REFERENCE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale", *BLINK_NAMES, *BROW_NAMES)
 _REFERENCE_COLS = indices(REFERENCE_NAMES)

@@ -19,8 +19,8 @@ from scipy.sparse import csr_matrix
 
 from ..face import landmarks as lm
 from ..face.appearance import fill_polygon, inner_lip_polygon
-from ..motion.params import JAW_FULL_GAP, LIP_NAMES
-from .blendshapes import EXPRESSION_NAMES, face_basis, face_frame
+from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame
+from ..facemodel.params import JAW_FULL_GAP, LIP_NAMES
 from .rig import face_triangles
 from .warp import MeshWarp, Region
 

@@ -25,9 +25,9 @@ from scipy.spatial import Delaunay
 from ..face import landmarks as lm
 from ..face.detect import crop_image
 from ..face.types import Face, Portrait
-from ..motion.params import EXPRESSION_SLICE
+from ..facemodel.basis import EXPRESSION_NAMES
+from ..facemodel.params import EXPRESSION_SLICE
 from ..presets import RenderSettings
-from .blendshapes import EXPRESSION_NAMES
 from .eyes import paint_eyelid
 from .layer import composite, person_alpha, scene_layer
 from .mouth import paint_mouth
@@ -67,7 +67,7 @@ class Renderer:
     whose pixels ``render_patch`` returns. Streaming only the box is what keeps a 1080p
     frame as cheap as a 512 px one.
 
-    Frames take one (17,) row in ``motion.params.PARAM_NAMES`` order. Parameters outside
+    Frames take one (17,) row in ``facemodel.params.PARAM_NAMES`` order. Parameters outside
     the documented ranges are clipped (expressions to 0..1, pose to 1.5 x its range) so
     the mesh cannot fold.
     """

@@ -19,9 +19,9 @@ import numpy as np
 
 from ..face import landmarks as lm
 from ..face.mediapipe_import import import_mediapipe
+from ..facemodel.basis import ExpressionBasis, build_basis
 from ..facemodel.head import HeadGeometry
-from ..motion.params import EXPRESSION_SLICE, HIGH, LOW, NUM_PARAMS
-from .blendshapes import ExpressionBasis, build_basis
+from ..facemodel.params import EXPRESSION_SLICE, HIGH, LOW, NUM_PARAMS
 
 # Ring sizes are in oval radii: a ring point sits at centre + scale * (oval point - centre).
 NEAR_RING_SCALE = 1.3

@@ -51,8 +51,8 @@ from ...audio.features import compute_features
 from ...audio.types import SAMPLE_RATE, Audio
 from ...face.identity import IDENTITY_DIM, REFERENCE_IDENTITY
 from ...facemodel.emotions import EMOTION_LABELS, EMOTIONS, emotion_index
+from ...facemodel.params import NUM_PARAMS, PARAM_NAMES
 from .. import prior
-from ..params import NUM_PARAMS, PARAM_NAMES
 from . import corpus, flite, realclips, visemes
 from .augment import AugmentConfig, augment, silence
 from .perturb import VoicePerturbConfig, maybe_perturb

@@ -30,9 +30,9 @@ from ...errors import InputError, ModaError, NoFaceFound, UsageError
 from ...face.identity import identity_features
 from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION
 from ...facemodel.inverse import invert_meshes
+from ...facemodel.params import PARAM_NAMES, MotionSeq, index
 from .. import prior
 from ..normalization import blink_count
-from ..params import PARAM_NAMES, MotionSeq, index
 from . import visemes
 from .dataset import FORMAT, FORMAT_VERSION, Clip, DatasetInfo, write_manifest, write_split
 from .tracking import FaceTrack, track_faces

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 from ...facemodel.emotions import EMOTION_NONE
+from ...facemodel.params import PARAM_NAMES, index
 from ..checkpoint import save_checkpoint
 from ..model import MotionCond, MotionDiT, MotionDiTConfig
 from ..normalization import Normalization, motion_stats
-from ..params import PARAM_NAMES, index
 from .dataset import SplitData, load_split
 from .paths import rectified_flow_path, sample_time
 

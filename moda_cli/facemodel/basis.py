@@ -1,12 +1,12 @@
 """Expression blendshapes on MediaPipe's 478-landmark topology, built per portrait.
 
-Each expression coefficient of ``motion/params.py`` gets per-landmark 3D displacements.
+Each expression coefficient of ``facemodel/params.py`` gets per-landmark 3D displacements.
 They are designed in a face-normalised frame (origin between the outer eye corners,
 x towards the subject's left = image right, y towards the chin, z away from the camera,
 unit = outer eye-corner distance) and then turned into crop pixels with the face's own
 rotation and size, so a tilted or turned face deforms along its own axes.
 
-jaw_open is absolute (params.py: 0 = inner lips touching, 1 = the widest opening of
+jaw_open is absolute (``params.py``: 0 = inner lips touching, 1 = the widest opening of
 ordinary speech, ``JAW_FULL_GAP`` eye spans): the basis opens the inner-lip gap by one
 eye-span per unit, and the renderer sets its coefficient to ``lip_gap(jaw_open,
 lip_press) - rest_gap``, so 0 closes a photo's parted lips. ``lip_gap`` is where the lips
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..face import landmarks as lm
-from ..motion.params import EXPRESSION_SPECS, JAW_FULL_GAP
+from .params import EXPRESSION_SPECS, JAW_FULL_GAP
 
 EXPRESSION_NAMES = tuple(s.name for s in EXPRESSION_SPECS)
 # MediaPipe's lips have a fourth row of points each, between the inner contour and the

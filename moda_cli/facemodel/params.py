@@ -144,16 +144,3 @@ class MotionSeq:
     @staticmethod
     def neutral(num_frames: int, fps: float) -> MotionSeq:
         return MotionSeq(np.zeros((num_frames, NUM_PARAMS), np.float32), fps)
-
-
-def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
-    """Centred moving average over time of (T, C), edges padded by repetition (length kept).
-
-    The pose is smoothed this way after sampling; ``frames`` is the preset's ``smoothing``.
-    """
-    if frames <= 1 or len(x) < 2:
-        return x
-    left = (frames - 1) // 2
-    padded = np.concatenate([np.repeat(x[:1], left, 0), x, np.repeat(x[-1:], frames - 1 - left, 0)])
-    csum = np.cumsum(np.concatenate([np.zeros_like(x[:1]), padded]), axis=0, dtype=np.float64)
-    return ((csum[frames:] - csum[:-frames]) / frames).astype(np.float32)
