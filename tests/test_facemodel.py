@@ -106,6 +106,15 @@ def test_the_model_learns_its_emotion_table_from_facemodel_alone():
     assert not loaded & {"moda_cli.presets", "moda_cli.motion.generator"}
 
 
+@pytest.mark.parametrize(
+    "module", ["moda_cli.motion.train.from_videos", "moda_cli.motion.train.trainer"]
+)
+def test_motion_learns_what_a_parameter_means_without_the_renderer(module):
+    loaded = _imported_by(module)
+    assert "moda_cli.facemodel.params" in loaded
+    assert not {m for m in loaded if m.startswith("moda_cli.render")}
+
+
 def test_face_crop_needs_no_presets():
     """face/ computes the crop from its own settings type; the preset's defaults agree."""
     from moda_cli.face.detect import Crop
