@@ -9,12 +9,12 @@ still look like lips around a mouth, and whether the face stays the person's.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..atomic import atomic_path
 from ..ffmpeg import read_frames
 from .measure import FrameSeries, References, anchors_of
 
@@ -102,11 +102,12 @@ def contact_sheet(
 
 
 def write_png(image: np.ndarray, path: str | Path) -> Path:
-    """Write an RGB image as PNG atomically (a temp file beside it, then ``os.replace``)."""
+    """Write an RGB image as PNG atomically (``atomic_path``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"cannot write {path}")
-    os.replace(tmp, path)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"cannot encode {path}")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(png.tobytes())
     return path
