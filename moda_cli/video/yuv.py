@@ -1,6 +1,7 @@
-"""RGB -> YUV 4:2:0 (BT.709, limited range), the encoder's own input format.
+"""RGB -> YUV 4:2:0 (BT.709, limited range), what ffmpeg reads from the writer whatever
+the output format (H.264's own input format; other codecs convert from it).
 
-moda hands x264 planar yuv420p rather than RGB: the frame is half the bytes through the
+moda hands ffmpeg planar yuv420p rather than RGB: the frame is half the bytes through the
 pipe, and only the part of a frame that changed needs converting (a talking head moves a
 box around the face; the rest of the frame is the portrait, converted once). ffmpeg's
 own RGB conversion of every whole frame cost about 30% of x264's time at 512 px.
