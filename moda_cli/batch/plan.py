@@ -34,7 +34,8 @@ from ..errors import UsageError, excerpt
 from ..safe_yaml import load_yaml
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".mp4", ".mov", ".mkv", ".webm"}
+AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac",
+              ".mp4", ".mov", ".mkv", ".webm"}
 MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
 DEFAULT_TEMPLATE = "{portrait}__{audio}.mp4"
 MANIFEST_KEYS = {"portrait", "audio", "output", "preset", "seed", "set"}
@@ -79,7 +80,8 @@ def _is_kind(path: Path, exts: set[str]) -> bool:
         return False
 
 
-def _pair_by_stem(images: list[Path], audios: list[Path], group: str) -> tuple[list[JobSpec], list[Path]]:
+def _pair_by_stem(images: list[Path], audios: list[Path],
+                  group: str) -> tuple[list[JobSpec], list[Path]]:
     by_stem: dict[str, list[Path]] = {}
     for image in images:
         by_stem.setdefault(image.stem, []).append(image)
@@ -144,7 +146,8 @@ def _overrides(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, dict):
-        return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in value.items()]
+        return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}"
+                for k, v in value.items()]
     if isinstance(value, list):
         return [str(v) for v in value]
     return [part.strip() for part in str(value).split(";") if part.strip()]
@@ -223,7 +226,11 @@ def _preset_ref(text: str | None, base: Path) -> str | None:
 
 def _clean_csv_row(row: dict[Any, Any]) -> dict[Any, Any]:
     """Spreadsheets write ``portrait, audio`` with spaces: strip names and values."""
-    return {(k.strip() if isinstance(k, str) else k): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    return {_strip(k): _strip(v) for k, v in row.items()}
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 def _read_rows(path: Path) -> list[Any]:
@@ -244,7 +251,8 @@ def _read_rows(path: Path) -> list[Any]:
     if isinstance(data, dict) and "jobs" in data:
         data = data["jobs"]
     if not isinstance(data, list):
-        raise UsageError("a YAML manifest must be a list of jobs (or have a 'jobs:' list)", path=path)
+        raise UsageError("a YAML manifest must be a list of jobs (or have a 'jobs:' list)",
+                         path=path)
     return data
 
 
@@ -252,7 +260,8 @@ def plan_manifest(path: Path) -> BatchPlan:
     if not path.is_file():
         raise UsageError("manifest not found", path=path)
     if path.suffix.lower() not in MANIFEST_EXTS:
-        raise UsageError(f"unknown manifest type {path.suffix!r}", path=path, hint="use .csv, .jsonl or .yaml")
+        raise UsageError(f"unknown manifest type {path.suffix!r}", path=path,
+                         hint="use .csv, .jsonl or .yaml")
     try:
         rows = _read_rows(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
@@ -275,7 +284,8 @@ def output_name(template: str, portrait: str, audio: str, job: str) -> str:
                          hint="fields: {portrait}, {audio}, {job}") from None
     except (IndexError, ValueError, AttributeError, TypeError) as exc:
         raise UsageError(f"output template {template!r} is malformed: {exc}",
-                         hint="fields: {portrait}, {audio}, {job}; write a literal brace as {{ or }}") from None
+                         hint="fields: {portrait}, {audio}, {job}; "
+                              "write a literal brace as {{ or }}") from None
     if not name.strip() or name.endswith(("/", os.sep)):
         raise UsageError(f"output template {template!r} gives an empty file name")
     return name
@@ -305,7 +315,9 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
             continue
         if job.output is None:
             assert job.portrait is not None and job.audio is not None
-            job.output = out_dir / output_name(template, job.portrait.stem, job.audio.stem, job.name.replace("/", "_"))
+            name = output_name(template, job.portrait.stem, job.audio.stem,
+                               job.name.replace("/", "_"))
+            job.output = out_dir / name
         elif not job.output.is_absolute():
             job.output = out_dir / job.output
         if job.output.suffix.lower() != ".mp4":
@@ -324,4 +336,6 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
 
 
 def _describe(job: JobSpec) -> str:
-    return f"{job.name!r} ({job.portrait.name if job.portrait else '?'} + {job.audio.name if job.audio else '?'})"
+    portrait = job.portrait.name if job.portrait else "?"
+    audio = job.audio.name if job.audio else "?"
+    return f"{job.name!r} ({portrait} + {audio})"

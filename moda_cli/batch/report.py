@@ -57,8 +57,8 @@ def write_report(report: dict[str, Any], path: Path, fmt: ReportFormat) -> None:
         text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
     else:
         head = {k: v for k, v in report.items() if k != "jobs"}
-        lines = [json.dumps({"type": "job", **job}, ensure_ascii=False, default=str) for job in report["jobs"]]
-        text = "\n".join([*lines, json.dumps({"type": "summary", **head}, ensure_ascii=False, default=str)]) + "\n"
+        rows = [{"type": "job", **job} for job in report["jobs"]] + [{"type": "summary", **head}]
+        text = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -52,7 +52,8 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
 
 def job_key(portrait: Path, audio: Path, settings: dict[str, Any], model_id: str) -> str:
     h = hashlib.sha256()
-    for part in (file_digest(portrait), file_digest(audio), json.dumps(settings, sort_keys=True), model_id, __version__):
+    settings_json = json.dumps(settings, sort_keys=True)
+    for part in (file_digest(portrait), file_digest(audio), settings_json, model_id, __version__):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]
