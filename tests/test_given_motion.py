@@ -146,3 +146,14 @@ def test_the_shipped_model_still_moves_the_mouth_with_the_audio(speech_with_paus
         if g is not None:
             np.testing.assert_array_equal(motion[:, _COLS], given.values[:, _COLS])
     assert r["given"] > 0.35 and r["given"] > r["free"] - 0.1, r
+
+
+def test_the_baseline_takes_given_channels_as_they_are():
+    from moda_cli.motion.baseline import BaselineGenerator
+
+    given = _given(120)
+    plain = BaselineGenerator().generate(request(120)).params
+    out = BaselineGenerator().generate(_with(request(120), given)).params
+    np.testing.assert_array_equal(out[:, _COLS], given.values[:, _COLS])
+    free = [c for c in range(NUM_PARAMS) if c not in _COLS]
+    np.testing.assert_array_equal(out[:, free], plain[:, free])

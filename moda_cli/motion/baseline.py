@@ -16,6 +16,7 @@ import numpy as np
 from ..facemodel.params import LIP_NAMES, POSE_SLICE, MotionSeq
 from . import prior
 from .generator import MotionRequest, ProgressFn
+from .reference import request_given
 from .smoothing import moving_average
 
 
@@ -52,6 +53,9 @@ class BaselineGenerator:
         )
         motion = prior.compose(nonlip, envelope_lips(env, s.lips))
         motion[:, POSE_SLICE] = moving_average(motion[:, POSE_SLICE], s.smoothing)
+        given = request_given(request)  # taken as they are: the baseline cannot adapt to them
+        if given is not None:
+            motion = np.where(given.mask, given.values, motion)
         if progress is not None:
             progress(num_frames, num_frames)
         return MotionSeq(motion, fps)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, NoFaceFound, UsageError
+from ..errors import InputError, NoFaceFound
 from ..facemodel.params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
 from ..presets import Preset
 from .generator import GivenMotion, MotionRequest
@@ -36,14 +36,10 @@ HINT = "give --pose-from a video with one clearly visible face throughout"
 
 def with_reference(preset: Preset, video: str | Path) -> Preset:
     """``preset`` with its motion driven by ``video`` (``motion.pose_from``), after the fast
-    checks: a readable video, and a generator that samples with given channels. Whether the
-    video shows a face is known once it is read (NoFaceFound, when the job runs)."""
+    check that it is a readable video. Whether it shows a face is known once it is read
+    (NoFaceFound, when the job runs)."""
     from ..video.source import probe_video
 
-    if preset.motion.generator != "learned":
-        name = preset.motion.generator
-        raise UsageError(f"--pose-from needs the learned generator, not {name!r}",
-                         hint="drop --generator baseline")
     try:
         probe_video(video)
     except InputError as exc:
