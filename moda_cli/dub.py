@@ -65,7 +65,7 @@ from .video.writer import VideoWriter, check_output
 MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assume it
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
 MIN_EYE_SPAN_PX = 12.0  # smaller faces pass through untouched
-MAX_TURN_DEG = 40.0  # faces turned further from the camera pass through
+MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass through
 MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
 _LIPS = indices(LIP_NAMES)
 
@@ -246,6 +246,7 @@ def _track(
                 library.offer(frame, points)
     finally:
         tracker.close()
+    library.finish()
     return recorder.result(), library
 
 

@@ -11,6 +11,7 @@ every pixel outside the warp's box is the source frame's own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +22,8 @@ from ..face import landmarks as lm
 from ..face.appearance import fill_polygon, inner_lip_polygon
 from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame
 from ..facemodel.params import JAW_FULL_GAP, LIP_NAMES
+from .mouth import paint_mouth
+from .mouth_source import MouthLook, analyse_mouth
 from .rig import face_triangles
 from .warp import MeshWarp, Region
 
@@ -179,6 +182,9 @@ def warp_lower_face(
 GAP_BINS = np.array([0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.18])
 FILL_FROM, FILL_FULL = 0.005, 0.025  # target gap beyond the source's (eye spans): blend range
 CROP_MARGIN = 0.3  # eye spans kept around the outer lips of a library mouth
+# The portrait renderer's working crop (``face.detect.working_crop``): 2.3 face sizes, 256
+# to 512 px; the painter's fixed lengths are in its pixels.
+PAINT_CROP_SCALE, PAINT_CROP_MIN, PAINT_CROP_MAX = 2.3, 256, 512
 _UPPER, _LOWER = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
 _CORNERS = lm.INNER_MOUTH_CORNERS
 
@@ -239,24 +245,35 @@ class MouthLibrary:
 
     def __init__(self) -> None:
         self.mouths: dict[int, _SourceMouth] = {}
+        self._face: _SourceMouth | None = None  # the most frontal face, for painting
+        self._look: MouthLook | None = None
+        self._px = 1.0
 
     def offer(self, frame: np.ndarray, points: np.ndarray) -> None:
+        """A tracked frame (H, W, 3) and its mesh (468, 3): kept if it is the most frontal
+        mouth of its opening seen so far (and the most frontal face, for ``finish``)."""
         gap = mouth_gap(points)
+        facing = abs(float(face_frame(lm.pad_iris(points)).axes[2, 2]))
+        if self._face is None or facing > self._face.facing:
+            self._face = _crop(frame, points, range(lm.NUM_MESH_POINTS), 0.2, gap, facing)
         if gap < GAP_BINS[0]:
             return
         k = int(np.searchsorted(GAP_BINS, gap, side="right")) - 1
-        facing = abs(float(face_frame(lm.pad_iris(points)).axes[2, 2]))
-        if k in self.mouths and self.mouths[k].facing >= facing:
+        if k not in self.mouths or self.mouths[k].facing < facing:
+            lips = [*lm.UPPER_OUTER_LIP, *lm.LOWER_OUTER_LIP]
+            self.mouths[k] = _crop(frame, points, lips, CROP_MARGIN, gap, facing)
+
+    def finish(self) -> None:
+        """After the last ``offer``: a source that never opens its mouth gets the painted
+        interior of the portrait renderer (``mouth.paint_mouth``), from its most frontal
+        face: its lip colour, light, blur and grain, teeth from its whites."""
+        self._face, face = None, self._face
+        if self.mouths or face is None:
             return
-        lips = points[[*lm.UPPER_OUTER_LIP, *lm.LOWER_OUTER_LIP], :2]
-        margin = CROP_MARGIN * lm.eye_span(points)
-        h, w = frame.shape[:2]
-        x0, y0 = np.maximum(np.floor(lips.min(axis=0) - margin).astype(int), 0)
-        x1, y1 = np.minimum(np.ceil(lips.max(axis=0) + margin).astype(int), (w, h))
-        if x1 - x0 < 4 or y1 - y0 < 4:
-            return
-        pixels = np.array(frame[y0:y1, x0:x1])
-        self.mouths[k] = _SourceMouth(pixels, points[:, :2] - (x0, y0), gap, facing)
+        side = PAINT_CROP_SCALE * float(np.ptp(face.points, axis=0).max())
+        self._px = side / min(PAINT_CROP_MAX, max(PAINT_CROP_MIN, side))  # as the renderer's
+        unit = lm.eye_span(face.points)
+        self._look = analyse_mouth(face.pixels, lm.pad_iris(face.points), unit, self._px)
 
     def fill(
         self, patch: np.ndarray, origin: tuple[int, int], points: np.ndarray, motion: np.ndarray,
@@ -264,15 +281,11 @@ class MouthLibrary:
     ) -> None:
         """Blend a source mouth into the target opening of ``patch`` (a warped box at
         ``origin`` in the frame), in place, where the target opens wider than the source."""
-        if not self.mouths:
-            return
         target = points[:, :2] + motion
         excess = mouth_gap(target) - mouth_gap(points)
         alpha = weight * float(np.clip((excess - FILL_FROM) / (FILL_FULL - FILL_FROM), 0.0, 1.0))
-        if alpha <= 0.0:
+        if alpha <= 0.0 or not (self.mouths or self._look):
             return
-        gap = mouth_gap(target)
-        best = min(self.mouths.values(), key=lambda m: abs(m.gap - gap) - 0.01 * m.facing)
         poly = inner_lip_polygon(target) - origin
         h, w = patch.shape[:2]
         x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 1, 0)
@@ -280,9 +293,32 @@ class MouthLibrary:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         box = patch[y0:y1, x0:x1]
+        if self._look is not None:  # painted: the source never opens its mouth
+            painted = np.array(patch)
+            unit = lm.eye_span(points)
+            paint_mouth(painted, lm.pad_iris(target) - origin, self._look, unit, self._px)
+            box[...] = np.clip(box + (painted[y0:y1, x0:x1].astype(np.float32) - box) * alpha,
+                               0, 255).astype(np.uint8)
+            return
+        gap = mouth_gap(target)
+        best = min(self.mouths.values(), key=lambda m: abs(m.gap - gap) - 0.01 * m.facing)
         mapped = _map_opening(best, target - origin, x0, y0, (x1 - x0, y1 - y0))
         inside = fill_polygon(box.shape, poly - (x0, y0))[..., None] * np.float32(alpha)
         box[...] = np.clip(box + (mapped - box) * inside, 0, 255).astype(np.uint8)
+
+
+def _crop(
+    frame: np.ndarray, points: np.ndarray, around: Sequence[int], margin: float, gap: float,
+    facing: float,
+) -> _SourceMouth:
+    """The frame's pixels around landmarks ``around`` (``margin`` eye spans more), kept."""
+    pts = points[list(around), :2]
+    pad = margin * lm.eye_span(points)
+    h, w = frame.shape[:2]
+    x0, y0 = np.clip(np.floor(pts.min(axis=0) - pad).astype(int), 0, (w - 1, h - 1))
+    x1, y1 = np.maximum(np.minimum(np.ceil(pts.max(axis=0) + pad).astype(int), (w, h)),
+                        (x0 + 1, y0 + 1))
+    return _SourceMouth(np.array(frame[y0:y1, x0:x1]), points[:, :2] - (x0, y0), gap, facing)
 
 
 def _map_opening(
