@@ -77,7 +77,9 @@ def test_checkpoint_without_vocabulary_is_read_as_version_1(tmp_path):
 
     path = save_checkpoint(tmp_path / "m.safetensors", MotionDiT(MotionDiTConfig(**TINY)), _norm())
     with safe_open(str(path), framework="pt") as f:
-        meta = {k: v for k, v in f.metadata().items() if k not in ("param_names", "emotions")}
+        stored = f.metadata()
+    assert {"param_names", "emotions"} <= set(stored)  # the trainer saves through this
+    meta = {k: v for k, v in stored.items() if k not in ("param_names", "emotions")}
     save_file(load_file(str(path)), str(path), metadata=meta)
     assert load_checkpoint(path).config.num_emotions == len(VOCABULARY_V1.emotions)
     with pytest.raises(ModelLoadError, match="adds pride"):

@@ -131,10 +131,11 @@ def lip_gap(jaw: np.ndarray | float, press: np.ndarray | float) -> np.ndarray:
     return JAW_FULL_GAP * parted
 
 
-def jaw_for_gap(gap: float) -> float:
-    """The jaw_open (no press) whose ``lip_gap`` is ``gap`` eye spans: lip_gap's inverse."""
-    g, k = max(gap, 0.0) / JAW_FULL_GAP, LIP_CONTACT
-    return float(g + k if g >= k else 2.0 * np.sqrt(k * g))
+def jaw_for_gap(gap: np.ndarray | float) -> np.ndarray:
+    """The jaw_open (no press) whose ``lip_gap`` is ``gap`` eye spans (any shape): lip_gap's
+    inverse."""
+    g, k = np.maximum(gap, 0.0) / JAW_FULL_GAP, LIP_CONTACT
+    return np.where(g >= k, g + k, 2.0 * np.sqrt(k * g))
 
 
 def _toward(f: np.ndarray, src: tuple[int, ...], dst: tuple[int, ...], frac: float) -> np.ndarray:
@@ -309,7 +310,7 @@ class ExpressionBasis:
     @property
     def rest_jaw(self) -> float:
         """The jaw_open that keeps the photo's own inner-lip gap."""
-        return jaw_for_gap(self.rest_gap)
+        return float(jaw_for_gap(self.rest_gap))
 
     def coefficients(self, expr: np.ndarray) -> np.ndarray:
         """(11,) params in 0..1 -> (11,) blend weights (jaw made absolute, press sealing)."""

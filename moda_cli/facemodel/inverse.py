@@ -9,8 +9,8 @@ The forward model is the head rig (``facemodel.head``) and the expression blends
    the rig's rotation about its pivot, then scale about the face centre, then shift;
 3. expressions: the pose removed, scalar measurements in the reference's face frame
    (unit = eye-corner distance), turned into coefficients with the per-unit sensitivities
-   of the blendshapes on this face. jaw_open is absolute (inner-lip gap /
-   ``JAW_FULL_GAP``); blinks are relative to the clip's open-eye level; the other
+   of the blendshapes on this face. jaw_open is absolute (the inner-lip gap through
+   ``basis.jaw_for_gap``, the inverse of the renderer's ``lip_gap``); blinks are relative to the clip's open-eye level; the other
    coefficients are relative to the clip's median, so an expression held through the
    whole clip is not seen.
 
@@ -26,7 +26,7 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.measure import eye_opening
 from ..face.pose import euler_from_matrix, fit_similarity
-from .basis import JAW_FULL_GAP, face_basis, face_frame
+from .basis import face_basis, face_frame, jaw_for_gap, lip_gap
 from .head import HeadGeometry
 from .params import EXPRESSION_SLICE, HIGH, LOW, PARAM_NAMES
 
@@ -157,10 +157,11 @@ def expression_params(feats: np.ndarray, sens: np.ndarray) -> np.ndarray:
     c = {n: i for i, n in enumerate(FEATURES)}
     out = np.zeros((len(feats), len(e)))
     d = feats - np.median(feats, axis=0)
-    jaw = np.clip(feats[:, c["gap"]] / JAW_FULL_GAP, 0.0, 1.0)
+    jaw = np.clip(jaw_for_gap(feats[:, c["gap"]]), 0.0, 1.0)  # the renderer's lip_gap inverted
     out[:, e["jaw_open"]] = jaw
     # Jaw opening moves the corners too; take its share out (the basis unit is one eye span of gap).
-    d[:, c["corner"]] -= sens[e["jaw_open"], c["corner"]] * JAW_FULL_GAP * (jaw - np.median(jaw))
+    opened = lip_gap(jaw, 0.0)
+    d[:, c["corner"]] -= sens[e["jaw_open"], c["corner"]] * (opened - np.median(opened))
     up = d[:, c["corner"]] / sens[e["smile"], c["corner"]]  # > 0 where corners rose
     down = d[:, c["corner"]] / sens[e["frown"], c["corner"]]
     out[:, e["smile"]] = np.clip(up, 0.0, None)

@@ -40,8 +40,9 @@ from .tracking import FaceTrack, track_faces
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 # Part of the dataset hash: bump when extraction changes. 2: eye openings measured like
 # face.measure's (lid-pair distances, not their vertical parts) and blinks counted like
-# normalization.blink_count's (the more-closed eye, not the mean of both).
-EXTRACT_VERSION = 2
+# normalization.blink_count's (the more-closed eye, not the mean of both). 3: jaw_open read
+# through basis.jaw_for_gap, the inverse of the renderer's lip_gap.
+EXTRACT_VERSION = 3
 MIN_FACE_FRACTION = 0.5  # a clip with faces in fewer frames is rejected
 CLIPS_PER_SHARD = 200
 ProgressFn = Callable[[int, int], None]  # (videos done, videos total)
