@@ -66,6 +66,7 @@ MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assu
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
 MIN_EYE_SPAN_PX = 12.0  # smaller faces pass through untouched
 MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass through
+INVERT_BLOCK = 1800  # frames read back at once (a minute at 30 fps: ~60 MB of float64 meshes)
 MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
 _LIPS = indices(LIP_NAMES)
 
@@ -121,7 +122,8 @@ class _Plan:
     target_lips: np.ndarray  # (N, 5) generated mouth, LIP_NAMES
     source_lips: np.ndarray  # (T, 5) the source's own mouth, LIP_NAMES
     weight: np.ndarray  # (T,) 0..1 share of the dub each source frame takes
-    mouths: dict[int, ShotMouth]  # per shot with a usable face
+    mouths: list[ShotMouth]  # per block of a shot with a usable face
+    block_of: np.ndarray  # (T,) each source frame's block in ``mouths`` (-1: none)
 
 
 def timeline(num_source: int, num_out: int) -> np.ndarray:
@@ -159,18 +161,25 @@ def ramp(ok: np.ndarray, frames: int = RAMP_FRAMES) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def source_mouth(track: FaceTrackFrames, ok: np.ndarray) -> tuple[np.ndarray, dict[int, ShotMouth]]:
-    """Per shot, the source's own mouth (T, 5) read back from its meshes, and the shot's
-    blendshapes built on its most neutral frame."""
+def source_mouth(
+    track: FaceTrackFrames, ok: np.ndarray
+) -> tuple[np.ndarray, list[ShotMouth], np.ndarray]:
+    """The source's own mouth (T, 5), read back from its meshes per shot (a long shot in
+    blocks of INVERT_BLOCK frames, so that the inversion's arrays stay small), and the
+    blendshapes built on each block's most neutral face, with each frame's block (T,)."""
     lips = np.zeros((len(track), len(LIP_NAMES)), np.float32)
-    mouths: dict[int, ShotMouth] = {}
+    mouths: list[ShotMouth] = []
+    block_of = np.full(len(track), -1, np.int32)
     for shot in np.unique(track.shots[ok]):
-        frames = np.flatnonzero(ok & (track.shots == shot))
-        inverse = invert_meshes(track.points[frames], np.ones(len(frames), bool))
-        # The mesh's jitter would make the replaced mouth twitch: a 3-frame mean.
-        lips[frames] = moving_average(inverse.motion[:, _LIPS], 3)
-        mouths[int(shot)] = shot_mouth(inverse.ref)
-    return lips, mouths
+        in_shot = np.flatnonzero(ok & (track.shots == shot))
+        for start in range(0, len(in_shot), INVERT_BLOCK):
+            frames = in_shot[start : start + INVERT_BLOCK]
+            inverse = invert_meshes(track.points[frames], np.ones(len(frames), bool))
+            # The mesh's jitter would make the replaced mouth twitch: a 3-frame mean.
+            lips[frames] = moving_average(inverse.motion[:, _LIPS], 3)
+            block_of[frames] = len(mouths)
+            mouths.append(shot_mouth(inverse.ref))
+    return lips, mouths, block_of
 
 
 def resample_lips(motion: np.ndarray, fps: float, num_out: int, audio_s: float) -> np.ndarray:
@@ -254,11 +263,12 @@ def _plan(
     job: DubJob, info: VideoInfo, track: FaceTrackFrames, generated: np.ndarray, audio_s: float
 ) -> _Plan:
     ok = usable(track)
-    source_lips, mouths = source_mouth(track, ok)
+    source_lips, mouths, block_of = source_mouth(track, ok)
     fps = float(info.fps)
     num_out = len(track) if job.fit == "video" else num_video_frames(audio_s, fps)
     target = resample_lips(generated, fps, num_out, audio_s)
-    return _Plan(track, timeline(len(track), num_out), target, source_lips, ramp(ok), mouths)
+    return _Plan(track, timeline(len(track), num_out), target, source_lips, ramp(ok), mouths,
+                 block_of)
 
 
 def _render(job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary) -> None:
@@ -282,7 +292,7 @@ def _dubbed_frame(plan: _Plan, library: MouthLibrary, k: int, frame: np.ndarray)
     if weight <= 0.0:
         return frame
     points = plan.track.points[s].astype(np.float64)
-    mouth = plan.mouths[int(plan.track.shots[s])]
+    mouth = plan.mouths[int(plan.block_of[s])]
     delta = mouth_coefficients(plan.target_lips[k]) - mouth_coefficients(plan.source_lips[s])
     motion = landmark_motion(mouth, points, weight * delta)
     warped = warp_lower_face(frame, points, motion, mouth)

@@ -8,7 +8,10 @@ the decoded output with a fresh face mesh.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from moda_cli.cli import app
 from moda_cli.dub import ramp, timeline
 from moda_cli.face import landmarks as lm
 from moda_cli.face.measure import FaceMeter, measure_points
-from moda_cli.ffmpeg import probe
+from moda_cli.ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from moda_cli.motion.prior import speech_activity
 from moda_cli.presets import VideoSettings
 from moda_cli.video.source import probe_video, read_video
@@ -185,3 +188,32 @@ def test_bad_inputs_fail_per_job_naming_the_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["render", str(sound), str(speech), "-o", str(out)])
     assert result.exit_code == 1 and "sound.mp4" in result.output
     assert not out.exists() and not list(tmp_path.glob(".*moda*"))
+
+
+def _dub_peak_mb(video: Path, audio: Path, out: Path) -> float:
+    """Peak resident memory of `moda render VIDEO AUDIO --fit video` in its own process."""
+    report = out.with_suffix(".json")
+    subprocess.run([sys.executable, "-m", "moda_cli.cli", "render", str(video), str(audio),
+                    "-o", str(out), "--fit", "video", "-q", "--report", str(report)],
+                   check=True, capture_output=True)
+    return float(json.loads(report.read_text())["peak_rss_mb"])
+
+
+def test_memory_stays_flat_with_the_source_length(source: Path, tmp_path: Path) -> None:
+    longer = tmp_path / "longer.mp4"  # the source four times over
+    run_ffmpeg(["-y", "-stream_loop", "3", "-i", ffmpeg_path_arg(source), "-c", "copy",
+                ffmpeg_path_arg(longer)])
+    frames = probe_video(source).num_frames
+    assert probe_video(longer).num_frames == 4 * frames
+    speech = SAMPLES / "astronaut__de.wav"
+    short = _dub_peak_mb(source, speech, tmp_path / "short.mp4")
+    long = _dub_peak_mb(longer, speech, tmp_path / "long.mp4")
+    frame_mb = np.prod(_frames_shape(source)) / 2**20
+    print(f"peak RSS: {short:.0f} MB for {frames} frames, {long:.0f} MB for {4 * frames}")
+    # Holding the extra frames would add 3 * frames * frame_mb (over 500 MB here).
+    assert long - short < 0.1 * 3 * frames * frame_mb
+
+
+def _frames_shape(path: Path) -> tuple[int, int, int]:
+    info = probe_video(path)
+    return info.height, info.width, 3
