@@ -248,7 +248,9 @@ def _blink(
     above = along(upper, f[[*corners, *upper], 1:2])[:, 0] - f[:, 1]
     below = f[:, 1] - along(lower, f[[*corners, *lower], 1:2])[:, 0]
     weight = np.where(above >= 0, LID_MEET * (1 - _smoothstep(0, LID_SKIN_REACH[0], above)), 0.0)
-    weight -= np.where(below >= 0, (1 - LID_MEET) * (1 - _smoothstep(0, LID_SKIN_REACH[1], below)), 0.0)
+    weight -= np.where(
+        below >= 0, (1 - LID_MEET) * (1 - _smoothstep(0, LID_SKIN_REACH[1], below)), 0.0
+    )
     d = np.zeros_like(f)
     d[:, :2] = weight[:, None] * along(upper, gap)  # zero beyond the eye's corners
     d[list(upper), :2] = LID_MEET * gap[2:]

@@ -10,9 +10,9 @@ The forward model is the head rig (``facemodel.head``) and the expression blends
 3. expressions: the pose removed, scalar measurements in the reference's face frame
    (unit = eye-corner distance), turned into coefficients with the per-unit sensitivities
    of the blendshapes on this face. jaw_open is absolute (the inner-lip gap through
-   ``basis.jaw_for_gap``, the inverse of the renderer's ``lip_gap``); blinks are relative to the clip's open-eye level; the other
-   coefficients are relative to the clip's median, so an expression held through the
-   whole clip is not seen.
+   ``basis.jaw_for_gap``, the inverse of the renderer's ``lip_gap``); blinks are relative
+   to the clip's open-eye level; the other coefficients are relative to the clip's
+   median, so an expression held through the whole clip is not seen.
 
 The calibration constants below are measured on MediaPipe's mesh, not on the face model.
 """

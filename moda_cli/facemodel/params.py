@@ -107,7 +107,9 @@ def index(name: str) -> int:
     try:
         return PARAM_NAMES.index(name)
     except ValueError:
-        raise KeyError(f"unknown motion parameter {name!r}; valid: {', '.join(PARAM_NAMES)}") from None
+        raise KeyError(
+            f"unknown motion parameter {name!r}; valid: {', '.join(PARAM_NAMES)}"
+        ) from None
 
 
 def indices(names: tuple[str, ...]) -> list[int]:

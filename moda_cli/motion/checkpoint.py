@@ -142,7 +142,8 @@ def load_checkpoint(
         )
     if meta.get("schema_version") != str(SCHEMA_VERSION):
         raise ModelLoadError(
-            f"checkpoint schema version {meta.get('schema_version')!r}, this code reads {SCHEMA_VERSION}",
+            f"checkpoint schema version {meta.get('schema_version')!r}, "
+            f"this code reads {SCHEMA_VERSION}",
             path=path,
             hint="use a checkpoint trained with this version of moda",
         )
@@ -159,14 +160,16 @@ def load_checkpoint(
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
         raise ModelLoadError(
-            f"weights do not match the config: missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
+            "weights do not match the config: "
+            f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
             f"unexpected {extra[:3]}{'...' if len(extra) > 3 else ''}",
             path=path,
         )
     for name, tensor in tensors.items():
         if tensor.shape != expected[name].shape:
             raise ModelLoadError(
-                f"weight {name} has shape {tuple(tensor.shape)}, the config needs {tuple(expected[name].shape)}",
+                f"weight {name} has shape {tuple(tensor.shape)}, "
+                f"the config needs {tuple(expected[name].shape)}",
                 path=path,
             )
     if norm.motion_mean.shape != (config.motion_dim,) or norm.motion_std.shape != (

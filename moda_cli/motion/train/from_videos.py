@@ -99,7 +99,8 @@ class VideoDatasetInfo(DatasetInfo):
 
 @cache
 def _natural_levels() -> dict[str, float]:
-    """The synthetic data's levels at condition 1 (fixed seed), to express a video's in the same units."""
+    """The synthetic data's levels at condition 1 (fixed seed): a video's are expressed in
+    these units."""
     fps, n = 25.0, 6000
     rng = np.random.default_rng(0)
     accents = np.arange(5, n, 15)
@@ -215,7 +216,8 @@ def find_videos(video_dir: str | Path) -> list[Path]:
 
 
 def _heldout_names(names: list[str], fraction: float) -> set[str]:
-    """A stable choice (by name hash, not by order) of round(fraction * n) files, at least one of two or more."""
+    """A stable choice (by name hash, not by order) of round(fraction * n) files, at least
+    one of two or more."""
     if fraction <= 0 or len(names) < 2:
         return set()
     count = min(len(names) - 1, max(1, int(round(fraction * len(names)))))
