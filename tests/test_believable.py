@@ -127,10 +127,9 @@ def test_the_tracker_finds_the_face_in_every_frame(reports, kind):
     assert reports[kind].face_found >= LIMITS.face_found_min
 
 
-# The turned head is left out here: on its profile the mesh takes the upper teeth that show
-# under the lip at small openings for lip, and its upper band reads 97.3-98.2% depending on
-# the run (the README lists it as left to do). The three kinds the issue names are asserted.
-@pytest.mark.parametrize("kind", [k for k in CLIPS if k != "turned_head"])
+# The turned head included: on its profile the mesh took upper teeth lit at small openings
+# for lip (upper band 97.3-98.2%); a narrow opening's interior is dark now (100%).
+@pytest.mark.parametrize("kind", CLIPS)
 def test_lip_bands_hold_the_portraits_colour(reports, kind):
     lips = reports[kind].lips
     assert lips is not None
