@@ -66,6 +66,10 @@ MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assu
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
 MIN_EYE_SPAN_PX = 12.0  # smaller faces pass through untouched
 MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass through
+# A shot's lips at least this much redder than its chin (CIELAB a*) can tell a covered
+# mouth: one below COVERED_SHARE of that (measured: 9.9-16 on a face with red lips,
+# 0.6-7.9 on paler ones, where a hand could not be told from the lips).
+CLEAR_REDNESS, COVERED_SHARE = 8.0, 0.3
 INVERT_BLOCK = 1800  # frames read back at once (a minute at 30 fps: ~60 MB of float64 meshes)
 MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
 _LIPS = indices(LIP_NAMES)
@@ -137,13 +141,27 @@ def timeline(num_source: int, num_out: int) -> np.ndarray:
 
 
 def usable(track: FaceTrackFrames) -> np.ndarray:
-    """(T,) bool: a face large enough and turned towards the camera enough to dub."""
+    """(T,) bool: a face large enough, turned towards the camera enough, and its mouth
+    not covered, to dub."""
     ok = track.found.copy()
     for t in np.flatnonzero(ok):
         pts = track.points[t].astype(np.float64)
         facing = abs(face_frame(lm.pad_iris(pts)).axes[2, 2])  # cos of the turn from the camera
         ok[t] = lm.eye_span(pts) >= MIN_EYE_SPAN_PX and facing >= np.cos(np.radians(MAX_TURN_DEG))
-    return ok
+    return ok & ~covered(track)
+
+
+def covered(track: FaceTrackFrames) -> np.ndarray:
+    """(T,) bool: frames whose lips are no redder than the chin, in shots whose lips
+    clearly are (median ``lip_redness`` at least CLEAR_REDNESS): a hand, a microphone.
+    Pale lips, whose redness is within the mesh's noise, are never called covered."""
+    out = np.zeros(len(track), bool)
+    for shot in np.unique(track.shots[track.found]):
+        frames = np.flatnonzero(track.found & (track.shots == shot))
+        typical = float(np.median(track.redness[frames]))
+        if typical >= CLEAR_REDNESS:
+            out[frames] = track.redness[frames] < COVERED_SHARE * typical
+    return out
 
 
 def ramp(ok: np.ndarray, frames: int = RAMP_FRAMES) -> np.ndarray:
@@ -247,7 +265,7 @@ def _track(
     try:
         for frame in read_video(info):
             points = tracker.update(frame)
-            recorder.add(points, tracker.shot)
+            recorder.add(frame, points, tracker.shot)
             if points is not None:
                 if not seen:
                     first_face(points)

@@ -24,9 +24,10 @@ from typer.testing import CliRunner
 from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features
 from moda_cli.cli import app
-from moda_cli.dub import ramp, timeline
+from moda_cli.dub import covered, ramp, timeline
 from moda_cli.face import landmarks as lm
 from moda_cli.face.measure import FaceMeter, measure_points
+from moda_cli.face.track import FaceTrackFrames
 from moda_cli.ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from moda_cli.motion.prior import speech_activity
 from moda_cli.presets import VideoSettings
@@ -217,3 +218,14 @@ def test_memory_stays_flat_with_the_source_length(source: Path, tmp_path: Path) 
 def _frames_shape(path: Path) -> tuple[int, int, int]:
     info = probe_video(path)
     return info.height, info.width, 3
+
+
+def test_a_covered_mouth_is_told_only_where_the_lips_are_clearly_red() -> None:
+    n = 20
+    redness = np.full(n, 12.0, np.float32)
+    redness[8:12] = 0.5  # a hand over the mouth: lips no redder than the chin
+    track = FaceTrackFrames(np.zeros((n, lm.NUM_MESH_POINTS, 3), np.float32), np.ones(n, bool),
+                            np.zeros(n, np.int32), redness)
+    assert covered(track).tolist() == [k in range(8, 12) for k in range(n)]
+    pale = FaceTrackFrames(track.points, track.found, track.shots, redness / 4)
+    assert not covered(pale).any()  # pale lips: within the noise, never called covered

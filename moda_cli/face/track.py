@@ -35,14 +35,16 @@ REACQUIRE = 1.5  # a face found after a gap must lie within this many face sizes
 class FaceTrackFrames:
     """Per-frame meshes of one video, as ``FaceTracker`` found them.
 
-    points: (T, 468, 3) float32 mesh in frame pixels (z scaled like x), NaN where no face.
-    found:  (T,) bool.
-    shots:  (T,) int32 shot number, one more after each cut.
+    points:  (T, 468, 3) float32 mesh in frame pixels (z scaled like x), NaN where no face.
+    found:   (T,) bool.
+    shots:   (T,) int32 shot number, one more after each cut.
+    redness: (T,) float32 ``lip_redness`` of each frame with a face (NaN without).
     """
 
     points: np.ndarray
     found: np.ndarray
     shots: np.ndarray
+    redness: np.ndarray
 
     def __len__(self) -> int:
         return len(self.found)
@@ -110,7 +112,8 @@ class FaceTracker:
         """A face box: the largest at a shot's start, else the one nearest the last face."""
         h, w = frame.shape[:2]
         s = min(1.0, DETECT_SIDE / max(h, w))
-        small = frame if s >= 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        area = cv2.INTER_AREA
+        small = frame if s >= 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=area)
         boxes = [b / s for b in self._boxes.boxes(np.ascontiguousarray(small))]
         if not boxes:
             return None
@@ -160,19 +163,41 @@ class TrackRecorder:
         self._points = np.full((n, lm.NUM_MESH_POINTS, 3), np.nan, np.float32)
         self._found = np.zeros(n, bool)
         self._shots = np.zeros(n, np.int32)
+        self._redness = np.full(n, np.nan, np.float32)
         self.count = 0
 
-    def add(self, points: np.ndarray | None, shot: int) -> None:
+    def add(self, frame: np.ndarray, points: np.ndarray | None, shot: int) -> None:
         if self.count == len(self._found):  # the header's count was short: grow
             self._points = np.concatenate([self._points, np.full_like(self._points, np.nan)])
             self._found = np.concatenate([self._found, np.zeros_like(self._found)])
             self._shots = np.concatenate([self._shots, np.zeros_like(self._shots)])
+            self._redness = np.concatenate([self._redness, np.full_like(self._redness, np.nan)])
         if points is not None:
             self._points[self.count] = points
             self._found[self.count] = True
+            self._redness[self.count] = lip_redness(frame, points)
         self._shots[self.count] = shot
         self.count += 1
 
     def result(self) -> FaceTrackFrames:
         n = self.count
-        return FaceTrackFrames(self._points[:n], self._found[:n], self._shots[:n])
+        return FaceTrackFrames(self._points[:n], self._found[:n], self._shots[:n],
+                               self._redness[:n])
+
+
+# Lip bands (between the outer and inner contours) and skin below the lower lip.
+_LIP_SAMPLES = (*lm.UPPER_LIP_MID[2:-2], *lm.LOWER_LIP_MID[2:-2])
+_CHIN_SAMPLES = (152, 175, 199, 200, 208, 428, 32, 262)
+
+
+def lip_redness(frame: np.ndarray, points: np.ndarray) -> float:
+    """How much redder (CIELAB a*) the lips are than the chin below them, from a few
+    pixels at the mesh's points. A hand over the mouth (the mesh still places lips there)
+    or a microphone takes it to about 0."""
+    h, w = frame.shape[:2]
+    at = np.round(points[[*_LIP_SAMPLES, *_CHIN_SAMPLES], :2]).astype(int)
+    at = np.clip(at, 0, (w - 1, h - 1))
+    rgb = frame[at[:, 1], at[:, 0]].astype(np.float32)[None] / np.float32(255)
+    a = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, :, 1]
+    n = len(_LIP_SAMPLES)
+    return float(np.median(a[:n]) - np.median(a[n:]))
