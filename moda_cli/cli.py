@@ -32,7 +32,7 @@ from rich.table import Table
 from .batch.executors import EXECUTORS
 from .batch.plan import DEFAULT_TEMPLATE
 from .choices import Detector, Device, EvalSuite, Fit, KeepAudio, Pool, ReportFormat
-from .errors import INTERNAL_ERROR, ModaError, output_error
+from .errors import INTERNAL_ERROR, ModaError, UsageError, output_error
 from .face.detectors import DETECTORS
 from .motion.generators import GENERATORS
 from .motion.solvers import SOLVERS
@@ -196,6 +196,16 @@ def render(
         help="Reference video: the portrait takes its head pose, blinks and brows (played "
              "back and forth, or cut, to the audio's length); the mouth follows the audio.",
     )] = None,
+    motion_in: Annotated[Path | None, typer.Option(
+        "--motion-in", rich_help_panel=MOTION,
+        help="Render this motion file instead of sampling: moda's .json or a Live Link Face "
+             ".csv (resampled to the video's fps, cut or held to the audio's length).",
+    )] = None,
+    motion_out: Annotated[Path | None, typer.Option(
+        "--motion-out", rich_help_panel=OUTPUT,
+        help="Also write the motion that was rendered: .json (moda's, exact) or .csv "
+             "(Live Link Face's ARKit layout).",
+    )] = None,
     solver: SolverOpt = None,
     video_format: FormatOpt = None,
     device: DeviceOpt = "auto",
@@ -237,9 +247,13 @@ def render(
     if is_video(portrait):  # by its content, not its name
         from .dub import DubJob
 
+        if motion_in is not None or motion_out is not None:
+            raise UsageError("--motion-in and --motion-out take a portrait, not a video to dub",
+                             path=portrait)
+
         _dub(DubJob(portrait, audio, output, settings, fit, keep_audio), options, quiet, report)
         return
-    job = Job(portrait, audio, output, settings)
+    job = Job(portrait, audio, output, settings, motion_in=motion_in, motion_out=motion_out)
     check_job(job)
     with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
         result = Engine(options).render(job, bar.update)

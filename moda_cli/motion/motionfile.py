@@ -237,11 +237,12 @@ def read_motion(path: Path) -> MotionTrack:
     Cached by path, size and time: a batch may drive many portraits with one file."""
     check_motion_path(path, "in")
     stat = os.stat(path)
-    return _read(path.resolve(), (stat.st_size, stat.st_mtime_ns))
+    return _read(path, path.resolve(), (stat.st_size, stat.st_mtime_ns))
 
 
 @lru_cache(maxsize=4)
-def _read(path: Path, _stamp: tuple[int, int]) -> MotionTrack:
+def _read(path: Path, _resolved: Path, _stamp: tuple[int, int]) -> MotionTrack:
+    """``path`` as given, for the messages; the file's resolved path and stamp key the cache."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -5,12 +5,15 @@ A job runs as: 1. check inputs, 2. portrait and face, 3. audio and features, 4. 
 (``streaming.Ahead``) while the frames of earlier windows are rendered and streamed to
 the encoder. Inputs are checked before any model is loaded; the output appears only when
 complete. Where the time, CPU and memory go is measured by ``metering.StageMeter``.
+A job's motion file (``Job.motion_in``) is played back instead of sampling; the rows the
+renderer took are written to ``Job.motion_out`` once the video is in place.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -22,9 +25,11 @@ from ..face.detect import make_detector
 from ..face.identity import identity_features
 from ..face.image_io import load_portrait
 from ..face.types import Face, Portrait
+from ..facemodel.params import MotionSeq
 from ..ffmpeg import ffmpeg_exe
 from ..motion.generator import MotionGenerator, MotionRequest
 from ..motion.generators import GENERATORS, GeneratorSetup
+from ..motion.motionfile import FileMotion, read_motion, write_motion
 from ..render.renderer import Renderer
 from ..video.writer import VideoWriter
 from .device import resolve_device, streaming_threads
@@ -97,7 +102,7 @@ class Engine:
 
             # 4-5. motion in the joint parameter space, rendered and encoded as it comes
             meter.switch("motion")
-            generator = self.generator(preset.motion.generator)
+            generator = self._motion_source(job)
             identity = identity_features(face.landmarks)
             request = MotionRequest(features, identity, preset.motion, preset.seed)
             self._render_video(job, portrait, face, generator, request, meter, notify)
@@ -107,6 +112,9 @@ class Engine:
         warnings = []
         if face.num_faces > 1:
             warnings.append(f"{job.portrait}: {face.num_faces} faces found, animating the largest")
+        if isinstance(generator, FileMotion) and generator.track.unrendered:
+            names = ", ".join(generator.track.unrendered)
+            warnings.append(f"{job.motion_in}: not rendered yet (moda cannot show them): {names}")
         return JobResult(
             output=job.output,
             frames=features.num_frames,
@@ -120,6 +128,12 @@ class Engine:
             stage_peak_rss_mb=meter.peak_rss_mb,
             stage_cpu_seconds=meter.cpu_seconds,
         )
+
+    def _motion_source(self, job: Job) -> MotionGenerator:
+        """The job's motion file played back, or the preset's generator."""
+        if job.motion_in is not None:
+            return FileMotion(read_motion(job.motion_in))
+        return self.generator(job.preset.motion.generator)
 
     def _render_video(
         self,
@@ -144,7 +158,9 @@ class Engine:
             if done == 0:  # once frames come out, the bar follows them
                 notify("motion", d, t)
 
-        sampler = Ahead(generator.stream(request, motion_progress))
+        rendered: list[np.ndarray] = []  # the rows as the renderer takes them, for motion_out
+        stream = generator.stream(request, motion_progress)
+        sampler = Ahead(stream if job.motion_out is None else _kept(stream, rendered))
         with streaming_threads(), sampler as chunks:
             # The portrait's own setup (segmentation, inpainting, the warp's grid) runs while
             # the sampler solves its first window.
@@ -191,3 +207,13 @@ class Engine:
                 writer.close()
         meter.add_cpu("motion", sampler.cpu_seconds)
         meter.add_cpu("encode", writer.cpu_seconds)
+        if job.motion_out is not None:
+            fps = request.features.fps
+            write_motion(job.motion_out, MotionSeq(np.concatenate(rendered), fps))
+
+
+def _kept(chunks: Iterator[np.ndarray], into: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """``chunks`` passed on, each also appended to ``into``."""
+    for chunk in chunks:
+        into.append(chunk)
+        yield chunk

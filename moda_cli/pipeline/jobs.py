@@ -29,10 +29,15 @@ class EngineOptions:
 
 @dataclass
 class Job:
+    """One video. motion_in: a motion file rendered instead of sampling; motion_out: where
+    to write the motion that was rendered (``motion.motionfile``)."""
+
     portrait: Path
     audio: Path
     output: Path
     preset: Preset
+    motion_in: Path | None = None
+    motion_out: Path | None = None
 
 
 @dataclass
@@ -82,3 +87,22 @@ def check_job(job: Job) -> None:
         raise UsageError("the output would overwrite an input", path=job.output)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     check_output(job.output)  # a folder in its place, or read-only: before any model loads
+    _check_motion_files(job)
+
+
+def _check_motion_files(job: Job) -> None:
+    """A motion file to read is read now (a bad one fails before any model loads)."""
+    from ..motion.motionfile import check_motion_path, read_motion
+
+    if job.motion_in is not None:
+        if job.preset.motion.pose_from is not None:
+            raise UsageError("a motion file gives the whole motion: leave out the pose "
+                             "reference (--pose-from, motion.pose_from)", path=job.motion_in)
+        read_motion(job.motion_in)
+    if job.motion_out is not None:
+        check_motion_path(job.motion_out, "out")
+        if job.motion_out.resolve() in (job.output.resolve(), job.portrait.resolve(),
+                                        job.audio.resolve()):
+            raise UsageError("the motion file would overwrite an input or the video",
+                             path=job.motion_out)
+        job.motion_out.parent.mkdir(parents=True, exist_ok=True)
