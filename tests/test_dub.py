@@ -239,3 +239,14 @@ def test_a_covered_mouth_is_told_only_where_the_lips_are_clearly_red() -> None:
     assert covered(track).tolist() == [k in range(8, 12) for k in range(n)]
     pale = FaceTrackFrames(track.points, track.found, track.shots, redness / 4)
     assert not covered(pale).any()  # pale lips: within the noise, never called covered
+
+
+def test_a_variable_frame_rate_video_is_read_at_its_average_rate(tmp_path: Path) -> None:
+    vfr = tmp_path / "vfr.mp4"  # 60 frames at 30 fps, then 60 at 10 fps
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=4",
+                "-vf", "setpts='if(lt(N,60),N/30,2+(N-60)/10)/TB'", "-fps_mode", "vfr",
+                "-frames:v", "120", "-c:v", "libx264", "-pix_fmt", "yuv420p", ffmpeg_path_arg(vfr)])
+    info = probe_video(vfr)
+    assert abs(float(info.fps) - 120 / 8) < 0.5  # the average rate, not the first part's 30
+    decoded = sum(1 for _ in read_video(info))
+    assert abs(decoded - 8 * float(info.fps)) <= 2  # evenly spaced frames at that rate
