@@ -153,22 +153,16 @@ def test_round_trip_gives_identical_frames_and_a_phone_csv_drives_the_face(
     assert np.ptp(read_motion(tmp_path / "m.json").params[:, index("jaw_open")]) > 0.2
 
     t, jaw, yaw = _phone_csv(tmp_path / "phone.csv")
-    driven = tmp_path / "driven.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "render",
-            str(small_portrait),
-            str(audio),
-            "-o",
-            str(driven),
-            "--motion-in",
-            str(tmp_path / "phone.csv"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    said = " ".join(result.output.split())  # the console wraps long lines
-    assert "not rendered yet" in said and "CheekPuff" in said, said
+    driven, written = tmp_path / "driven.mp4", tmp_path / "written.csv"
+    args = ["render", small_portrait, audio, "-o", driven, "--motion-in", tmp_path / "phone.csv"]
+    said = " ".join(_moda(*args, "--motion-out", written).split())  # the console wraps lines
+    assert "not rendered yet" in said and "cheekPuff" in said, said
+    # what the video cannot show is carried on to the file the render writes
+    table = list(csv.DictReader(written.read_text().splitlines()))
+    assert len(table) == SECONDS * 25 and {r["CheekPuff"] for r in table} == {"0.200000"}
+    jaw_written = np.array([float(r["JawOpen"]) for r in table])
+    times = read_motion(tmp_path / "phone.csv").times  # with the timecodes' sub-frames
+    np.testing.assert_allclose(jaw_written, np.interp(np.arange(75) / 25, times, jaw), atol=1e-5)
     seen = _measured(driven)
     frame_t = np.arange(len(seen)) / 25.0
     want_jaw, want_yaw = np.interp(frame_t, t, jaw), np.interp(frame_t, t, yaw)

@@ -30,8 +30,8 @@ open (taken as 45 mm, the middle of the 40-55 mm clinical norm of maximal openin
 speech-sized mouth.
 
 The ARKit shapes and gaze that no link names (``NOT_RENDERED``) are part of the
-vocabulary, written (as 0) and read (then dropped, with a warning) by the motion files,
-but not rendered yet.
+vocabulary but not rendered yet: a motion file read for a render carries them on to the
+motion file it writes (``ArkitFrames.carry``); sampled motion has them at 0.
 """
 
 from __future__ import annotations
@@ -209,6 +209,7 @@ NOT_RENDERED: tuple[str, ...] = tuple(n for n in BLENDSHAPE_NAMES if n not in RE
 
 _SHAPE = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 _HEAD = {c.name: i for i, c in enumerate(HEAD_CHANNELS)}
+_UNRENDERED_SHAPES = [i for i, name in enumerate(BLENDSHAPE_NAMES) if name not in RENDERED]
 
 
 @dataclass
@@ -223,6 +224,18 @@ class ArkitFrames:
     blendshapes: np.ndarray
     head: np.ndarray
     gaze: np.ndarray
+
+    @property
+    def unrendered(self) -> np.ndarray:
+        """(T, len(NOT_RENDERED)) the channels moda does not render, in that order."""
+        return np.hstack([self.blendshapes[:, _UNRENDERED_SHAPES], self.gaze])
+
+    def carry(self, values: np.ndarray) -> None:
+        """Set the channels moda does not render to (T, len(NOT_RENDERED)) ``values``
+        (a motion file's, carried on to the file a render writes)."""
+        count = len(_UNRENDERED_SHAPES)
+        self.blendshapes[:, _UNRENDERED_SHAPES] = values[:, :count]
+        self.gaze[:] = values[:, count:]
 
     @staticmethod
     def zeros(frames: int) -> ArkitFrames:

@@ -5,7 +5,8 @@ Two formats, told apart by the file's extension:
 * ``.json``, moda's own: ``fps``, the 17 channels of the joint motion space with their
   units, one row per frame, written so that every float32 reads back bit for bit (the
   double each one is, in its shortest round-tripping form); plus an ``arkit`` view of the
-  same motion (``facemodel.arkit.to_arkit``, 6 decimals), for other tools, never read back.
+  same motion (``facemodel.arkit.to_arkit``, 6 decimals) for other tools, of which moda
+  reads back only the channels it does not render (below).
 * ``.csv``, Live Link Face's layout: ``Timecode``, ``BlendShapeCount`` (61), the 52 ARKit
   blendshapes in UpperCamel in the order Live Link Face writes them (Apple's, except that
   ``JawRight`` comes before ``JawLeft`` and ``MouthRight`` before ``MouthLeft``), then
@@ -24,7 +25,9 @@ no rows are errors naming the file, the line and the column (exit code 2).
 
 Played back, a file's motion is resampled to the video's frame rate (linear in time; the
 rows as they are when the rates match) and cut, or its last row held, to the audio's
-length (``MotionTrack.at_fps``).
+length (``MotionTrack.at_fps``). The ARKit channels moda does not render yet
+(``arkit.NOT_RENDERED``: gaze, cheek puff, ...) are carried on, resampled the same way,
+to the motion file that render writes; sampled motion has them at 0.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from ..facemodel.arkit import (
     from_arkit,
     to_arkit,
 )
-from ..facemodel.params import NUM_PARAMS, PARAM_NAMES, PARAM_SPECS, MotionSeq
+from ..facemodel.params import PARAM_NAMES, PARAM_SPECS, MotionSeq
 from .generator import MotionRequest, ProgressFn
 
 SUFFIXES = (".json", ".csv")
@@ -93,22 +96,38 @@ class MotionTrack:
     times:      (N,) seconds of each row from the first, non-decreasing
     params:     (N, 17) float32 moda motion (``facemodel.params``)
     fps:        the rows' frame rate when the file states one (moda's JSON), else None
-    unrendered: ARKit channels the file moves that moda does not render yet
+    carried:    (N, len(NOT_RENDERED)) float32 ARKit channels moda does not render yet,
+                carried on to a motion file the render writes; None when the file has none
     """
 
     times: np.ndarray
     params: np.ndarray
     fps: float | None = None
-    unrendered: tuple[str, ...] = ()
+    carried: np.ndarray | None = None
+
+    @property
+    def unrendered(self) -> tuple[str, ...]:
+        """The channels of ``carried`` that move: what the video will not show."""
+        if self.carried is None:
+            return ()
+        moves = np.any(self.carried != 0, axis=0)
+        return tuple(name for name, m in zip(NOT_RENDERED, moves, strict=True) if m)
 
     def at_fps(self, fps: float, frames: int) -> np.ndarray:
         """(frames, 17) float32 rows at ``fps``: resampled (the file's own rows when its
         rate is ``fps``), cut to ``frames`` or the last row held."""
+        return self._resampled(self.params, fps, frames)
+
+    def carried_at_fps(self, fps: float, frames: int) -> np.ndarray | None:
+        """``carried`` as ``at_fps`` gives the rows."""
+        return None if self.carried is None else self._resampled(self.carried, fps, frames)
+
+    def _resampled(self, values: np.ndarray, fps: float, frames: int) -> np.ndarray:
         if self.fps == fps:
-            rows = self.params[np.minimum(np.arange(frames), len(self.params) - 1)]
+            rows = values[np.minimum(np.arange(frames), len(values) - 1)]
             return np.ascontiguousarray(rows, np.float32)
         t = np.arange(frames) / fps
-        columns = [np.interp(t, self.times, self.params[:, c]) for c in range(NUM_PARAMS)]
+        columns = [np.interp(t, self.times, values[:, c]) for c in range(values.shape[1])]
         return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -149,12 +168,16 @@ def check_motion_path(path: Path, role: Literal["in", "out"]) -> None:
 # ---- writing -------------------------------------------------------------------------
 
 
-def write_motion(path: Path, motion: MotionSeq) -> None:
-    """``motion`` as ``path``'s format (.json or .csv), written atomically."""
+def write_motion(path: Path, motion: MotionSeq, carried: np.ndarray | None = None) -> None:
+    """``motion`` as ``path``'s format (.json or .csv), written atomically; ``carried``:
+    (T, len(NOT_RENDERED)) values of the ARKit channels moda does not render (else 0)."""
+    view = to_arkit(motion.params)
+    if carried is not None:
+        view.carry(carried)
     if path.suffix.lower() == ".csv":
-        atomic_write(path, motion_csv(motion))
+        atomic_write(path, motion_csv(motion, view))
     else:
-        atomic_write(path, motion_json(motion))
+        atomic_write(path, motion_json(motion, view))
 
 
 def _exact(value: float) -> str:
@@ -178,14 +201,13 @@ def _object(fields: list[tuple[str, str]], indent: str) -> str:
     return "{\n" + body + f"\n{indent}}}"
 
 
-def motion_json(motion: MotionSeq) -> str:
-    """moda's own format: the exact motion, and its ARKit view (not read back)."""
-    arkit = to_arkit(motion.params)
+def motion_json(motion: MotionSeq, arkit: ArkitFrames) -> str:
+    """moda's own format: the exact motion, and ``arkit``, its ARKit view."""
     view = np.hstack([arkit.blendshapes, arkit.head, arkit.gaze])
     names = [*BLENDSHAPE_NAMES, *(c.name for c in (*HEAD_CHANNELS, *GAZE_CHANNELS))]
     arkit_fields = [
         ("note", json.dumps("the motion in ARKit's vocabulary (moda_cli/facemodel/arkit.py), "
-                            "for other tools; moda reads back only \"motion\"")),
+                            "for other tools; moda reads back only the not_rendered channels")),
         ("channels", json.dumps(names)),
         ("units", json.dumps({c.name: c.unit for c in (*HEAD_CHANNELS, *GAZE_CHANNELS)})),
         ("not_rendered", json.dumps(list(NOT_RENDERED))),
@@ -214,9 +236,8 @@ def timecode(frame: int, fps: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def motion_csv(motion: MotionSeq) -> str:
-    """Live Link Face's CSV layout (the module doc): what moda does not render is 0."""
-    arkit = to_arkit(motion.params)
+def motion_csv(motion: MotionSeq, arkit: ArkitFrames) -> str:
+    """Live Link Face's CSV layout (the module doc) of ``motion``'s ARKit view ``arkit``."""
     shapes = arkit.blendshapes[:, [_SHAPE_COL[n] for n in LIVE_LINK_ORDER]]
     angles = np.hstack([arkit.head[:, [_HEAD_COL[n] for _, n in CSV_ANGLES[:3]]], arkit.gaze])
     values = np.hstack([shapes, np.deg2rad(angles)])
@@ -273,13 +294,28 @@ def _read_json(path: Path, text: str) -> MotionTrack:
         raise motion_error(path, f"channels: unknown {unknown}, missing {missing}")
     values = _json_rows(path, doc.get("motion"), channels)
     params = values[:, [channels.index(n) for n in PARAM_NAMES]].astype(np.float32)
-    return MotionTrack(np.arange(len(params)) / float(fps), params, float(fps))
+    carried = _json_carried(path, doc.get("arkit"), len(params))
+    return MotionTrack(np.arange(len(params)) / float(fps), params, float(fps), carried)
 
 
-def _json_rows(path: Path, rows: Any, channels: list[str]) -> np.ndarray:
-    """(N, C) float64 of the "motion" rows; an error names the first bad row."""
+def _json_carried(path: Path, view: Any, frames: int) -> np.ndarray | None:
+    """The ARKit view's channels moda does not render, (N, len(NOT_RENDERED)) float32;
+    None without a view. Its other channels restate "motion" and are not read."""
+    if view is None:
+        return None
+    names = view.get("channels") if isinstance(view, dict) else None
+    if not isinstance(names, list) or not set(NOT_RENDERED) <= set(names):
+        raise motion_error(path, '"arkit" must list its "channels", every ARKit one')
+    values = _json_rows(path, view.get("frames"), names, "arkit frames")
+    if len(values) != frames:
+        raise motion_error(path, f'"arkit" has {len(values)} frames, "motion" {frames}')
+    return values[:, [names.index(n) for n in NOT_RENDERED]].astype(np.float32)
+
+
+def _json_rows(path: Path, rows: Any, channels: list[str], what: str = "motion") -> np.ndarray:
+    """(N, C) float64 of the rows ``what`` names; an error names the first bad row."""
     if not isinstance(rows, list) or not rows:
-        raise motion_error(path, '"motion" has no rows')
+        raise motion_error(path, f"{what}: no rows")
     try:
         values = np.array(rows)
     except ValueError:  # rows of different lengths
@@ -290,9 +326,9 @@ def _json_rows(path: Path, rows: Any, channels: list[str]) -> np.ndarray:
     for n, row in enumerate(rows, 1):
         ok = isinstance(row, list) and len(row) == len(channels)
         if not ok or not all(_finite_number(v) for v in row):
-            raise motion_error(path, f"motion row {n} is not {len(channels)} finite numbers: "
+            raise motion_error(path, f"{what} row {n} is not {len(channels)} finite numbers: "
                                      f"{str(row)[:80]}")  # fmt: skip
-    raise motion_error(path, '"motion" rows are not numbers')
+    raise motion_error(path, f"{what}: rows are not numbers")
 
 
 def _finite_number(value: Any) -> bool:
@@ -345,9 +381,7 @@ def _read_csv(path: Path, text: str) -> MotionTrack:
                 (frames.head, _HEAD_COL) if channel in _HEAD_COL else (frames.gaze, _GAZE_COL)
             )
             target[:, col[channel]] = np.rad2deg(_radians(path, column, data[column]))
-    moved = {n[0].upper() + n[1:] for n in NOT_RENDERED}
-    unrendered = tuple(c for c in data if c in moved and np.any(data[c] != 0))
-    return MotionTrack(times, from_arkit(frames), None, unrendered)
+    return MotionTrack(times, from_arkit(frames), None, frames.unrendered.astype(np.float32))
 
 
 def _csv_column(path: Path, rows: list[list[str]], name: str, col: int) -> np.ndarray:
