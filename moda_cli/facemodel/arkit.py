@@ -4,7 +4,7 @@ ARKit's 52 face blendshapes (``ARFaceAnchor.BlendShapeLocation``) are the expres
 vocabulary that face-capture apps (Live Link Face), MetaHuman, Blender add-ons, VRM tools
 and game engines share. Each is a coefficient 0..1: 0 the neutral face, 1 the full action
 of that shape. Names are Apple's lowerCamel (``eyeBlinkLeft``); Live Link Face's CSV
-writes them in UpperCamel (``EyeBlinkLeft``, ``BlendShape.column``). Left and Right are
+writes them in UpperCamel (``EyeBlinkLeft``, ``upper_camel``). Left and Right are
 the subject's own sides, as in moda (``blink_left`` is the subject's left eye, on the
 image's right).
 
@@ -44,15 +44,15 @@ import numpy as np
 from .params import EXPRESSION_SLICE, NUM_PARAMS, index
 
 
+def upper_camel(name: str) -> str:
+    """``eyeBlinkLeft`` -> ``EyeBlinkLeft``, as Live Link Face's CSV names a channel."""
+    return name[0].upper() + name[1:]
+
+
 @dataclass(frozen=True)
 class BlendShape:
     name: str  # Apple's lowerCamel, e.g. "eyeBlinkLeft"
     doc: str  # what 1.0 means
-
-    @property
-    def column(self) -> str:
-        """UpperCamel, as Live Link Face's CSV names it: ``EyeBlinkLeft``."""
-        return self.name[0].upper() + self.name[1:]
 
 
 # Apple's documented order: left eye, right eye, mouth and jaw, brows, cheeks and nose,

@@ -57,6 +57,7 @@ from ..facemodel.arkit import (
     ArkitFrames,
     from_arkit,
     to_arkit,
+    upper_camel,
 )
 from ..facemodel.params import PARAM_NAMES, PARAM_SPECS, MotionSeq
 from .generator import MotionRequest, ProgressFn
@@ -72,11 +73,11 @@ LIVE_LINK_ORDER: tuple[str, ...] = tuple(_SWAPPED.get(n, n) for n in BLENDSHAPE_
 # The CSV's angle columns and the ArkitFrames channels they are (radians there, degrees here).
 CSV_ANGLES: tuple[tuple[str, str], ...] = (
     ("HeadYaw", "headYaw"), ("HeadPitch", "headPitch"), ("HeadRoll", "headRoll"),
-    *((c.name[0].upper() + c.name[1:], c.name) for c in GAZE_CHANNELS),
+    *((upper_camel(c.name), c.name) for c in GAZE_CHANNELS),
 )  # fmt: skip
 CSV_HEADER: tuple[str, ...] = (
     "Timecode", "BlendShapeCount",
-    *(n[0].upper() + n[1:] for n in LIVE_LINK_ORDER), *(c for c, _ in CSV_ANGLES),
+    *(upper_camel(n) for n in LIVE_LINK_ORDER), *(c for c, _ in CSV_ANGLES),
 )  # fmt: skip
 LIVE_LINK_RATE = 60  # Live Link Face records at 60 fps
 _TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(?:\.(\d+))?$")
@@ -373,8 +374,8 @@ def _read_csv(path: Path, text: str) -> MotionTrack:
             if name not in ("Timecode", "BlendShapeCount")}  # fmt: skip
     frames = ArkitFrames.zeros(len(rows))
     for shape in BLENDSHAPES:
-        if shape.column in data:
-            frames.blendshapes[:, _SHAPE_COL[shape.name]] = data[shape.column]
+        if upper_camel(shape.name) in data:
+            frames.blendshapes[:, _SHAPE_COL[shape.name]] = data[upper_camel(shape.name)]
     for column, channel in CSV_ANGLES:
         if column in data:
             target, col = (
