@@ -338,16 +338,17 @@ def _finite_number(value: Any) -> bool:
 
 
 def _csv_columns(path: Path, header: list[str]) -> dict[str, int]:
-    """Canonical column name -> position; unknown or missing columns are errors."""
+    """Canonical column name -> position; unknown or missing columns are errors. A column
+    without a name (a trailing comma on every line) is left out."""
     known = {c.lower(): c for c in CSV_HEADER}  # Apple's lowerCamel matches too
     names = [h.strip() for h in header]
-    unknown = [h for h in names if h.lower() not in known]
+    unknown = [h for h in names if h and h.lower() not in known]
     if unknown:
         raise motion_error(path, f"unknown column(s) {', '.join(unknown[:5])}; a Live Link "
                                  "Face CSV has Timecode, BlendShapeCount, the 52 ARKit "
                                  "blendshapes (EyeBlinkLeft ... TongueOut) and HeadYaw ... "
                                  "RightEyeRoll")  # fmt: skip
-    columns = {known[h.lower()]: i for i, h in enumerate(names)}
+    columns = {known[h.lower()]: i for i, h in enumerate(names) if h}
     if "Timecode" not in columns:
         raise motion_error(path, "missing column Timecode")
     if not set(columns) - {"Timecode", "BlendShapeCount"}:
