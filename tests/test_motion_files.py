@@ -105,6 +105,22 @@ def test_json_reads_back_bit_for_bit_and_csv_has_live_links_layout(tmp_path):
     )
 
 
+def test_timecodes_are_read_at_the_rate_the_frames_count_to(tmp_path):
+    # A 30 fps take crossing a second: the rate is one more than the largest frame number;
+    # lowerCamel names, "BlendshapeCount" spelt as some recordings do, a trailing comma.
+    lines = ["Timecode,BlendshapeCount,jawOpen,"]
+    lines += [f"09:59:59:{f:02d}.500,61,{f / 100}," for f in range(27, 30)]
+    lines += [f"10:00:00:{f:02d}.500,61,{(30 + f) / 100}," for f in range(3)]
+    (tmp_path / "take.csv").write_text("\n".join(lines))
+    track = read_motion(tmp_path / "take.csv")
+    np.testing.assert_allclose(track.times, np.arange(6) / 30)
+    np.testing.assert_allclose(track.params[:, index("jaw_open")], 3 * np.arange(27, 33) / 100,
+                               rtol=1e-6)  # fmt: skip
+    # resampled to 25 fps by time: frame k is at k / 25 s
+    rows = track.at_fps(25.0, 4)[:, index("jaw_open")]
+    np.testing.assert_allclose(rows, 3 * (0.27 + np.arange(4) * 30 / 25 / 100), rtol=1e-5)
+
+
 def _phone_csv(path: Path, seconds: float = SECONDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A hand-written Live Link Face CSV at 60 fps with a few columns in its own order:
     two mouth openings, two blinks, the head turning right then left, and a cheek puff
