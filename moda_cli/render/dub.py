@@ -182,6 +182,7 @@ def warp_lower_face(
 GAP_BINS = np.array([0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.18])
 FILL_FROM, FILL_FULL = 0.005, 0.025  # target gap beyond the source's (eye spans): blend range
 CROP_MARGIN = 0.3  # eye spans kept around the outer lips of a library mouth
+RIM = 0.012  # eye spans of lip edge at the inner-lip contour (``mouth_source.RIM``)
 # The portrait renderer's working crop (``face.detect.working_crop``): 2.3 face sizes, 256
 # to 512 px; the painter's fixed lengths are in its pixels.
 PAINT_CROP_SCALE, PAINT_CROP_MIN, PAINT_CROP_MAX = 2.3, 256, 512
@@ -301,10 +302,18 @@ class MouthLibrary:
                                0, 255).astype(np.uint8)
             return
         gap = mouth_gap(target)
-        best = min(self.mouths.values(), key=lambda m: abs(m.gap - gap) - 0.01 * m.facing)
+        # The nearest opening at least as wide: squeezing a wider mouth keeps its teeth
+        # teeth, stretching a narrower one turns them into a grey grille.
+        best = min(self.mouths.values(), key=lambda m: (m.gap < gap, abs(m.gap - gap)))
+        span = lm.eye_span(points)
         mapped = _map_opening(best, target - origin, x0, y0, (x1 - x0, y1 - y0))
-        inside = fill_polygon(box.shape, poly - (x0, y0))[..., None] * np.float32(alpha)
-        box[...] = np.clip(box + (mapped - box) * inside, 0, 255).astype(np.uint8)
+        # The warped lips keep the opening's rim: the source mouth fills it from a little
+        # inside, feathered, so no second lip edge shows within the first.
+        inside = fill_polygon(box.shape, poly - (x0, y0))
+        rim = max(RIM * span, 0.5)
+        inside = np.clip(cv2.GaussianBlur(inside, (0, 0), rim) * 2.0 - 1.0, 0.0, 1.0)
+        blend = (inside * np.float32(alpha))[..., None]
+        box[...] = np.clip(box + (mapped - box) * blend, 0, 255).astype(np.uint8)
 
 
 def _crop(
@@ -336,6 +345,9 @@ def _map_opening(
     top, bottom = _contour(t.upper, u), _contour(t.lower, u)
     v = (y - top) / np.maximum(bottom - top, 0.5)
     s_top, s_bottom = _contour(s.upper, u), _contour(s.lower, u)
+    # The mesh's inner lip lies on the lip, a little outside the dark: inset by RIM.
+    inset = np.minimum(RIM * lm.eye_span(mouth.points), 0.25 * (s_bottom - s_top))
+    s_top, s_bottom = s_top + inset, s_bottom - inset
     ys = s_top + v * (s_bottom - s_top)
     src = s.origin + u[..., None] * s.along + ys[..., None] * s.down
     maps = src.astype(np.float32)
