@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import temp_path_for
 from .audio.decode import check_audio, load_audio
 from .audio.features import num_video_frames
 from .choices import Fit, KeepAudio
-from .errors import NoFaceFound, UsageError
+from .errors import NoFaceFound
 from .face import landmarks as lm
 from .face.identity import identity_features
 from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
@@ -49,7 +50,7 @@ from .facemodel.params import LIP_NAMES, indices
 from .ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from .motion.generator import MotionRequest
 from .motion.smoothing import moving_average
-from .pipeline import Engine, peak_rss_mb
+from .pipeline import Engine, Job, check_job, peak_rss_mb
 from .presets import Preset
 from .render.dub import (
     MouthLibrary,
@@ -60,7 +61,7 @@ from .render.dub import (
     warp_lower_face,
 )
 from .video.source import VideoInfo, probe_video, read_frames_at, read_video
-from .video.writer import VideoWriter, check_output
+from .video.writer import VideoWriter
 
 MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assume it
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
@@ -105,15 +106,11 @@ class DubResult:
 
 
 def check_dub(job: DubJob) -> VideoInfo:
-    """1. Fast checks before anything is decoded or loaded; the source's VideoInfo."""
-    if job.output.suffix.lower() != ".mp4":
-        raise UsageError("the output must be an .mp4 file", path=job.output)
-    if job.output.resolve() in (job.video.resolve(), job.audio.resolve()):
-        raise UsageError("the output would overwrite an input", path=job.output)
+    """1. Fast checks before anything is decoded or loaded (a portrait job's, on the video
+    in the portrait's place, then the video's and the audio's headers); its VideoInfo."""
+    check_job(Job(job.video, job.audio, job.output, job.preset))
     info = probe_video(job.video)
     check_audio(job.audio)
-    job.output.parent.mkdir(parents=True, exist_ok=True)
-    check_output(job.output)
     return info
 
 
@@ -333,7 +330,7 @@ def _output_audio(job: DubJob, info: VideoInfo, duration_s: float) -> Iterator[P
         yield job.audio
         return
     new = probe(job.audio)
-    tmp = job.output.with_name(f".{job.output.name}.moda-audio.flac")
+    tmp = temp_path_for(job.output.with_suffix(".flac"))  # hidden, beside the output
     args = ["-y", "-i", ffmpeg_path_arg(job.audio)]
     # Cut, or padded with silence, to the video's length: a finite stream, so amix ends.
     chain = f"[0:a:0]apad=whole_dur={duration_s:.6f},atrim=duration={duration_s:.6f}"
