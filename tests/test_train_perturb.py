@@ -9,7 +9,7 @@ import pytest
 from scipy.signal import lfilter
 
 from moda_cli.audio.types import SAMPLE_RATE
-from moda_cli.motion.train.dataset import DataRecipe
+from moda_cli.motion.train.dataset import DataRecipe, make_clip
 from moda_cli.motion.train.perturb import (
     VoiceFactors,
     VoicePerturbConfig,
@@ -125,3 +125,24 @@ def test_factors_are_log_uniform_within_their_ranges():
         v = np.array([getattr(d, name) for d in draws])
         assert lo <= v.min() and v.max() <= hi
         assert np.median(np.log(v)) == pytest.approx(np.log(np.sqrt(lo * hi)), abs=0.05)
+
+
+def test_perturbed_recipe_changes_only_the_voice_of_training_clips():
+    """The perturbation draws from its own stream: a clip keeps its sentences, conditions
+    and emotion, its length follows the tempo, the targets cover the new length, and
+    held-out clips are never perturbed. (Audio is not compared bit for bit: espeak's
+    output for a clip depends a little on what it spoke before, in this process.)"""
+    plain = DataRecipe(clip_seconds=(3.0, 4.0))
+    fast = VoicePerturbConfig(p=1.0, formant=(1.1, 1.1), pitch=(0.9, 0.9), tempo=(1.2, 1.2))
+    perturbed = DataRecipe(clip_seconds=(3.0, 4.0), voice=fast)
+    a, b = make_clip(plain, "train", 2), make_clip(perturbed, "train", 2)
+    assert a.conditions == b.conditions and a.emotion == b.emotion
+    assert a.meta["sentences"] == b.meta["sentences"] and b.meta["tempo"] == pytest.approx(1.2)
+    assert len(b.labels) == pytest.approx(len(a.labels) / 1.2, abs=2)
+    assert len(b.motion) == len(b.labels) == len(b.mel)
+    speech = b.labels != 0  # the last labelled speech frame sits near the perturbed end
+    last = np.flatnonzero(a.labels != 0)[-1]
+    assert np.flatnonzero(speech)[-1] == pytest.approx(last / 1.2, abs=3)
+    held = make_clip(perturbed, "heldout", 1)
+    assert "tempo" not in held.meta
+    assert held.meta["sentences"] == make_clip(plain, "heldout", 1).meta["sentences"]
