@@ -91,7 +91,7 @@ def warp_envelope(samples: np.ndarray, ratio: float) -> np.ndarray:
 
 
 def perturb_voice(samples: np.ndarray, f: VoiceFactors) -> np.ndarray:
-    """(N,) float32 at 16 kHz -> (about N / f.tempo,) float32, the same speech in a changed voice."""
+    """(N,) float32 at 16 kHz -> (about N / f.tempo,) float32: the same speech, another voice."""
     y = tempo_and_pitch(samples, f.tempo, f.pitch)
     if abs(f.formant / f.pitch - 1.0) > 1e-3:
         y = warp_envelope(y, f.formant / f.pitch)
