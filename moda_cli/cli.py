@@ -281,8 +281,8 @@ def _dub(job: Any, options: Any, quiet: bool, report: Path | None) -> None:
     from .pipeline import Engine
 
     check_dub(job)
-    with _native_logs_silenced(quiet):
-        result = Dubber(Engine(options)).dub(job)
+    with _native_logs_silenced(quiet), _job_bar(not quiet and out.is_terminal) as bar:
+        result = Dubber(Engine(options)).dub(job, bar.update)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if report is not None:

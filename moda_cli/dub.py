@@ -50,7 +50,7 @@ from .facemodel.params import LIP_NAMES, indices
 from .ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from .motion.generator import MotionRequest
 from .motion.smoothing import moving_average
-from .pipeline import Engine, Job, check_job, peak_rss_mb
+from .pipeline import Engine, Job, JobProgress, check_job, peak_rss_mb
 from .presets import Preset
 from .render.dub import (
     MouthLibrary,
@@ -212,7 +212,10 @@ class Dubber:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def dub(self, job: DubJob) -> DubResult:
+    def dub(self, job: DubJob, progress: JobProgress | None = None) -> DubResult:
+        """Dub ``job``; ``progress`` hears ("face", frames tracked, source frames) and
+        ("render", frames written, output frames) as the two passes go."""
+        notify: JobProgress = progress or (lambda stage, done, total: None)
         seconds: dict[str, float] = {}
         clock = _Clock(seconds)
         with clock("check"):
@@ -226,12 +229,13 @@ class Dubber:
             sampled: list[Future[np.ndarray]] = []
 
             def start_motion(points: np.ndarray) -> None:
-                generator = self.engine.generator(job.preset.motion.generator)
                 request = MotionRequest(features, identity_features(points), job.preset.motion,
                                         job.preset.seed)
-                sampled.append(pool.submit(lambda: generator.generate(request).params))
+                name = job.preset.motion.generator  # loaded in the thread too, beside tracking
+                sampled.append(pool.submit(
+                    lambda: self.engine.generator(name).generate(request).params))
 
-            track, library = _track(info, start_motion)
+            track, library = _track(info, start_motion, notify)
             if not sampled:
                 raise NoFaceFound("no face found in any frame of the video", path=job.video,
                                   hint="give a video of a person facing the camera")
@@ -242,8 +246,11 @@ class Dubber:
         if job.keep_audio == "mix" and not info.has_audio:
             warnings.append(f"{job.video}: no sound track to keep under the new audio")
         with clock("render"):
-            _render(job, info, plan, library)
+            _render(job, info, plan, library, notify)
         frames = len(plan.source_index)
+        if not plan.mouths:
+            warnings.append(f"{job.video}: no frame had a face to dub (too small, turned "
+                            "away or covered): the output is the video with the new audio")
         return DubResult(
             output=job.output, frames=frames, audio_seconds=frames / float(info.fps),
             stage_seconds=seconds, peak_rss_mb=peak_rss_mb(),
@@ -253,7 +260,7 @@ class Dubber:
 
 
 def _track(
-    info: VideoInfo, first_face: Callable[[np.ndarray], None]
+    info: VideoInfo, first_face: Callable[[np.ndarray], None], notify: JobProgress
 ) -> tuple[FaceTrackFrames, MouthLibrary]:
     """3. Every source frame once: its mesh kept, its open mouth offered to the library;
     ``first_face`` is called with the first mesh found."""
@@ -263,6 +270,8 @@ def _track(
         for frame in read_video(info):
             points = tracker.update(frame)
             recorder.add(frame, points, tracker.shot)
+            if recorder.count % 10 == 0:
+                notify("face", recorder.count, info.num_frames)
             if points is not None:
                 if not seen:
                     first_face(points)
@@ -286,7 +295,9 @@ def _plan(
                  block_of)
 
 
-def _render(job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary) -> None:
+def _render(
+    job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary, notify: JobProgress
+) -> None:
     """5. The source decoded again in the output's order, each frame dubbed and encoded."""
     settings = job.preset.video.model_copy(update={"fps": float(info.fps)})
     total = len(plan.source_index)
@@ -296,6 +307,8 @@ def _render(job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary) ->
     ):
         for k, frame in enumerate(read_frames_at(info, plan.source_index)):
             writer.write(_dubbed_frame(plan, library, k, frame), copy=False)
+            if (k + 1) % 10 == 0 or k + 1 == total:
+                notify("render", k + 1, total)
         writer.close()
 
 
