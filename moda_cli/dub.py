@@ -11,14 +11,16 @@ A job runs as numbered stages:
 2. audio: decoded and featurised at the motion model's own frame rate;
 3. track: the source decoded once, the face followed frame by frame (``face.track``);
    only the meshes are kept, and a few mouth crops for the mouth library. The motion
-   model samples the new audio's mouth in a thread meanwhile, from the first face found;
-4. plan: per shot, the source's own mouth read back from its meshes (the face model run
-   backwards, ``facemodel.inverse``); per frame, how much of the dub it takes (none
+   model loads in a thread meanwhile;
+4. plan: per shot, the source's own motion read back from its meshes (the face model
+   run backwards, ``facemodel.inverse``); per frame, how much of the dub it takes (none
    without a usable face, ramped over ``RAMP_FRAMES`` at the edges of such spans); the
    output's timeline (``--fit``, ping-pong);
-5. render and encode: the source decoded again as a stream; each frame's lower face
-   warped from the source's mouth to the generated one (``render.dub``), the interior
-   from the source's own open mouths; frames streamed to the encoder beside the audio.
+5. render and encode: the motion model samples the new audio's mouth window by window in
+   a thread, with the source's head, eyes and brows given as the output shows them, while
+   the source is decoded again as a stream; each frame's lower face warped from the
+   source's mouth to the generated one (``render.dub``), the interior from the source's
+   own open mouths; frames streamed to the encoder beside the audio.
 
 Only the mouth channels of the motion (``LIP_NAMES``) are used: head pose, blinks, brows,
 smiles, hands, cuts and the background stay the source's own pixels.
@@ -28,8 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,11 +48,14 @@ from .face.identity import identity_features
 from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
 from .facemodel.basis import face_frame
 from .facemodel.inverse import invert_meshes
-from .facemodel.params import LIP_NAMES, indices
+from .facemodel.params import LIP_NAMES, NUM_PARAMS, indices
 from .ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
-from .motion.generator import MotionRequest
+from .motion.generator import GivenMotion, MotionRequest
+from .motion.reference import ping_pong
 from .motion.smoothing import moving_average
 from .pipeline import Engine, Job, JobProgress, check_job, peak_rss_mb
+from .pipeline.device import streaming_threads
+from .pipeline.streaming import Ahead
 from .presets import Preset
 from .render.dub import (
     MouthLibrary,
@@ -73,7 +78,7 @@ MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass thr
 CLEAR_REDNESS, COVERED_SHARE = 8.0, 0.3
 INVERT_BLOCK = 1800  # frames read back at once (a minute at 30 fps: ~60 MB of float64 meshes)
 MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
-_LIPS = indices(LIP_NAMES)
+_LIPS = np.array(indices(LIP_NAMES))
 
 
 @dataclass
@@ -115,26 +120,24 @@ def check_dub(job: DubJob) -> VideoInfo:
 
 
 @dataclass
+class _Source:
+    """4. The source read back, per source frame (T)."""
+
+    track: FaceTrackFrames  # its meshes and shots
+    motion: np.ndarray  # (T, 17) its own motion (NaN without a usable face), lips smoothed
+    weight: np.ndarray  # (T,) 0..1 share of the dub each frame takes
+    mouths: list[ShotMouth]  # blendshapes per block of a shot with a usable face
+    block_of: np.ndarray  # (T,) each frame's block in ``mouths`` (-1: none)
+    reference: np.ndarray  # (468, 3) the first block's neutral face (else the first face)
+
+
+@dataclass
 class _Plan:
-    """4. What the render pass needs, per source frame (T) and per output frame (N)."""
+    """4. What the render pass needs per output frame (N)."""
 
-    track: FaceTrackFrames  # the source's meshes and shots
+    source: _Source
     source_index: np.ndarray  # (N,) source frame shown at each output frame
-    target_lips: np.ndarray  # (N, 5) generated mouth, LIP_NAMES
-    source_lips: np.ndarray  # (T, 5) the source's own mouth, LIP_NAMES
-    weight: np.ndarray  # (T,) 0..1 share of the dub each source frame takes
-    mouths: list[ShotMouth]  # per block of a shot with a usable face
-    block_of: np.ndarray  # (T,) each source frame's block in ``mouths`` (-1: none)
-
-
-def timeline(num_source: int, num_out: int) -> np.ndarray:
-    """(num_out,) source frame per output frame: the source, then ping-pong (backward,
-    forward, ...) while the output lasts longer."""
-    if num_source < 2:
-        return np.zeros(num_out, np.int64)
-    period = 2 * (num_source - 1)
-    k = np.arange(num_out) % period
-    return np.where(k < num_source, k, period - k)
+    target_lips: GeneratedLips  # the generated mouth per output frame
 
 
 def usable(track: FaceTrackFrames) -> np.ndarray:
@@ -176,34 +179,70 @@ def ramp(ok: np.ndarray, frames: int = RAMP_FRAMES) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def source_mouth(
-    track: FaceTrackFrames, ok: np.ndarray
-) -> tuple[np.ndarray, list[ShotMouth], np.ndarray]:
-    """The source's own mouth (T, 5), read back from its meshes per shot (a long shot in
-    blocks of INVERT_BLOCK frames, so that the inversion's arrays stay small), and the
-    blendshapes built on each block's most neutral face, with each frame's block (T,)."""
-    lips = np.zeros((len(track), len(LIP_NAMES)), np.float32)
+def read_source(track: FaceTrackFrames) -> _Source:
+    """The source's own motion read back from its meshes per shot (a long shot in blocks
+    of INVERT_BLOCK frames, so that the inversion's arrays stay small), and the mouth
+    blendshapes built on each block's most neutral face."""
+    ok = usable(track)
+    motion = np.full((len(track), NUM_PARAMS), np.nan, np.float32)
     mouths: list[ShotMouth] = []
     block_of = np.full(len(track), -1, np.int32)
+    reference = track.points[int(np.argmax(track.found))]
     for shot in np.unique(track.shots[ok]):
         in_shot = np.flatnonzero(ok & (track.shots == shot))
         for start in range(0, len(in_shot), INVERT_BLOCK):
             frames = in_shot[start : start + INVERT_BLOCK]
             inverse = invert_meshes(track.points[frames], np.ones(len(frames), bool))
+            motion[frames] = inverse.motion
             # The mesh's jitter would make the replaced mouth twitch: a 3-frame mean.
-            lips[frames] = moving_average(inverse.motion[:, _LIPS], 3)
+            motion[np.ix_(frames, _LIPS)] = moving_average(inverse.motion[:, _LIPS], 3)
+            reference = inverse.ref if not mouths else reference
             block_of[frames] = len(mouths)
             mouths.append(shot_mouth(inverse.ref))
-    return lips, mouths, block_of
+    return _Source(track, motion, ramp(ok), mouths, block_of, reference)
 
 
-def resample_lips(motion: np.ndarray, fps: float, num_out: int, audio_s: float) -> np.ndarray:
-    """(T25, 17) motion at MOTION_FPS -> (num_out, 5) mouth at ``fps``; closed after the audio."""
-    t = np.arange(num_out) / fps
-    pos = t * MOTION_FPS
-    lips = np.stack([np.interp(pos, np.arange(len(motion)), motion[:, c]) for c in _LIPS], axis=1)
-    lips[t >= audio_s] = 0.0
-    return lips.astype(np.float32)
+def given_motion(source: _Source, index: np.ndarray, fps: float, num_frames: int) -> GivenMotion:
+    """The source's head, eyes, brows and smile at the motion model's ``num_frames``
+    frames, as the output shows them (``index``: source frame per output frame at ``fps``):
+    the model samples only the mouth, coherent with them (NaN: sampled)."""
+    at = np.minimum(np.floor(np.arange(num_frames) * fps / MOTION_FPS + 0.5).astype(int),
+                    len(index) - 1)
+    values = source.motion[index[at]].copy()
+    values[:, _LIPS] = np.nan
+    return GivenMotion(values)
+
+
+class GeneratedLips:
+    """The generated mouth at the output's frames, read from the motion model's chunks
+    (MOTION_FPS rows, in order) as they come, so rendering starts with the first window;
+    closed after the audio."""
+
+    def __init__(self, chunks: Iterator[np.ndarray], fps: float, audio_s: float) -> None:
+        self._chunks, self._fps, self._audio_s = chunks, fps, audio_s
+        self._rows: list[np.ndarray] = []  # (n, 5) each: a few bytes a frame, kept
+        self._have = 0
+        self._done = False
+
+    def at(self, k: int) -> np.ndarray:
+        """(5,) LIP_NAMES at output frame ``k``: linear between the two model frames."""
+        t = k / self._fps
+        if t >= self._audio_s:
+            return np.zeros(len(LIP_NAMES), np.float32)
+        pos = t * MOTION_FPS
+        i = int(pos)
+        while self._have < i + 2 and not self._done:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._done = True
+                break
+            self._rows.append(np.asarray(chunk)[:, _LIPS])
+            self._have += len(chunk)
+        lips = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
+        self._rows = [lips]
+        i = min(i, len(lips) - 1)
+        j, w = min(i + 1, len(lips) - 1), np.float32(pos - int(pos))
+        return ((1 - w) * lips[i] + w * lips[j]).astype(np.float32)
 
 
 class Dubber:
@@ -225,74 +264,56 @@ class Dubber:
             features = self.engine.features(audio, MOTION_FPS)
             audio_s = audio.duration_s
             del audio
-        with clock("track"), ThreadPoolExecutor(1, thread_name_prefix="moda-dub-motion") as pool:
-            sampled: list[Future[np.ndarray]] = []
-
-            def start_motion(points: np.ndarray) -> None:
-                request = MotionRequest(features, identity_features(points), job.preset.motion,
-                                        job.preset.seed)
-                name = job.preset.motion.generator  # loaded in the thread too, beside tracking
-                sampled.append(pool.submit(
-                    lambda: self.engine.generator(name).generate(request).params))
-
-            track, library = _track(info, start_motion, notify)
-            if not sampled:
+        with clock("track"), ThreadPoolExecutor(1, thread_name_prefix="moda-dub") as pool:
+            # The motion model loads beside the tracking pass.
+            loading = pool.submit(self.engine.generator, job.preset.motion.generator)
+            track, library = _track(info, notify)
+            if not track.found.any():
                 raise NoFaceFound("no face found in any frame of the video", path=job.video,
                                   hint="give a video of a person facing the camera")
-            generated = sampled[0].result()
+            generator = loading.result()
         with clock("plan"):
-            plan = _plan(job, info, track, generated, audio_s)
+            source = read_source(track)
+            fps = float(info.fps)
+            num_out = len(track) if job.fit == "video" else num_video_frames(audio_s, fps)
+            index = ping_pong(num_out, len(track))
+            given = given_motion(source, index, fps, features.num_frames)
+            request = MotionRequest(features, identity_features(source.reference),
+                                    job.preset.motion, job.preset.seed, given)
         warnings = []
         if job.keep_audio == "mix" and not info.has_audio:
             warnings.append(f"{job.video}: no sound track to keep under the new audio")
-        with clock("render"):
-            _render(job, info, plan, library, notify)
-        frames = len(plan.source_index)
-        if not plan.mouths:
+        # 5. motion sampled in a thread, window by window, while the frames render
+        with clock("render"), streaming_threads(), Ahead(generator.stream(request)) as chunks:
+            lips = GeneratedLips(chunks, fps, audio_s)
+            _render(job, info, _Plan(source, index, lips), library, notify)
+        frames = len(index)
+        if not source.mouths:
             warnings.append(f"{job.video}: no frame had a face to dub (too small, turned "
                             "away or covered): the output is the video with the new audio")
         return DubResult(
             output=job.output, frames=frames, audio_seconds=frames / float(info.fps),
             stage_seconds=seconds, peak_rss_mb=peak_rss_mb(),
-            dubbed=float((plan.weight[plan.source_index] > 0).mean()),
+            dubbed=float((source.weight[index] > 0).mean()),
             shots=int(track.shots.max()) + 1, warnings=warnings,
         )
 
 
-def _track(
-    info: VideoInfo, first_face: Callable[[np.ndarray], None], notify: JobProgress
-) -> tuple[FaceTrackFrames, MouthLibrary]:
-    """3. Every source frame once: its mesh kept, its open mouth offered to the library;
-    ``first_face`` is called with the first mesh found."""
+def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, MouthLibrary]:
+    """3. Every source frame once: its mesh kept, its open mouth offered to the library."""
     tracker, recorder, library = FaceTracker(), TrackRecorder(info.num_frames), MouthLibrary()
-    seen = False
     try:
         for frame in read_video(info):
             points = tracker.update(frame)
             recorder.add(frame, points, tracker.shot)
+            if points is not None:
+                library.offer(frame, points)
             if recorder.count % 10 == 0:
                 notify("face", recorder.count, info.num_frames)
-            if points is not None:
-                if not seen:
-                    first_face(points)
-                    seen = True
-                library.offer(frame, points)
     finally:
         tracker.close()
     library.finish()
     return recorder.result(), library
-
-
-def _plan(
-    job: DubJob, info: VideoInfo, track: FaceTrackFrames, generated: np.ndarray, audio_s: float
-) -> _Plan:
-    ok = usable(track)
-    source_lips, mouths, block_of = source_mouth(track, ok)
-    fps = float(info.fps)
-    num_out = len(track) if job.fit == "video" else num_video_frames(audio_s, fps)
-    target = resample_lips(generated, fps, num_out, audio_s)
-    return _Plan(track, timeline(len(track), num_out), target, source_lips, ramp(ok), mouths,
-                 block_of)
 
 
 def _render(
@@ -315,13 +336,14 @@ def _render(
 def _dubbed_frame(plan: _Plan, library: MouthLibrary, k: int, frame: np.ndarray) -> np.ndarray:
     """Output frame ``k`` from its source ``frame`` (read-only; returned as is when its
     mouth stays the source's)."""
-    s = int(plan.source_index[k])
-    weight = float(plan.weight[s])
+    source, s = plan.source, int(plan.source_index[k])
+    weight = float(source.weight[s])
     if weight <= 0.0:
         return frame
-    points = plan.track.points[s].astype(np.float64)
-    mouth = plan.mouths[int(plan.block_of[s])]
-    delta = mouth_coefficients(plan.target_lips[k]) - mouth_coefficients(plan.source_lips[s])
+    points = source.track.points[s].astype(np.float64)
+    mouth = source.mouths[int(source.block_of[s])]
+    target = mouth_coefficients(plan.target_lips.at(k))
+    delta = target - mouth_coefficients(source.motion[s, _LIPS])
     motion = landmark_motion(mouth, points, weight * delta)
     warped = warp_lower_face(frame, points, motion, mouth)
     if warped is None:

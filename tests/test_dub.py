@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features
 from moda_cli.cli import app
-from moda_cli.dub import covered, ramp, timeline
+from moda_cli.dub import covered, ramp
 from moda_cli.face import landmarks as lm
 from moda_cli.face.measure import FaceMeter, measure_points
 from moda_cli.face.track import FaceTrackFrames
@@ -172,9 +172,7 @@ def test_head_motion_and_blinks_are_the_sources(dubbed: Dubbed) -> None:
         assert _corr(got, want) > 0.85
 
 
-def test_timeline_ping_pongs_and_ramps() -> None:
-    assert timeline(4, 10).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
-    assert timeline(5, 3).tolist() == [0, 1, 2]
+def test_the_dub_ramps_in_and_out_beside_frames_without_one() -> None:
     w = ramp(np.array([True] * 6 + [False] * 2 + [True] * 6), frames=3)
     assert w[6] == w[7] == 0.0 and w[0] == 1.0
     assert np.all(np.diff(w[8:]) >= 0) and np.all(np.diff(w[:6]) <= 0) and 0 < w[5] < w[4] < 1
