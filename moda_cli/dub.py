@@ -42,7 +42,7 @@ from .atomic import temp_path_for
 from .audio.decode import check_audio, load_audio
 from .audio.features import num_video_frames
 from .choices import Fit, KeepAudio
-from .errors import NoFaceFound
+from .errors import NoFaceFound, UsageError
 from .face import landmarks as lm
 from .face.identity import identity_features
 from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
@@ -113,6 +113,9 @@ class DubResult:
 def check_dub(job: DubJob) -> VideoInfo:
     """1. Fast checks before anything is decoded or loaded (a portrait job's, on the video
     in the portrait's place, then the video's and the audio's headers); its VideoInfo."""
+    if job.preset.motion.pose_from is not None:
+        raise UsageError("--pose-from (motion.pose_from) drives a portrait; a dubbed video "
+                         "keeps its own head", path=job.video)
     check_job(Job(job.video, job.audio, job.output, job.preset))
     info = probe_video(job.video)
     check_audio(job.audio)

@@ -184,6 +184,9 @@ def test_bad_inputs_fail_per_job_naming_the_file(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     result = CliRunner().invoke(app, ["render", str(faceless), str(speech), "-o", str(out)])
     assert result.exit_code == 1 and "pattern.mp4" in result.output and "no face" in result.output
+    result = CliRunner().invoke(app, ["render", str(faceless), str(speech), "-o", str(out),
+                                      "--pose-from", str(faceless)])
+    assert result.exit_code == 2 and "keeps its own head" in result.output  # before any work
     sound = shutil.copy(speech, tmp_path / "sound.mp4")  # audio named like a video
     result = CliRunner().invoke(app, ["render", str(sound), str(speech), "-o", str(out)])
     assert result.exit_code == 1 and "sound.mp4" in result.output
