@@ -1,7 +1,8 @@
 """Dubbing: a source frame's lower face warped from its own mouth shape to another.
 
-The renderer's mouth blendshapes (``blendshapes.face_basis``: jaw, rounding, spreading,
-pressing, tucking) are built once per shot on the shot's reference face, in face units.
+The renderer's mouth blendshapes (``facemodel.basis.face_basis``: jaw, rounding,
+spreading, pressing, tucking) are built once per shot on the shot's reference face, in
+face units.
 Each frame they are turned into that frame's pixels with its own face frame (rotation and
 size), so a coefficient change moves the landmarks as it would on that face, and a
 piecewise-affine warp (``warp.MeshWarp``) through the frame's own mesh moves the pixels.
