@@ -10,6 +10,7 @@ over the output's duration.
 
     python benchmarks/bench_dub.py                  # 10 s at 720p and 1080p
     python benchmarks/bench_dub.py --seconds 10 40  # also a 4x longer source (memory)
+    python benchmarks/bench_dub.py --set video.encoder_preset=superfast
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def source(seconds: float, size: str) -> Path:
     return path
 
 
-def bench_case(seconds: float, size: str) -> dict:
+def bench_case(seconds: float, size: str, overrides: list[str]) -> dict:
     video, audio = source(seconds, size), speech(seconds)
     out, report = CACHE / f"dub_out_{int(seconds)}s_{size}.mp4", CACHE / f"dub_{size}.json"
+    sets = [arg for key in overrides for arg in ("--set", key)]
     wall, rss, _, cpu = run_child([sys.executable, "-m", "moda_cli.cli", "render", str(video),
-                                   str(audio), "-o", str(out), "-q", "--report", str(report)])
+                                   str(audio), "-o", str(out), "-q", "--report", str(report),
+                                   *sets])
     result = json.loads(report.read_text())
     return {
         "source": size, "seconds": seconds, "frames": result["frames"],
@@ -66,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="a preset key for the dub, e.g. video.encoder_preset=superfast")
     args = parser.parse_args()
     print(f"# {date.today()} {platform.processor() or platform.machine()}, {ROOT.name}")
     print("| source | seconds | frames | wall s | CPU s | realtime factor | stages (wall s) "
@@ -73,7 +78,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for seconds in args.seconds:
         for size in args.sizes:
-            r = bench_case(seconds, size)
+            r = bench_case(seconds, size, args.overrides)
             stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items())
             print(f"| {size} | {seconds:g} | {r['frames']} | {r['wall_s']} | {r['cpu_s']} "
                   f"| {r['realtime_factor']} | {stages} | {r['peak_rss_mb']} |", flush=True)
