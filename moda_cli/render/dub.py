@@ -187,6 +187,8 @@ RIM = 0.012  # eye spans of lip edge at the inner-lip contour (``mouth_source.RI
 # The portrait renderer's working crop (``face.detect.working_crop``): 2.3 face sizes, 256
 # to 512 px; the painter's fixed lengths are in its pixels.
 PAINT_CROP_SCALE, PAINT_CROP_MIN, PAINT_CROP_MAX = 2.3, 256, 512
+LIGHT_GAIN = (0.6, 1.6)  # per channel, the most a source mouth's light is changed by
+_LIGHT_POINTS = (*lm.UPPER_LIP_MID[2:-2], *lm.LOWER_LIP_MID[2:-2], 152, 175, 199, 200)
 _UPPER, _LOWER = np.array(lm.UPPER_INNER_LIP), np.array(lm.LOWER_INNER_LIP)
 _CORNERS = lm.INNER_MOUTH_CORNERS
 
@@ -303,11 +305,15 @@ class MouthLibrary:
                                0, 255).astype(np.uint8)
             return
         gap = mouth_gap(target)
-        # The nearest opening at least as wide: squeezing a wider mouth keeps its teeth
-        # teeth, stretching a narrower one turns them into a grey grille.
+        # The nearest opening at least as wide: squeezing a wider mouth keeps its teeth,
+        # stretching a narrower one turns them into a grey grille.
         best = min(self.mouths.values(), key=lambda m: (m.gap < gap, abs(m.gap - gap)))
         span = lm.eye_span(points)
         mapped = _map_opening(best, target - origin, x0, y0, (x1 - x0, y1 - y0))
+        # In this frame's light: the lips' and chin's colour here over theirs there (a
+        # camera's exposure and white balance drift; a lamp moves).
+        gain = _light(patch, target - origin) / np.maximum(_light(best.pixels, best.points), 1.0)
+        mapped *= np.clip(gain, *LIGHT_GAIN).astype(np.float32)
         # The warped lips keep the opening's rim: the source mouth fills it from a little
         # inside, feathered, so no second lip edge shows within the first.
         inside = fill_polygon(box.shape, poly - (x0, y0))
@@ -315,6 +321,13 @@ class MouthLibrary:
         inside = np.clip(cv2.GaussianBlur(inside, (0, 0), rim) * 2.0 - 1.0, 0.0, 1.0)
         blend = (inside * np.float32(alpha))[..., None]
         box[...] = np.clip(box + (mapped - box) * blend, 0, 255).astype(np.uint8)
+
+
+def _light(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(3,) median RGB of ``image`` at the lips' middle rows and the chin of ``points``."""
+    h, w = image.shape[:2]
+    at = np.clip(np.round(points[list(_LIGHT_POINTS), :2]).astype(int), 0, (w - 1, h - 1))
+    return np.median(image[at[:, 1], at[:, 0]].astype(np.float32), axis=0)
 
 
 def _crop(
