@@ -45,7 +45,7 @@ from .choices import Fit, KeepAudio
 from .errors import NoFaceFound, UsageError
 from .face import landmarks as lm
 from .face.identity import identity_features
-from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder
+from .face.track import FaceTracker, FaceTrackFrames, TrackRecorder, smooth_points
 from .facemodel.basis import face_frame
 from .facemodel.inverse import invert_meshes
 from .facemodel.params import LIP_NAMES, NUM_PARAMS, indices
@@ -316,7 +316,9 @@ def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, Mouth
     finally:
         tracker.close()
     library.finish()
-    return recorder.result(), library
+    track = recorder.result()
+    smooth_points(track)
+    return track, library
 
 
 def _render(

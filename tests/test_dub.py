@@ -28,7 +28,7 @@ from moda_cli.cli import app
 from moda_cli.dub import covered, ramp
 from moda_cli.face import landmarks as lm
 from moda_cli.face.measure import FaceMeter, measure_points
-from moda_cli.face.track import FaceTrackFrames
+from moda_cli.face.track import FaceTrackFrames, smooth_points
 from moda_cli.ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from moda_cli.motion.prior import speech_activity
 from moda_cli.presets import VideoSettings
@@ -251,3 +251,24 @@ def test_a_variable_frame_rate_video_is_read_at_its_average_rate(tmp_path: Path)
     assert abs(float(info.fps) - 120 / 8) < 0.5  # the average rate, not the first part's 30
     decoded = sum(1 for _ in read_video(info))
     assert abs(decoded - 8 * float(info.fps)) <= 2  # evenly spaced frames at that rate
+
+
+def test_mesh_jitter_is_smoothed_but_a_fast_move_is_not() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(100, 300, (lm.NUM_MESH_POINTS, 3)).astype(np.float32)
+    base[lm.EYE_CORNERS[1], :2] = base[lm.EYE_CORNERS[0], :2] + (100, 0)  # eye span 100 px
+    n = 12
+    jitter = rng.normal(0, 1.0, (n, *base.shape)).astype(np.float32)
+    still = base[None] + jitter
+    fast = base[None] + jitter
+    fast[:, :, 0] += 15.0 * np.arange(n)[:, None]  # 0.15 eye spans a frame
+
+    def smoothed(points: np.ndarray) -> np.ndarray:
+        track = FaceTrackFrames(points.copy(), np.ones(n, bool), np.zeros(n, np.int32),
+                                np.zeros(n, np.float32))
+        smooth_points(track)
+        return track.points
+
+    second = np.abs(np.diff(smoothed(still)[:, :, 1], 2, axis=0)).mean()
+    assert second < 0.7 * np.abs(np.diff(still[:, :, 1], 2, axis=0)).mean()
+    np.testing.assert_allclose(smoothed(fast), fast, atol=1e-3)  # a fast move is kept
