@@ -21,8 +21,8 @@ from scipy.sparse import csr_matrix
 
 from ..face import landmarks as lm
 from ..face.appearance import fill_polygon, inner_lip_polygon
-from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame
-from ..facemodel.params import JAW_FULL_GAP, LIP_NAMES
+from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame, lip_gap
+from ..facemodel.params import LIP_NAMES
 from .mouth import paint_mouth
 from .mouth_source import MouthLook, analyse_mouth
 from .rig import face_triangles
@@ -40,10 +40,12 @@ _LOWER_OVAL = tuple(lm.FACE_OVAL[8:29])  # 454 round the chin to 234
 
 def mouth_coefficients(lips: np.ndarray) -> np.ndarray:
     """(..., 5) LIP_NAMES params -> blend weights: jaw as the inner-lip gap in eye spans
-    (pressed lips closing it), the others as they are (``ExpressionBasis.coefficients``)."""
+    (``lip_gap``: pressed lips sealing it, lips parting behind the jaw, as the renderer
+    and ``facemodel.inverse``'s reading of the source agree), the others as they are
+    (``ExpressionBasis.coefficients``; its rest gap cancels in a change of shape)."""
     c = np.clip(np.asarray(lips, np.float64), 0.0, 1.0)
     out = c.copy()
-    out[..., _JAW] = JAW_FULL_GAP * c[..., _JAW] * (1.0 - c[..., _PRESS])
+    out[..., _JAW] = lip_gap(c[..., _JAW], c[..., _PRESS])
     return out
 
 
