@@ -6,7 +6,10 @@ noise: x264 then works on every pixel, as on real footage, not on a still backgr
 then scaled to 1280x720 for the 720p case. Each is dubbed with `moda render SOURCE AUDIO`
 as a child process, so the wall time includes interpreter start and model loading; the
 peak RSS is the child's own (ffmpeg's not included). The realtime factor is the wall time
-over the output's duration.
+over the output's duration. The CPU seconds are split by where they went (the dub's own
+``stage_cpu_seconds``: ffmpeg decoding both passes, model loading, tracking, motion
+sampling, the warp, the YUV conversion, x264), and the load average is printed before each
+case: on a shared machine the wall time follows it, the CPU time much less.
 
     python benchmarks/bench_dub.py                  # 10 s at 720p and 1080p
     python benchmarks/bench_dub.py --seconds 10 40  # also a 4x longer source (memory)
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -61,6 +65,7 @@ def bench_case(seconds: float, size: str, overrides: list[str]) -> dict:
         "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
         "realtime_factor": round(wall / result["audio_seconds"], 3),
         "stages": {k: round(v, 2) for k, v in result["stage_seconds"].items()},
+        "cpu": {k: round(v, 2) for k, v in result["stage_cpu_seconds"].items()},
         "peak_rss_mb": round(rss), "dubbed": result["dubbed"],
     }
 
@@ -73,15 +78,18 @@ def main() -> None:
                         help="a preset key for the dub, e.g. video.encoder_preset=superfast")
     args = parser.parse_args()
     print(f"# {date.today()} {platform.processor() or platform.machine()}, {ROOT.name}")
-    print("| source | seconds | frames | wall s | CPU s | realtime factor | stages (wall s) "
-          "| peak RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| source | seconds | frames | load avg | wall s | CPU s | realtime factor "
+          "| stages (wall s) | CPU s by part | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for seconds in args.seconds:
         for size in args.sizes:
+            load = os.getloadavg()[0]
             r = bench_case(seconds, size, args.overrides)
             stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items())
-            print(f"| {size} | {seconds:g} | {r['frames']} | {r['wall_s']} | {r['cpu_s']} "
-                  f"| {r['realtime_factor']} | {stages} | {r['peak_rss_mb']} |", flush=True)
+            cpu = ", ".join(f"{k} {v}" for k, v in r["cpu"].items())
+            print(f"| {size} | {seconds:g} | {r['frames']} | {load:.2f} | {r['wall_s']} "
+                  f"| {r['cpu_s']} | {r['realtime_factor']} | {stages} | {cpu} "
+                  f"| {r['peak_rss_mb']} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ A job runs as numbered stages:
    output's timeline (``--fit``, ping-pong);
 5. render and encode: the motion model samples the new audio's mouth window by window in
    a thread, with the source's head, eyes and brows given as the output shows them, while
-   the source is decoded again as a stream; each frame's lower face warped from the
-   source's mouth to the generated one (``render.dub``), the interior from the source's
-   own open mouths; frames streamed to the encoder beside the audio.
+   the source is decoded again as a stream, in the encoder's yuv420p; each frame's lower
+   face box converted to RGB and warped from the source's mouth to the generated one
+   (``render.dub``), the interior from the source's own open mouths, and converted back;
+   frames streamed to the encoder beside the audio, the rest of each as decoded.
 
 Only the mouth channels of the motion (``LIP_NAMES``) are used: head pose, blinks, brows,
 smiles, hands, cuts and the background stay the source's own pixels.
@@ -29,6 +30,7 @@ smiles, hands, cuts and the background stay the source's own pixels.
 from __future__ import annotations
 
 import contextlib
+import resource
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +44,7 @@ from .atomic import temp_path_for
 from .audio.decode import check_audio, load_audio
 from .audio.features import num_video_frames
 from .choices import Fit, KeepAudio
+from .cpu_time import thread_cpu
 from .errors import NoFaceFound, UsageError
 from .face import landmarks as lm
 from .face.identity import identity_features
@@ -61,12 +64,14 @@ from .render.dub import (
     MouthLibrary,
     ShotMouth,
     landmark_motion,
+    lower_face_region,
     mouth_coefficients,
     shot_mouth,
     warp_lower_face,
 )
-from .video.source import VideoInfo, probe_video, read_frames_at, read_video
+from .video.source import VideoInfo, probe_video, read_frames_at, read_video, rgb_box
 from .video.writer import VideoWriter
+from .video.yuv import Yuv420Frame
 
 MOTION_FPS = 25.0  # the motion model's own rate: its windows and smoothing assume it
 RAMP_FRAMES = 4  # frames over which the dub fades in and out beside frames without one
@@ -77,6 +82,7 @@ MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass thr
 # 0.6-7.9 on paler ones, where a hand could not be told from the lips).
 CLEAR_REDNESS, COVERED_SHARE = 8.0, 0.3
 INVERT_BLOCK = 1800  # frames read back at once (a minute at 30 fps: ~60 MB of float64 meshes)
+WARP_MARGIN = 4  # px (even) of source converted around the warped box, for the remap's reach
 MIX_LEVEL = 0.5  # --keep-audio mix: the original audio at -6 dB under the new one
 _LIPS = np.array(indices(LIP_NAMES))
 
@@ -97,6 +103,11 @@ class DubResult:
     frames: int
     audio_seconds: float
     stage_seconds: dict[str, float]
+    # CPU seconds by where they went: "decode" (ffmpeg reading the source, both passes),
+    # "load" (the motion model), "track" (the mesh and mouth library, pass 1), "motion"
+    # (sampling), "render" (warp and mouth, pass 2), "yuv" (the writer's conversion),
+    # "x264" (the encoder), "other" (checks, audio, plan)
+    stage_cpu_seconds: dict[str, float]
     peak_rss_mb: float
     dubbed: float  # share of output frames whose mouth was replaced (partly or wholly)
     shots: int
@@ -269,12 +280,12 @@ class Dubber:
             del audio
         with clock("track"), ThreadPoolExecutor(1, thread_name_prefix="moda-dub") as pool:
             # The motion model loads beside the tracking pass.
-            loading = pool.submit(self.engine.generator, job.preset.motion.generator)
+            loading = pool.submit(_timed, self.engine.generator, job.preset.motion.generator)
             track, library = _track(info, notify)
             if not track.found.any():
                 raise NoFaceFound("no face found in any frame of the video", path=job.video,
                                   hint="give a video of a person facing the camera")
-            generator = loading.result()
+            generator, clock.parts["load"] = loading.result()
         with clock("plan"):
             source = read_source(track)
             fps = float(info.fps)
@@ -287,16 +298,19 @@ class Dubber:
         if job.keep_audio == "mix" and not info.has_audio:
             warnings.append(f"{job.video}: no sound track to keep under the new audio")
         # 5. motion sampled in a thread, window by window, while the frames render
-        with clock("render"), streaming_threads(), Ahead(generator.stream(request)) as chunks:
+        ahead = Ahead(generator.stream(request))
+        with clock("render"), streaming_threads(), ahead as chunks:
             lips = GeneratedLips(chunks, fps, audio_s)
-            _render(job, info, _Plan(source, index, lips), library, notify)
+            writer = _render(job, info, _Plan(source, index, lips), library, notify)
+        clock.parts.update(motion=ahead.cpu_seconds, x264=writer.encoder_cpu_seconds,
+                           yuv=writer.cpu_seconds - writer.encoder_cpu_seconds)
         frames = len(index)
         if not source.mouths:
             warnings.append(f"{job.video}: no frame had a face to dub (too small, turned "
                             "away or covered): the output is the video with the new audio")
         return DubResult(
             output=job.output, frames=frames, audio_seconds=frames / float(info.fps),
-            stage_seconds=seconds, peak_rss_mb=peak_rss_mb(),
+            stage_seconds=seconds, stage_cpu_seconds=clock.cpu_split(), peak_rss_mb=peak_rss_mb(),
             dubbed=float((source.weight[index] > 0).mean()),
             shots=int(track.shots.max()) + 1, warnings=warnings,
         )
@@ -323,8 +337,9 @@ def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, Mouth
 
 def _render(
     job: DubJob, info: VideoInfo, plan: _Plan, library: MouthLibrary, notify: JobProgress
-) -> None:
-    """5. The source decoded again in the output's order, each frame dubbed and encoded."""
+) -> VideoWriter:
+    """5. The source decoded again in the output's order, each frame dubbed and encoded;
+    the closed writer (its CPU seconds)."""
     settings = job.preset.video.model_copy(update={"fps": float(info.fps)})
     total = len(plan.source_index)
     with (
@@ -332,32 +347,40 @@ def _render(
         VideoWriter(job.output, settings=settings, audio=audio, expected_frames=total) as writer,
     ):
         for k, frame in enumerate(read_frames_at(info, plan.source_index)):
-            writer.write(_dubbed_frame(plan, library, k, frame), copy=False)
+            writer.write_yuv(_dubbed_frame(plan, library, k, frame))
             if (k + 1) % 10 == 0 or k + 1 == total:
                 notify("render", k + 1, total)
         writer.close()
+    return writer
 
 
-def _dubbed_frame(plan: _Plan, library: MouthLibrary, k: int, frame: np.ndarray) -> np.ndarray:
-    """Output frame ``k`` from its source ``frame`` (read-only; returned as is when its
-    mouth stays the source's)."""
+def _dubbed_frame(plan: _Plan, library: MouthLibrary, k: int, frame: Yuv420Frame) -> Yuv420Frame:
+    """Output frame ``k`` from its source ``frame``, changed in place: only the lower
+    face's box is converted to RGB, warped and converted back (the rest of the frame goes
+    to the encoder as it was decoded)."""
     source, s = plan.source, int(plan.source_index[k])
     weight = float(source.weight[s])
     if weight <= 0.0:
         return frame
     points = source.track.points[s].astype(np.float64)
     mouth = source.mouths[int(source.block_of[s])]
+    region = lower_face_region(points, mouth, (frame.width, frame.height))
+    if region is None:
+        return frame
     target = mouth_coefficients(plan.target_lips.at(k))
     delta = target - mouth_coefficients(source.motion[s, _LIPS])
     motion = landmark_motion(mouth, points, weight * delta)
-    warped = warp_lower_face(frame, points, motion, mouth)
+    # The box and a margin the remap's bilinear samples reach (even: 2x2 chroma blocks).
+    x0, y0 = max(region.x0 - WARP_MARGIN, 0), max(region.y0 - WARP_MARGIN, 0)
+    x1, y1 = min(region.x1 + WARP_MARGIN, frame.width), min(region.y1 + WARP_MARGIN, frame.height)
+    local = points - (x0, y0, 0)
+    warped = warp_lower_face(rgb_box(frame, x0, y0, x1, y1), local, motion, mouth)
     if warped is None:
         return frame
-    patch, region = warped
-    library.fill(patch, (region.x0, region.y0), points, motion, weight)
-    out = np.array(frame)
-    out[region.slices] = patch
-    return out
+    patch, box = warped
+    library.fill(patch, (box.x0, box.y0), local, motion, weight)
+    frame.put_rgb(patch, x0 + box.x0, y0 + box.y0)
+    return frame
 
 
 @contextlib.contextmanager
@@ -388,16 +411,51 @@ def _output_audio(job: DubJob, info: VideoInfo, duration_s: float) -> Iterator[P
         tmp.unlink(missing_ok=True)
 
 
+def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
+    """``fn(*args)`` and the CPU seconds of the thread that ran it."""
+    start = thread_cpu()
+    return fn(*args), thread_cpu() - start
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the ffmpeg runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Clock:
-    """Wall seconds per stage into ``seconds``."""
+    """Wall seconds per stage into ``seconds``; the process's and its children's CPU
+    seconds per stage, and ``parts`` measured by the threads themselves (model loading,
+    motion sampling, the writer's conversion and encoder), for ``cpu_split``."""
 
     def __init__(self, seconds: dict[str, float]) -> None:
         self.seconds = seconds
+        self.cpu: dict[str, float] = {}
+        self.children: dict[str, float] = {}
+        self.parts: dict[str, float] = {}
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         try:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - cpu
+            self.children[stage] = self.children.get(stage, 0.0) + _children_cpu() - children
+
+    def cpu_split(self) -> dict[str, float]:
+        """CPU seconds by where they went (``DubResult.stage_cpu_seconds``)."""
+        p = self.parts
+        split = {
+            "decode": self.children["track"] + self.children["render"] - p["x264"],
+            "load": p["load"],
+            "track": self.cpu["track"] - p["load"],
+            "motion": p["motion"],
+            "render": self.cpu["render"] - p["motion"] - p["yuv"],
+            "yuv": p["yuv"],
+            "x264": p["x264"],
+        }
+        split["other"] = sum(self.cpu.values()) + sum(self.children.values()) - sum(
+            split.values())
+        return {k: round(v, 3) for k, v in split.items()}

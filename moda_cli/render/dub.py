@@ -156,6 +156,20 @@ def _still_ring(points: np.ndarray) -> np.ndarray:
     return centre + RING_SCALE * (oval - centre)
 
 
+def lower_face_region(
+    points: np.ndarray, mouth: ShotMouth, size: tuple[int, int]
+) -> Region | None:
+    """The box ``warp_lower_face`` may change in a frame of ``size`` (w, h) with mesh
+    ``points``: the moving landmarks and the still ring, even corners; None when too small."""
+    w, h = size
+    box = np.vstack([points[mouth.share > 0, :2], _still_ring(points)])
+    x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, (w, h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return Region(int(x0), int(y0), int(x1), int(y1)).even(w, h)
+
+
 def warp_lower_face(
     image: np.ndarray, points: np.ndarray, motion: np.ndarray, mouth: ShotMouth
 ) -> tuple[np.ndarray, Region] | None:
@@ -164,16 +178,12 @@ def warp_lower_face(
     if not np.abs(motion).max() > 0.05:
         return None
     h, w = image.shape[:2]
-    moving = np.flatnonzero(mouth.share > 0)
+    region = lower_face_region(points, mouth, (w, h))
+    if region is None:
+        return None
     ring = _still_ring(points)
     src = np.vstack([points[:, :2], ring])  # the mesh, then the still ring
     disp = np.vstack([motion, np.zeros((len(ring), 2))])
-    box = np.vstack([src[moving], ring])
-    x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, (w, h))
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
-    region = Region(int(x0), int(y0), int(x1), int(y1)).even(w, h)
     step = max(1, int(round(FIELD_STEP_EYE * lm.eye_span(points))))
     warp = TriangleWarp(src, mouth.triangles, region, step)
     return warp.apply(image, disp), region

@@ -35,6 +35,7 @@ from .yuv import Yuv420Frame
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}
 _DONE = None  # queue sentinel: no more frames
 Origin = tuple[int, int]  # (x, y) of a region's top-left pixel in the frame
+_Item = tuple[np.ndarray | Yuv420Frame, Origin | None]  # an RGB frame or region, or a yuv one
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -109,7 +110,7 @@ class VideoWriter:
         self.background = None if background is None else _checked_rgb(background)
         if self.background is not None:
             self.size = (self.background.shape[1], self.background.shape[0])
-        self._queue: queue.Queue[tuple[np.ndarray, Origin | None] | None] = queue.Queue(
+        self._queue: queue.Queue[_Item | None] = queue.Queue(
             maxsize=max(1, queue_frames)
         )
         self._proc: subprocess.Popen[bytes] | None = None
@@ -119,6 +120,7 @@ class VideoWriter:
         self._feed_error: BaseException | None = None
         self._closed = False
         self.cpu_seconds = 0.0  # after close: the feeder thread's and ffmpeg's CPU time
+        self.encoder_cpu_seconds = 0.0  # of which ffmpeg's (the encoder's)
         if self.audio is not None and not self.audio.is_file():
             raise InputError("audio file not found", path=self.audio)
         check_output(self.output)  # found now, not when the finished video is renamed
@@ -194,6 +196,9 @@ class VideoWriter:
                 continue
             rgb, origin = item
             try:
+                if isinstance(rgb, Yuv420Frame):  # already the encoder's: sent as it is
+                    self._proc.stdin.write(rgb.data)  # type: ignore[call-overload]
+                    continue
                 if origin is None:
                     frame.put_rgb(rgb)
                     dirty = (0, 0, width, height)
@@ -238,15 +243,31 @@ class VideoWriter:
                 )
         else:
             self._check_region(w, h, origin)
+        # A copy: renderers may reuse their output buffer while this frame waits in the queue.
+        frame = _pad_even(frame)
+        frame = np.array(frame, order="C", copy=True) if copy else np.ascontiguousarray(frame)
+        self._enqueue(frame, origin)
+
+    def write_yuv(self, frame: Yuv420Frame) -> None:
+        """Queue one frame already in yuv420p (BT.709, limited range: sent to ffmpeg as it
+        is, nothing converted), handed over: the caller must not change it afterwards.
+        Its sides are the encoded size (even); a dub's frames come decoded this way."""
+        if self._closed:
+            raise RuntimeError("VideoWriter is closed")
+        size = (frame.width, frame.height)
+        if self.size is None:
+            self.size = size
+        elif (self.size[0] + self.size[0] % 2, self.size[1] + self.size[1] % 2) != size:
+            raise ValueError(f"frame {self.frames_written} is {size}, earlier were {self.size}")
+        self._enqueue(frame, None)
+
+    def _enqueue(self, frame: np.ndarray | Yuv420Frame, origin: Origin | None) -> None:
         if self._proc is None:
-            assert self.size is not None  # set above, or by the background
+            assert self.size is not None  # set by the first frame, or by the background
             fw, fh = self.size
             self._start(fw + fw % 2, fh + fh % 2)
         if self._feed_error is not None:
             self._fail("ffmpeg stopped accepting frames")
-        # A copy: renderers may reuse their output buffer while this frame waits in the queue.
-        frame = _pad_even(frame)
-        frame = np.array(frame, order="C", copy=True) if copy else np.ascontiguousarray(frame)
         self._queue.put((frame, origin))
         self.frames_written += 1
 
@@ -303,7 +324,8 @@ class VideoWriter:
             return self._proc.wait()
         _, status, usage = os.wait4(self._proc.pid, 0)
         self._proc.returncode = os.waitstatus_to_exitcode(status)
-        self.cpu_seconds += usage.ru_utime + usage.ru_stime
+        self.encoder_cpu_seconds = usage.ru_utime + usage.ru_stime
+        self.cpu_seconds += self.encoder_cpu_seconds
         return self._proc.returncode
 
     def abort(self) -> None:
