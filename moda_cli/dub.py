@@ -9,7 +9,8 @@ A job runs as numbered stages:
 1. check inputs: the video by its content (``video.source``), the audio's header, the
    output, before any model loads;
 2. audio: decoded and featurised at the motion model's own frame rate;
-3. track: the source decoded once, the face followed frame by frame (``face.track``);
+3. track: the source decoded once (yuv420p, only the mesh's crop converted to RGB), the
+   face followed frame by frame (``face.track``);
    only the meshes are kept, and a few mouth crops for the mouth library. The motion
    model loads in a thread meanwhile;
 4. plan: per shot, the source's own motion read back from its meshes (the face model
@@ -69,7 +70,7 @@ from .render.dub import (
     shot_mouth,
     warp_lower_face,
 )
-from .video.source import VideoInfo, probe_video, read_frames_at, read_video, rgb_box
+from .video.source import VideoInfo, probe_video, read_frames_at, read_yuv, rgb_box
 from .video.writer import VideoWriter
 from .video.yuv import Yuv420Frame
 
@@ -320,7 +321,7 @@ def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, Mouth
     """3. Every source frame once: its mesh kept, its open mouth offered to the library."""
     tracker, recorder, library = FaceTracker(), TrackRecorder(info.num_frames), MouthLibrary()
     try:
-        for frame in read_video(info):
+        for frame in read_yuv(info):
             points = tracker.update(frame)
             recorder.add(frame, points, tracker.shot)
             if points is not None:

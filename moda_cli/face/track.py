@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..video.source import rgb_at, rgb_box
+from ..video.yuv import Yuv420Frame
 from . import landmarks as lm
 from .detect import MediaPipeBoxes
 from .mediapipe_import import import_mediapipe
@@ -60,13 +62,20 @@ def _box(points: np.ndarray) -> np.ndarray:
     return np.array([*points[:, :2].min(axis=0), *points[:, :2].max(axis=0)])
 
 
-def _thumbnail(frame: np.ndarray) -> np.ndarray:
-    small = frame[THUMB_STEP // 2 :: THUMB_STEP, THUMB_STEP // 2 :: THUMB_STEP]
-    return small.astype(np.float32).mean(axis=2)
+def _thumbnail(frame: Yuv420Frame) -> np.ndarray:
+    """(h, w) float32 mean of RGB at every THUMB_STEP-th pixel."""
+    grid = np.arange(THUMB_STEP // 2, frame.width, THUMB_STEP)
+    rows = np.arange(THUMB_STEP // 2, frame.height, THUMB_STEP)
+    xx, yy = np.meshgrid(grid, rows)
+    small = rgb_at(frame, np.stack([xx.ravel(), yy.ravel()], axis=1))
+    return small.astype(np.float32).mean(axis=1).reshape(xx.shape)
 
 
 class FaceTracker:
-    """Call ``update`` with every frame in order; it returns that frame's mesh or None."""
+    """Call ``update`` with every frame in order; it returns that frame's mesh or None.
+
+    Frames come in yuv420p as decoded (``video.source.read_yuv``): only the crop the mesh
+    runs on is converted to RGB, not the whole frame."""
 
     def __init__(self) -> None:
         import_mediapipe()
@@ -89,8 +98,8 @@ class FaceTracker:
         self._last = self._known = None
         self.shot += 1
 
-    def update(self, frame: np.ndarray) -> np.ndarray | None:
-        """(H, W, 3) uint8 RGB -> (468, 3) mesh in its pixels, or None."""
+    def update(self, frame: Yuv420Frame) -> np.ndarray | None:
+        """A frame -> (468, 3) mesh in its pixels, or None."""
         thumb = _thumbnail(frame)
         if self._thumb is None or float(np.abs(thumb - self._thumb).mean()) > CUT_DIFF:
             self._restart()
@@ -113,12 +122,13 @@ class FaceTracker:
         moved = np.linalg.norm(points[stable, :2].mean(0) - self._last[stable, :2].mean(0))
         return bool(moved > JUMP * before or max(span / before, before / span) > SCALE_JUMP)
 
-    def _find(self, frame: np.ndarray) -> np.ndarray | None:
+    def _find(self, frame: Yuv420Frame) -> np.ndarray | None:
         """A face box: the largest at a shot's start, else the one nearest the last face."""
-        h, w = frame.shape[:2]
+        h, w = frame.height, frame.width
         s = min(1.0, DETECT_SIDE / max(h, w))
         area = cv2.INTER_AREA
-        small = frame if s >= 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=area)
+        rgb = rgb_box(frame, 0, 0, w, h)
+        small = rgb if s >= 1 else cv2.resize(rgb, None, fx=s, fy=s, interpolation=area)
         boxes = [b / s for b in self._boxes.boxes(np.ascontiguousarray(small))]
         if not boxes:
             return None
@@ -135,16 +145,20 @@ class FaceTracker:
         best = min(boxes, key=distance)
         return best if distance(best) < REACQUIRE else None
 
-    def _mesh_in(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    def _mesh_in(self, frame: Yuv420Frame, box: np.ndarray) -> np.ndarray | None:
         """The mesh in a square crop around ``box``, returned in frame pixels."""
         side = max(int(round(CROP_MARGIN * float(max(box[2] - box[0], box[3] - box[1])))), 8)
-        x0, y0 = np.round(0.5 * (box[:2] + box[2:]) - side / 2).astype(int)
-        h, w = frame.shape[:2]
-        roi = frame[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
+        x0, y0 = (int(v) for v in np.round(0.5 * (box[:2] + box[2:]) - side / 2))
+        h, w = frame.height, frame.width
+        left, top = max(x0, 0), max(y0, 0)
+        right, bottom = min(max(x0 + side, 0), w), min(max(y0 + side, 0), h)
+        if right <= left or bottom <= top:
+            return None
+        roi = rgb_box(frame, left, top, right, bottom)
         if roi.shape[:2] != (side, side):  # past the frame's edge: replicate its border
             top, left = max(-y0, 0), max(-x0, 0)
             bottom, right = side - top - roi.shape[0], side - left - roi.shape[1]
-            if min(bottom, right) < 0 or roi.size == 0:
+            if min(bottom, right) < 0:
                 return None
             roi = cv2.copyMakeBorder(roi, top, bottom, left, right, cv2.BORDER_REPLICATE)
         shrink = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
@@ -171,7 +185,7 @@ class TrackRecorder:
         self._redness = np.full(n, np.nan, np.float32)
         self.count = 0
 
-    def add(self, frame: np.ndarray, points: np.ndarray | None, shot: int) -> None:
+    def add(self, frame: Yuv420Frame, points: np.ndarray | None, shot: int) -> None:
         if self.count == len(self._found):  # the header's count was short: grow
             self._points = np.concatenate([self._points, np.full_like(self._points, np.nan)])
             self._found = np.concatenate([self._found, np.zeros_like(self._found)])
@@ -195,14 +209,13 @@ _LIP_SAMPLES = (*lm.UPPER_LIP_MID[2:-2], *lm.LOWER_LIP_MID[2:-2])
 _CHIN_SAMPLES = (152, 175, 199, 200, 208, 428, 32, 262)
 
 
-def lip_redness(frame: np.ndarray, points: np.ndarray) -> float:
+def lip_redness(frame: Yuv420Frame, points: np.ndarray) -> float:
     """How much redder (CIELAB a*) the lips are than the chin below them, from a few
     pixels at the mesh's points. A hand over the mouth (the mesh still places lips there)
     or a microphone takes it to about 0."""
-    h, w = frame.shape[:2]
     at = np.round(points[[*_LIP_SAMPLES, *_CHIN_SAMPLES], :2]).astype(int)
-    at = np.clip(at, 0, (w - 1, h - 1))
-    rgb = frame[at[:, 1], at[:, 0]].astype(np.float32)[None] / np.float32(255)
+    at = np.clip(at, 0, (frame.width - 1, frame.height - 1))
+    rgb = rgb_at(frame, at).astype(np.float32)[None] / np.float32(255)
     a = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, :, 1]
     n = len(_LIP_SAMPLES)
     return float(np.median(a[:n]) - np.median(a[n:]))

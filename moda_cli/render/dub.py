@@ -23,6 +23,8 @@ from ..face import landmarks as lm
 from ..face.appearance import fill_polygon, inner_lip_polygon
 from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame, lip_gap
 from ..facemodel.params import LIP_NAMES
+from ..video.source import rgb_box
+from ..video.yuv import Yuv420Frame
 from .mouth import paint_mouth
 from .mouth_source import MouthLook, analyse_mouth
 from .rig import face_triangles
@@ -265,8 +267,8 @@ class MouthLibrary:
         self._look: MouthLook | None = None
         self._px = 1.0
 
-    def offer(self, frame: np.ndarray, points: np.ndarray) -> None:
-        """A tracked frame (H, W, 3) and its mesh (468, 3): kept if it is the most frontal
+    def offer(self, frame: Yuv420Frame, points: np.ndarray) -> None:
+        """A tracked frame and its mesh (468, 3): kept if it is the most frontal
         mouth of its opening seen so far (and the most frontal face, for ``finish``)."""
         gap = mouth_gap(points)
         facing = abs(float(face_frame(lm.pad_iris(points)).axes[2, 2]))
@@ -343,17 +345,17 @@ def _light(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _crop(
-    frame: np.ndarray, points: np.ndarray, around: Sequence[int], margin: float, gap: float,
+    frame: Yuv420Frame, points: np.ndarray, around: Sequence[int], margin: float, gap: float,
     facing: float,
 ) -> _SourceMouth:
-    """The frame's pixels around landmarks ``around`` (``margin`` eye spans more), kept."""
+    """The frame's pixels around landmarks ``around`` (``margin`` eye spans more), in RGB."""
     pts = points[list(around), :2]
     pad = margin * lm.eye_span(points)
-    h, w = frame.shape[:2]
-    x0, y0 = np.clip(np.floor(pts.min(axis=0) - pad).astype(int), 0, (w - 1, h - 1))
-    x1, y1 = np.maximum(np.minimum(np.ceil(pts.max(axis=0) + pad).astype(int), (w, h)),
-                        (x0 + 1, y0 + 1))
-    return _SourceMouth(np.array(frame[y0:y1, x0:x1]), points[:, :2] - (x0, y0), gap, facing)
+    w, h = frame.width, frame.height
+    x0, y0 = (int(v) for v in np.clip(np.floor(pts.min(axis=0) - pad), 0, (w - 1, h - 1)))
+    x1, y1 = (int(v) for v in np.maximum(np.minimum(np.ceil(pts.max(axis=0) + pad), (w, h)),
+                                         (x0 + 1, y0 + 1)))
+    return _SourceMouth(rgb_box(frame, x0, y0, x1, y1), points[:, :2] - (x0, y0), gap, facing)
 
 
 def _map_opening(

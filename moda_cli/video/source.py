@@ -146,15 +146,24 @@ def read_yuv(info: VideoInfo, start: int = 0) -> Iterator[Yuv420Frame]:
 
 
 def rgb_box(frame: Yuv420Frame, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-    """(y1 - y0, x1 - x0, 3) uint8 RGB of a box with even corners of ``frame``: chroma
-    repeated over its 2x2 blocks, so ``Yuv420Frame.put_rgb`` of the unchanged box gives
-    the frame back (to a level of rounding)."""
-    u = frame.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    v = frame.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    size = (x1 - x0, y1 - y0)
+    """(y1 - y0, x1 - x0, 3) uint8 RGB of a box inside ``frame``: chroma repeated over its
+    2x2 blocks, so ``Yuv420Frame.put_rgb`` of an unchanged box with even corners gives the
+    frame back (to a level of rounding)."""
+    ex0, ey0, ex1, ey1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
+    u = frame.u[ey0 // 2 : ey1 // 2, ex0 // 2 : ex1 // 2]
+    v = frame.v[ey0 // 2 : ey1 // 2, ex0 // 2 : ex1 // 2]
+    size = (ex1 - ex0, ey1 - ey0)
     up = [cv2.resize(c, size, interpolation=cv2.INTER_NEAREST) for c in (u, v)]
-    ycbcr = cv2.merge([np.ascontiguousarray(frame.y[y0:y1, x0:x1]), *up])
-    return cv2.transform(ycbcr, _RGB_ROWS)
+    ycbcr = cv2.merge([np.ascontiguousarray(frame.y[ey0:ey1, ex0:ex1]), *up])
+    rgb = cv2.transform(ycbcr, _RGB_ROWS)
+    return np.ascontiguousarray(rgb[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0])
+
+
+def rgb_at(frame: Yuv420Frame, xy: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 RGB of ``frame`` at the integer pixels ``xy`` (N, 2) inside it."""
+    x, y = xy[:, 0], xy[:, 1]
+    ycbcr = np.stack([frame.y[y, x], frame.u[y // 2, x // 2], frame.v[y // 2, x // 2]], axis=-1)
+    return cv2.transform(ycbcr[None], _RGB_ROWS)[0]
 
 
 def read_frames_at(
