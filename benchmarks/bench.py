@@ -73,7 +73,7 @@ def portrait_headshot() -> Path:
     if not path.exists():
         from moda_cli.face.detect import FaceDetector, crop_image
         from moda_cli.face.image_io import load_portrait
-        from moda_cli.presets import RenderSettings
+        from moda_cli.render.settings import RenderSettings
 
         portrait = load_portrait(ROOT / "samples" / "astronaut.png")
         face = FaceDetector().detect(portrait, RenderSettings(size=512, output="crop"))

@@ -24,7 +24,7 @@ from moda_cli.motion.generate import LearnedGenerator
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization
-from moda_cli.presets import MotionSettings
+from moda_cli.motion.settings import MotionSettings
 
 
 def _random_checkpoint(folder: Path) -> Path:

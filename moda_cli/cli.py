@@ -31,9 +31,9 @@ from rich.table import Table
 
 from .batch.executors import EXECUTORS
 from .batch.plan import DEFAULT_TEMPLATE
-from .choices import Detector, Device, EvalSuite, Fit, KeepAudio, Pool, ReportFormat
+from .choices import Device, EvalSuite, Fit, KeepAudio, Pool, ReportFormat
 from .errors import INTERNAL_ERROR, ModaError, UsageError, output_error
-from .face.detectors import DETECTORS
+from .face.detectors import DETECTORS, Detector
 from .motion.generators import GENERATORS
 from .motion.solvers import SOLVERS
 from .presets import DEFAULT_PRESET, available_presets, load_preset, preset_to_yaml
@@ -239,7 +239,8 @@ def render(
     if pose_from is not None:
         from .motion.reference import with_reference
 
-        settings = with_reference(settings, pose_from)
+        motion = with_reference(settings.motion, pose_from)
+        settings = settings.model_copy(update={"motion": motion})
     options = _engine_options(device, detector, insightface_root, motion_checkpoint,
                               whisper_checkpoint)
     from .video.source import is_video

@@ -1,4 +1,4 @@
-"""Presets: one validated settings schema for a job.
+"""Presets: one validated settings schema for a job, composed of the stages' own settings.
 
 Precedence, lowest to highest: the schema's defaults < the preset file (after resolving
 its ``extends:`` chain) < ``--set key=value`` overrides < explicit CLI options. Unknown
@@ -11,66 +11,26 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from .choices import Generator, Solver, VideoFormat
 from .errors import PresetError, excerpt
-from .facemodel.emotions import EmotionChoice
+from .motion.settings import MotionSettings
+from .render.settings import RenderSettings
 from .safe_yaml import load_yaml
-
-MAX_SIDE = 4096  # the most render.max_side may be; larger portraits are always downscaled
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from .strict import StrictModel
+from .video.settings import VideoSettings
 
 
-class MotionSettings(_Strict):
-    generator: Generator = "learned"
-    head: float = Field(1.0, ge=0.0, le=3.0, description="head-motion amplitude (0 = still head)")
-    expression: float = Field(1.0, ge=0.0, le=3.0, description="brow/smile amplitude")
-    lips: float = Field(1.0, ge=0.0, le=2.0, description="lip and jaw amplitude")
-    blink_rate: float = Field(17.0, ge=0.0, le=60.0, description="blinks per minute")
-    smoothing: int = Field(3, ge=1, le=15, description="moving-average frames on head pose")
-    steps: int = Field(4, ge=1, le=100, description="flow-matching ODE steps")
-    solver: Solver = "euler"
-    guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
-    emotion: EmotionChoice = "none"
-    pose_from: str | None = Field(None, description="video whose head pose, blinks and brows "
-                                  "the portrait follows (--pose-from); the mouth follows the audio")
-
-
-class RenderSettings(_Strict):
-    size: int = Field(512, ge=128, le=1024, description="working crop resolution in pixels")
-    crop_scale: float = Field(2.3, ge=1.5, le=4.0, description="crop side / face box side")
-    crop_offset_y: float = Field(-0.125, ge=-0.5, le=0.5, description="crop centre shift (box heights)")
-    output: Literal["pasteback", "crop"] = "pasteback"
-    mouth_interior: bool = True
-    # A phone photo would otherwise make a phone-photo-sized video: on 2 cores a 3840x2160
-    # photo took 14.3 s and 1.1 GB for 10 s of speech, capped at 1920 px 7.3 s and 0.5 GB.
-    max_side: int = Field(1920, ge=256, le=MAX_SIDE, description="portraits are downscaled to this longest side first; "
-                          "the paste-back video's size")
-
-
-class VideoSettings(_Strict):
-    format: VideoFormat = Field("mp4", description="codecs and container; the output's extension")
-    fps: float = Field(25.0, ge=10.0, le=60.0)
-    crf: int = Field(18, ge=0, le=51)
-    encoder_preset: Literal[
-        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
-    ] = "veryfast"
-    audio_bitrate: str = "128k"
-
-
-class Preset(_Strict):
+class Preset(StrictModel):
     """Every setting of a job; the YAML files in ``presets/`` fill part of it."""
 
     name: str = "custom"
     description: str = ""
     seed: int = 42
+    # One section per stage, each the stage's own type (its settings.py).
     motion: MotionSettings = MotionSettings()
     render: RenderSettings = RenderSettings()
     video: VideoSettings = VideoSettings()

@@ -12,7 +12,7 @@ from moda_cli.facemodel.params import POSE_SLICE, index
 from moda_cli.motion import prior
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
-from moda_cli.presets import MotionSettings
+from moda_cli.motion.settings import MotionSettings
 
 FPS = 25.0
 

@@ -31,7 +31,7 @@ from moda_cli.face.measure import FaceMeter, measure_points
 from moda_cli.face.track import FaceTrackFrames, smooth_points
 from moda_cli.ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from moda_cli.motion.prior import speech_activity
-from moda_cli.presets import VideoSettings
+from moda_cli.video.settings import VideoSettings
 from moda_cli.video.source import probe_video, read_video
 from moda_cli.video.writer import VideoWriter
 

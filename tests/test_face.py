@@ -24,7 +24,7 @@ from moda_cli.face.image_io import MAX_SIDE, load_portrait
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.pose import euler_from_matrix, fit_similarity, rotation_matrix
 from moda_cli.face.types import Portrait
-from moda_cli.presets import RenderSettings
+from moda_cli.render.settings import RenderSettings
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from moda_cli.facemodel.emotions import (
 from moda_cli.facemodel.vocabulary import VOCABULARY_V1, Vocabulary
 from moda_cli.motion.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
-from moda_cli.presets import MotionSettings
+from moda_cli.motion.settings import MotionSettings
 
 
 def test_shipped_checkpoint_stores_and_loads_this_vocabulary():
@@ -120,7 +120,7 @@ def test_motion_learns_what_a_parameter_means_without_the_renderer(module):
 def test_face_crop_needs_no_presets():
     """face/ computes the crop from its own settings type; the preset's defaults agree."""
     from moda_cli.face.detect import Crop
-    from moda_cli.presets import RenderSettings
+    from moda_cli.render.settings import RenderSettings
 
     preset = RenderSettings()
     assert Crop() == Crop(preset.size, preset.crop_scale, preset.crop_offset_y, preset.output)

@@ -27,7 +27,7 @@ from moda_cli.motion.train.dataset import load_split
 from moda_cli.motion.train.from_videos import build_from_videos
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset
-from moda_cli.render import Renderer
+from moda_cli.render.renderer import Renderer
 from moda_cli.video.writer import VideoWriter
 
 BLINKS = (12, 40, 60)  # frames where the hand-made motion's eyes are shut

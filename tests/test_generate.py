@@ -12,8 +12,8 @@ from moda_cli.motion.generate import FinishPlan, LearnedGenerator, finish, plan_
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats
+from moda_cli.motion.settings import MotionSettings
 from moda_cli.motion.smoothing import moving_average
-from moda_cli.presets import MotionSettings
 
 TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
 

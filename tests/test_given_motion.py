@@ -21,7 +21,7 @@ from moda_cli.motion.generate import LearnedGenerator
 from moda_cli.motion.generator import GivenMotion, MotionRequest
 from moda_cli.motion.reference import REFERENCE_NAMES, ping_pong
 from moda_cli.motion.sampling import get_solver, inpainting_velocity, time_grid
-from moda_cli.presets import MotionSettings
+from moda_cli.motion.settings import MotionSettings
 
 _COLS = [index(n) for n in REFERENCE_NAMES]
 

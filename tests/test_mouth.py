@@ -19,10 +19,10 @@ from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
 from moda_cli.facemodel.params import NUM_PARAMS, index
-from moda_cli.presets import RenderSettings
-from moda_cli.render import Renderer
 from moda_cli.render.mouth import paint_mouth
 from moda_cli.render.mouth_source import analyse_mouth
+from moda_cli.render.renderer import Renderer
+from moda_cli.render.settings import RenderSettings
 
 LUMA = np.array([0.299, 0.587, 0.114])
 CLOSED_BOX = (160, 35, 320)  # x, y, side of a closed-mouth face in t1.jpg

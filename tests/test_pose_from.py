@@ -25,7 +25,7 @@ from moda_cli.motion.reference import ping_pong
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset
 from moda_cli.qc import run_qc
-from moda_cli.render import Renderer
+from moda_cli.render.renderer import Renderer
 from moda_cli.video.writer import VideoWriter
 
 REF_FPS = 30.0

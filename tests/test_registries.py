@@ -17,18 +17,18 @@ from _media import speechlike, write_wav
 from typer.testing import CliRunner
 
 import moda_cli.cli
-from moda_cli.choices import Detector, Generator, Solver, VideoFormat
 from moda_cli.errors import UsageError
-from moda_cli.face.detectors import DETECTORS
+from moda_cli.face.detectors import DETECTORS, Detector
 from moda_cli.face.identity import IDENTITY_DIM
 from moda_cli.ffmpeg import probe, read_frames, verify_video
-from moda_cli.motion.generators import GENERATORS
+from moda_cli.motion.generators import GENERATORS, Generator
 from moda_cli.motion.sampling import get_solver, time_grid
-from moda_cli.motion.solvers import SOLVERS, sample_euler
+from moda_cli.motion.solvers import SOLVERS, Solver, sample_euler
 from moda_cli.pipeline import Job, check_job
-from moda_cli.presets import Preset, VideoSettings, load_preset
+from moda_cli.presets import Preset, load_preset
 from moda_cli.registry import Registry
-from moda_cli.video.formats import OUTPUT_FORMATS
+from moda_cli.video.formats import OUTPUT_FORMATS, VideoFormat
+from moda_cli.video.settings import VideoSettings
 from moda_cli.video.writer import VideoWriter
 
 

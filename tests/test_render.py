@@ -13,8 +13,8 @@ from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
 from moda_cli.facemodel.params import NUM_PARAMS, index
-from moda_cli.presets import RenderSettings
-from moda_cli.render import Renderer
+from moda_cli.render.renderer import Renderer
+from moda_cli.render.settings import RenderSettings
 
 
 def params(**values: float) -> np.ndarray:

@@ -24,9 +24,10 @@ from moda_cli.face.segment import person_mask
 from moda_cli.face.types import Portrait
 from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.ffmpeg import read_frames
-from moda_cli.presets import RenderSettings, VideoSettings
 from moda_cli.qc.background import scene_of, scene_psnr, still_psnr
-from moda_cli.render import Renderer
+from moda_cli.render.renderer import Renderer
+from moda_cli.render.settings import RenderSettings
+from moda_cli.video.settings import VideoSettings
 from moda_cli.video.writer import VideoWriter
 
 FRAMES = 25

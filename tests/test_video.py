@@ -12,7 +12,7 @@ from _media import speechlike, write_wav
 from moda_cli.audio.decode import load_audio
 from moda_cli.errors import ConfigError, FFmpegError, InputError
 from moda_cli.ffmpeg import count_video_frames, ffmpeg_exe, parse_probe, probe, read_frames
-from moda_cli.presets import VideoSettings
+from moda_cli.video.settings import VideoSettings
 from moda_cli.video.writer import VideoWriter, fps_fraction
 
 FPS = 25.0

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..choices import Executor, Pool
+from ..choices import Pool
 from ..errors import MissingDependency, ModaError, missing_file_error, output_error
 from ..pipeline import EngineOptions, Job, JobResult
 from ..presets import DEFAULT_PRESET, load_preset
+from .executors import ExecutorName
 from .plan import DEFAULT_TEMPLATE, JobSpec
 from .state import file_digest, job_key
 
@@ -27,7 +28,7 @@ class BatchOptions:
     force: bool = False
     workers: int = 1
     pool: Pool = "auto"  # how the local executor runs several workers
-    executor: Executor = "local"
+    executor: ExecutorName = "local"
     ray_address: str | None = None
     dry_run: bool = False
     qc: bool = False  # measure each rendered video with `moda qc` (moda_cli.qc)

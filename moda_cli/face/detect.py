@@ -28,7 +28,7 @@ MIN_CROP_SIZE = 256  # smallest paste-back crop, unless settings.size is smaller
 
 
 class CropSettings(Protocol):
-    """What the working crop is made from (``presets.RenderSettings`` is one)."""
+    """What the working crop is made from (``render.settings.RenderSettings`` is one)."""
 
     @property
     def size(self) -> int: ...  # crop side in pixels (the most, for paste-back)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from ..errors import MissingDependency
 from ..registry import Registry
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # model_root: the detector's local model folder (--insightface-root), None when not given
 BoxDetectorFactory = Callable[[Path | None], "FaceBoxDetector"]
 DETECTORS: Registry[BoxDetectorFactory] = Registry("detector")
+Detector = Annotated[str, DETECTORS]  # a detector's name (``EngineOptions.detector``)
 
 
 @DETECTORS.decorator("mediapipe")

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageDecodeError, InputError
-from ..presets import MAX_SIDE
+from .settings import MAX_SIDE
 from .types import Portrait
 
 

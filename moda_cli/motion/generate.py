@@ -46,7 +46,6 @@ from ..facemodel.params import (
     MotionSeq,
     indices,
 )
-from ..presets import MotionSettings
 from . import prior
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
@@ -55,6 +54,7 @@ from .model import MotionCond
 from .normalization import Normalization, motion_stats, pad_audio, silence_frame
 from .reference import request_given
 from .sampling import get_solver, guided_velocity, inpainting_velocity, time_grid
+from .settings import MotionSettings
 from .smoothing import moving_average
 
 TAIL_SILENCE_S = 2.0

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..audio.types import AudioFeatures
 from ..facemodel.params import NUM_PARAMS, MotionSeq
-from ..presets import MotionSettings
+from .settings import MotionSettings
 
 # Called with (frames_done, frames_total) as sampling advances.
 ProgressFn = Callable[[int, int], None]

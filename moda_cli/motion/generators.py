@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from ..registry import Registry
 
@@ -30,6 +30,7 @@ class GeneratorSetup:
 
 GeneratorFactory = Callable[[GeneratorSetup], "MotionGenerator"]
 GENERATORS: Registry[GeneratorFactory] = Registry("generator")
+Generator = Annotated[str, GENERATORS]  # a generator's name (``motion.generator``)
 
 
 @GENERATORS.decorator("learned")

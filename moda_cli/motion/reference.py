@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import InputError, NoFaceFound
 from ..facemodel.params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
-from ..presets import Preset
 from .generator import GivenMotion, MotionRequest
+from .settings import MotionSettings
 
 REFERENCE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale", *BLINK_NAMES, *BROW_NAMES)
 _REFERENCE_COLS = indices(REFERENCE_NAMES)
@@ -34,18 +34,17 @@ _BLINK_COLS = indices(BLINK_NAMES)
 HINT = "give --pose-from a video with one clearly visible face throughout"
 
 
-def with_reference(preset: Preset, video: str | Path) -> Preset:
-    """``preset`` with its motion driven by ``video`` (``motion.pose_from``), after the fast
-    check that it is a readable video. Whether it shows a face is known once it is read
-    (NoFaceFound, when the job runs)."""
+def with_reference(motion: MotionSettings, video: str | Path) -> MotionSettings:
+    """``motion`` driven by ``video`` (``pose_from``), after the fast check that it is a
+    readable video. Whether it shows a face is known once it is read (NoFaceFound, when
+    the job runs)."""
     from ..video.source import probe_video
 
     try:
         probe_video(video)
     except InputError as exc:
         raise InputError(f"pose reference: {exc.args[0]}", path=video, hint=HINT) from None
-    motion = preset.motion.model_copy(update={"pose_from": str(video)})
-    return preset.model_copy(update={"motion": motion})
+    return motion.model_copy(update={"pose_from": str(video)})
 
 
 def ping_pong(count: int, length: int) -> np.ndarray:

@@ -12,7 +12,7 @@ preset schema reads the names for free.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from ..registry import Registry
 
@@ -36,6 +36,7 @@ class SolverFn(Protocol):
 
 
 SOLVERS: Registry[SolverFn] = Registry("solver")
+Solver = Annotated[str, SOLVERS]  # a solver's name, checked against SOLVERS when validated
 
 
 def _t(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

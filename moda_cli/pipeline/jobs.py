@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..choices import Detector, Device
+from ..choices import Device
 from ..errors import InputError, UsageError, missing_file_error
+from ..face.detectors import Detector
 from ..presets import Preset
 from ..video.formats import OUTPUT_FORMATS
 from ..video.writer import check_output

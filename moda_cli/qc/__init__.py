@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..presets import MAX_SIDE
+from ..face.settings import MAX_SIDE
 from .figures import background_qc, blink_qc, frame_loudness, lip_qc, mouth_qc
 from .measure import FrameSeries, measure_video
 from .report import QCReport, Thresholds, judge

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..face.segment import person_mask
 from ..ffmpeg import read_frames
-from ..presets import VideoSettings
+from ..video.settings import VideoSettings
 from ..video.writer import VideoWriter
 
 GROW = 0.1  # person mask dilation, in face heights

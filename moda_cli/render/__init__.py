@@ -1,5 +1,6 @@
-"""The renderer: portrait + face mesh + one joint-motion row -> one RGB frame."""
+"""The renderer: portrait + face mesh + one joint-motion row -> one RGB frame
+(``renderer.Renderer``), set by ``settings.RenderSettings``.
 
-from .renderer import Renderer
-
-__all__ = ["Renderer"]
+Nothing is imported here: the preset schema reads ``render.settings`` when the CLI starts,
+and that must not load the renderer's OpenCV, SciPy and MediaPipe.
+"""

@@ -27,12 +27,12 @@ from ..face.detect import crop_image
 from ..face.types import Face, Portrait
 from ..facemodel.basis import EXPRESSION_NAMES
 from ..facemodel.params import EXPRESSION_SLICE
-from ..presets import RenderSettings
 from .eyes import paint_eyelid
 from .layer import composite, person_alpha, scene_layer
 from .mouth import paint_mouth
 from .mouth_source import MouthLook, analyse_mouth
 from .rig import HeadRig
+from .settings import RenderSettings
 from .warp import FIELD_STEP, MeshWarp, Region
 
 if TYPE_CHECKING:

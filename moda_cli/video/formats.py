@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from ..machine import small_machine
 from ..registry import Registry
 
 if TYPE_CHECKING:
-    from ..presets import VideoSettings
+    from .settings import VideoSettings
 
 SMALL_FRAME_PIXELS = 1024 * 1024
 
@@ -40,6 +40,7 @@ class OutputFormat(Protocol):
 
 
 OUTPUT_FORMATS: Registry[OutputFormat] = Registry("output format")
+VideoFormat = Annotated[str, OUTPUT_FORMATS]  # a format's name (``video.format``)
 
 
 def x264_threads(width: int, height: int) -> list[str]:

@@ -28,8 +28,8 @@ import numpy as np
 from ..atomic import temp_path_for
 from ..errors import FFmpegError, InputError, OutputError, output_error
 from ..ffmpeg import ffmpeg_exe, ffmpeg_path_arg
-from ..presets import VideoSettings
 from .formats import OUTPUT_FORMATS
+from .settings import VideoSettings
 from .yuv import Yuv420Frame
 
 _NTSC = {29.97: Fraction(30000, 1001), 23.976: Fraction(24000, 1001), 59.94: Fraction(60000, 1001)}

@@ -7,9 +7,25 @@ costs nothing, and ``--executor ray`` alone needs Ray installed.
 
 from __future__ import annotations
 
-from .base import EXECUTORS, Executor, ExecutorContext, ExecutorFactory, OnDone, run_on
+from .base import (
+    EXECUTORS,
+    Executor,
+    ExecutorContext,
+    ExecutorFactory,
+    ExecutorName,
+    OnDone,
+    run_on,
+)
 
-__all__ = ["EXECUTORS", "Executor", "ExecutorContext", "ExecutorFactory", "OnDone", "run_on"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ExecutorContext",
+    "ExecutorFactory",
+    "ExecutorName",
+    "OnDone",
+    "run_on",
+]
 
 
 @EXECUTORS.decorator("local")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from ...registry import Registry
 
@@ -53,6 +53,7 @@ class ExecutorContext:
 
 ExecutorFactory = Callable[[ExecutorContext], Executor]
 EXECUTORS: Registry[ExecutorFactory] = Registry("executor")
+ExecutorName = Annotated[str, EXECUTORS]  # an executor's name (``BatchOptions.executor``)
 
 
 def run_on(executor: Executor, jobs: Sequence[ResolvedJob], events: BatchEvents) -> None:
