@@ -65,7 +65,7 @@ def bench_case(seconds: float, size: str, overrides: list[str]) -> dict:
         "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
         "realtime_factor": round(wall / result["audio_seconds"], 3),
         "stages": {k: round(v, 2) for k, v in result["stage_seconds"].items()},
-        "cpu": {k: round(v, 2) for k, v in result["stage_cpu_seconds"].items()},
+        "cpu": {k: round(v, 2) for k, v in result.get("stage_cpu_seconds", {}).items()},
         "peak_rss_mb": round(rss), "dubbed": result["dubbed"],
     }
 

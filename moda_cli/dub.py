@@ -104,10 +104,10 @@ class DubResult:
     frames: int
     audio_seconds: float
     stage_seconds: dict[str, float]
-    # CPU seconds by where they went: "decode" (ffmpeg reading the source, both passes),
-    # "load" (the motion model), "track" (the mesh and mouth library, pass 1), "motion"
-    # (sampling), "render" (warp and mouth, pass 2), "yuv" (the writer's conversion),
-    # "x264" (the encoder), "other" (checks, audio, plan)
+    # CPU seconds by where they went: "decode 1", "decode 2" (ffmpeg reading the source
+    # in the tracking and the render pass), "load" (the motion model), "track" (the mesh
+    # and mouth library, pass 1), "motion" (sampling), "render" (warp and mouth, pass 2),
+    # "yuv" (the writer's conversion), "x264" (the encoder), "other" (checks, audio, plan)
     stage_cpu_seconds: dict[str, float]
     peak_rss_mb: float
     dubbed: float  # share of output frames whose mouth was replaced (partly or wholly)
@@ -449,7 +449,8 @@ class _Clock:
         """CPU seconds by where they went (``DubResult.stage_cpu_seconds``)."""
         p = self.parts
         split = {
-            "decode": self.children["track"] + self.children["render"] - p["x264"],
+            "decode 1": self.children["track"],
+            "decode 2": self.children["render"] - p["x264"],
             "load": p["load"],
             "track": self.cpu["track"] - p["load"],
             "motion": p["motion"],
