@@ -20,8 +20,18 @@ LAYERS: dict[str, int] = {
     # The floor: no stage's knowledge. ``strict`` is the settings' base model,
     # ``choices`` the fixed choices that belong to no stage.
     **dict.fromkeys(
-        ["atomic", "errors", "registry", "ffmpeg", "safe_yaml", "machine", "cpu_time",
-         "quiet", "choices", "strict"],
+        [
+            "atomic",
+            "errors",
+            "registry",
+            "ffmpeg",
+            "safe_yaml",
+            "machine",
+            "cpu_time",
+            "quiet",
+            "choices",
+            "strict",
+        ],
         0,
     ),
     "video": 1,  # reading and writing video files (I/O below every stage)
@@ -94,6 +104,10 @@ def test_the_walker_sees_relative_lazy_and_type_only_imports():
         "def f():\n    from .. import cli\n    import moda_cli.pipeline.engine\n"
     )
     found = _imported(text, "moda_cli.motion.settings")
-    assert found == {"moda_cli.presets", "moda_cli.cli", "moda_cli.pipeline.engine",
-                     "moda_cli.batch.jobs"}
+    assert found == {
+        "moda_cli.presets",
+        "moda_cli.cli",
+        "moda_cli.pipeline.engine",
+        "moda_cli.batch.jobs",
+    }
     assert min(_layer(m) or 0 for m in found) > _layer("moda_cli.motion.settings")

@@ -22,5 +22,8 @@ class MotionSettings(StrictModel):
     solver: Solver = "euler"
     guidance: float = Field(1.2, ge=0.0, le=5.0, description="classifier-free guidance scale")
     emotion: EmotionChoice = "none"
-    pose_from: str | None = Field(None, description="video whose head pose, blinks and brows "
-                                  "the portrait follows (--pose-from); the mouth follows the audio")
+    pose_from: str | None = Field(
+        None,
+        description="video whose head pose, blinks and brows "
+        "the portrait follows (--pose-from); the mouth follows the audio",
+    )

@@ -23,7 +23,9 @@ class RenderSettings(StrictModel):
     # A phone photo would otherwise make a phone-photo-sized video: on 2 cores a 3840x2160
     # photo took 14.3 s and 1.1 GB for 10 s of speech, capped at 1920 px 7.3 s and 0.5 GB.
     max_side: int = Field(
-        1920, ge=256, le=MAX_SIDE,
+        1920,
+        ge=256,
+        le=MAX_SIDE,
         description="portraits are downscaled to this longest side first; the paste-back "
-                    "video's size",
+        "video's size",
     )
