@@ -32,8 +32,9 @@ from moda_cli.face.track import FaceTrackFrames, smooth_points
 from moda_cli.ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from moda_cli.motion.prior import speech_activity
 from moda_cli.video.settings import VideoSettings
-from moda_cli.video.source import probe_video, read_video
+from moda_cli.video.source import probe_video, read_video, read_yuv, rgb_box
 from moda_cli.video.writer import VideoWriter
+from moda_cli.video.yuv import Yuv420Frame
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 FPS = 30
@@ -272,3 +273,26 @@ def test_mesh_jitter_is_smoothed_but_a_fast_move_is_not() -> None:
     second = np.abs(np.diff(smoothed(still)[:, :, 1], 2, axis=0)).mean()
     assert second < 0.7 * np.abs(np.diff(still[:, :, 1], 2, axis=0)).mean()
     np.testing.assert_allclose(smoothed(fast), fast, atol=1e-3)  # a fast move is kept
+
+
+def test_a_box_taken_to_rgb_and_put_back_is_unchanged() -> None:
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:48, :64]
+    rgb = np.stack([xx * 3, yy * 4, 255 - xx * 2], axis=-1) + rng.integers(0, 30, (48, 64, 3))
+    frame = Yuv420Frame(64, 48)
+    frame.put_rgb(np.clip(rgb, 0, 255).astype(np.uint8))
+    before = frame.data.copy()
+    frame.put_rgb(rgb_box(frame, 10, 6, 50, 40), 10, 6)  # the render pass's round trip
+    assert np.abs(frame.data.astype(int) - before).max() <= 1
+    corner = rgb_box(frame, 11, 7, 13, 9)  # odd corners: the even box around, cut
+    np.testing.assert_array_equal(corner, rgb_box(frame, 10, 6, 14, 10)[1:3, 1:3])
+
+
+def test_an_odd_sized_video_is_decoded_padded_by_its_edge(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.mp4"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc=size=65x49:rate=10:duration=0.5",
+                "-c:v", "libx264", "-pix_fmt", "yuv444p", ffmpeg_path_arg(odd)])
+    frame = next(read_yuv(probe_video(odd)))
+    assert (frame.width, frame.height) == (66, 50)
+    np.testing.assert_array_equal(frame.y[:, 65], frame.y[:, 64])
+    np.testing.assert_array_equal(frame.y[49], frame.y[48])
