@@ -12,6 +12,7 @@ from dataclasses import asdict
 from ..pipeline import Engine, EngineOptions, Job, JobProgress, check_job
 from .jobs import JobRecord, ResolvedJob, failure_reason
 from .state import JobBusy, is_done, job_lock, remove_leftovers, sidecar_path, write_sidecar
+from .videos import dub_video_job
 
 _ENGINE: Engine | None = None
 _ENGINE_LOCK = threading.Lock()
@@ -54,10 +55,11 @@ def execute_job(resolved: ResolvedJob, engine_options: EngineOptions,
                 return record
             check_job(job)  # before deleting anything at the output's name
             remove_leftovers(job.output)
-            result = process_engine(engine_options, concurrent_jobs).render(job, progress)
+            engine = process_engine(engine_options, concurrent_jobs)
+            result = dub_video_job(engine, job) if resolved.video else engine.render(job, progress)
             record.rendered(result)
             if resolved.qc:
-                _quality_check(job, record)
+                _quality_check(job, record, portrait=not resolved.video)
             record.seconds = round(time.perf_counter() - start, 3)
             _record_or_discard(job, record)
     except JobBusy:
@@ -84,13 +86,15 @@ def _record_or_discard(job: Job, record: JobRecord) -> None:
         raise
 
 
-def _quality_check(job: Job, record: JobRecord) -> None:
+def _quality_check(job: Job, record: JobRecord, portrait: bool) -> None:
     """`moda qc` on the rendered video: its figures go in the record, each flag in the
-    warnings. A check that cannot run is a warning: the video itself is fine."""
+    warnings. A check that cannot run is a warning: the video itself is fine. portrait:
+    the job's visual input is the still the video animates (not a dubbed video)."""
     from ..qc import run_qc
 
     try:
-        report = run_qc(job.output, portrait=job.portrait, audio=job.audio,
+        still = job.portrait if portrait else None
+        report = run_qc(job.output, portrait=still, audio=job.audio,
                         max_side=job.preset.render.max_side)
     except Exception as exc:
         record.warnings.append(f"qc could not run: {failure_reason(exc)}")

@@ -14,6 +14,7 @@ from ..presets import DEFAULT_PRESET, load_preset
 from .executors import ExecutorName
 from .plan import DEFAULT_TEMPLATE, JobSpec
 from .state import file_digest, job_key
+from .videos import is_video_input
 
 Status = Literal["done", "skipped", "failed", "busy", "planned", "interrupted"]
 
@@ -98,6 +99,7 @@ class ResolvedJob:
     # Another process held this job: wait for its lock, then look again (skipped if it
     # rendered the job, ours to render if not).
     wait: bool = False
+    video: bool = False  # the visual input is a video: the job dubs it (``batch.videos``)
 
 
 class BatchEvents:
@@ -176,7 +178,8 @@ def resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions,
         record.status, record.error = "failed", failure_reason(exc, spec)
         return record
     job = Job(spec.portrait, spec.audio, spec.output, preset)
-    return ResolvedJob(job, record, options.force, options.qc)
+    video = is_video_input(spec.portrait)
+    return ResolvedJob(job, record, options.force, options.qc, video=video)
 
 
 def _str(path: Path | None) -> str | None:

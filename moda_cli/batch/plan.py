@@ -9,14 +9,18 @@ Folder rules (documented in the README):
   * files that pair with nothing are listed in the plan and the report as unpaired.
   * two portraits with one stem (``anna.webp``, ``anna.tiff``): their jobs fail, naming
     both files, rather than one being picked silently.
+  * a video pairs like a portrait (``anna.mp4`` + ``anna__de.wav``) and its job dubs it.
+    Whether a ``.mp4``/``.mov``/``.mkv``/``.webm`` file is a video (more than one frame)
+    or only sound, its content decides (``batch.videos``).
 
 Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portrait``
-and ``audio`` (required), ``output``, ``preset``, ``seed``, ``set`` (overrides, as a
-list, a mapping, or ``key=value`` pairs separated by ``;``). Relative portrait and
-audio paths resolve against the manifest's folder; a relative output against the
-batch's output folder, and every output must stay inside that folder (``..``, an
-absolute path or a symlinked folder leading out fail the row) unless the caller allows
-it. A value of the wrong type (``seed: 1.7``, ``output: {...}``) fails its row.
+(an image or a video) or ``video``, and ``audio`` (required), ``output``, ``preset``,
+``seed``, ``set`` (overrides, as a list, a mapping, or ``key=value`` pairs separated by
+``;``). Relative portrait (or video) and audio paths resolve against the manifest's
+folder; a relative output against the batch's output folder, and every output must stay
+inside that folder (``..``, an absolute path or a symlinked folder leading out fail the
+row) unless the caller allows it.
+A value of the wrong type (``seed: 1.7``, ``output: {...}``) fails its row.
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ import yaml
 
 from ..errors import UsageError, excerpt
 from ..safe_yaml import load_yaml
+from .videos import VIDEO_EXTS, is_video_input
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac",
               ".mp4", ".mov", ".mkv", ".webm"}
 MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
 DEFAULT_TEMPLATE = "{portrait}__{audio}.mp4"
-MANIFEST_KEYS = {"portrait", "audio", "output", "preset", "seed", "set"}
+MANIFEST_KEYS = {"portrait", "video", "audio", "output", "preset", "seed", "set"}
 
 
 @dataclass
@@ -109,6 +114,14 @@ def _pair_by_stem(images: list[Path], audios: list[Path],
     return jobs, unpaired
 
 
+def _visuals_and_audios(entries: list[Path]) -> tuple[list[Path], list[Path]]:
+    """A folder's images and videos (by content: an .mp4 of sound alone is audio), and its
+    other audio files."""
+    videos = [p for p in entries if _is_kind(p, VIDEO_EXTS) and is_video_input(p)]
+    visuals = sorted([p for p in entries if _is_kind(p, IMAGE_EXTS)] + videos)
+    return visuals, [p for p in entries if _is_kind(p, AUDIO_EXTS) and p not in videos]
+
+
 def plan_folder(folder: Path) -> BatchPlan:
     """Pair portraits and audio in ``folder`` and its immediate subfolders."""
     if not folder.is_dir():
@@ -116,9 +129,7 @@ def plan_folder(folder: Path) -> BatchPlan:
     seen = {folder.resolve()}
     jobs, unpaired, subdirs = [], [], []
     entries = _safe_entries(folder)
-    images = [p for p in entries if _is_kind(p, IMAGE_EXTS)]
-    audios = [p for p in entries if _is_kind(p, AUDIO_EXTS)]
-    found, left = _pair_by_stem(images, audios, "")
+    found, left = _pair_by_stem(*_visuals_and_audios(entries), "")
     jobs += found
     unpaired += left
     for sub in entries:
@@ -132,11 +143,7 @@ def plan_folder(folder: Path) -> BatchPlan:
         subdirs.append(sub)
     for sub in subdirs:
         sub_entries = _safe_entries(sub)
-        found, left = _pair_by_stem(
-            [p for p in sub_entries if _is_kind(p, IMAGE_EXTS)],
-            [p for p in sub_entries if _is_kind(p, AUDIO_EXTS)],
-            sub.name,
-        )
+        found, left = _pair_by_stem(*_visuals_and_audios(sub_entries), sub.name)
         jobs += found
         unpaired += left
     return BatchPlan(jobs, unpaired, folder)
@@ -186,12 +193,15 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
     if not isinstance(row, dict):
         return JobSpec(name, None, None, error=f"row {index + 1}: expected a mapping of columns")
     unknown = set(row) - MANIFEST_KEYS - {None}
-    missing = [k for k in ("portrait", "audio") if not row.get(k)]
-    if unknown or missing:
+    visual = "video" if row.get("video") else "portrait"  # the column naming the image or video
+    missing = [k for k in (visual, "audio") if not row.get(k)]
+    if unknown or missing or (row.get("video") and row.get("portrait")):
         listed = ", ".join(sorted(str(k)[:30] for k in unknown))
         what = f"unknown column(s) {listed}"
         if missing:
             what = f"missing column(s) {', '.join(missing)}"
+        elif not unknown:
+            what = "give a portrait or a video, not both"
         return JobSpec(name, None, None, error=f"row {index + 1}: {what}")
 
     def resolve(value: str) -> Path:
@@ -199,7 +209,7 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
         return path if path.is_absolute() else base / path
 
     try:
-        portrait, audio = resolve(str(_text(row, "portrait"))), resolve(str(_text(row, "audio")))
+        portrait, audio = resolve(str(_text(row, visual))), resolve(str(_text(row, "audio")))
         output, preset, seed = _text(row, "output"), _text(row, "preset"), _seed(row.get("seed"))
     except _RowError as exc:
         return JobSpec(name, None, None, error=f"row {index + 1}: {exc}")

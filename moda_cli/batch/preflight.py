@@ -12,6 +12,7 @@ from ..errors import ModaError
 from ..pipeline import Engine, Job, check_job
 from .jobs import BatchEvents, JobRecord, ResolvedJob, failure_reason
 from .state import file_digest, is_done
+from .videos import check_video_job
 
 PREFLIGHT_THREADS = min(8, 2 * (os.cpu_count() or 1))
 
@@ -58,6 +59,9 @@ def _preflight_portrait(item: ResolvedJob, engine: Engine, faces: FaceChecks) ->
             record.status = "skipped"
             return False
         check_job(job)
+        if item.video:  # a face in the video shows when it is tracked
+            check_video_job(job)
+            return True
         num_faces = _check_face(engine, job, faces)
         if num_faces > 1:
             record.warnings.append(
