@@ -11,6 +11,7 @@ file and the cause, before any model loads.
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +228,31 @@ def test_a_bad_motion_file_is_a_usage_error_naming_it(tmp_path, small_portrait, 
     assert result.exit_code == 2, result.output
     assert name in result.output and cause in result.output, result.output
     assert not out.exists()
+
+
+def test_a_batch_manifest_takes_motion_in_and_motion_out_per_row(tmp_path, small_portrait, audio):
+    _phone_csv(tmp_path / "phone.csv")
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(
+        "portrait,audio,output,motion_in,motion_out\n"
+        f"{small_portrait},{audio},played.mp4,phone.csv,motion/played.json\n"
+        f"{small_portrait},{audio},sampled.mp4,,motion/sampled.csv\n"
+        f"{small_portrait},{audio},bad.mp4,missing.csv,\n"
+    )
+    out = tmp_path / "out"
+
+    def batch() -> list[str]:
+        result = CliRunner().invoke(app, ["batch", str(manifest), "-o", str(out), "-q"])
+        assert result.exit_code == 1, result.output  # the bad row fails alone
+        jobs = json.loads((out / "report.json").read_text())["jobs"]
+        assert "missing.csv" in jobs[2]["error"] and "not found" in jobs[2]["error"]
+        return [j["status"] for j in jobs]
+
+    assert batch() == ["done", "done", "failed"]
+    played = read_motion(out / "motion" / "played.json")  # relative: under --output
+    phone = read_motion(tmp_path / "phone.csv")  # relative: beside the manifest
+    assert played.params.tobytes() == phone.at_fps(25.0, 75).tobytes()
+    assert len((out / "motion" / "sampled.csv").read_text().splitlines()) == 1 + 75
+    assert batch() == ["skipped", "skipped", "failed"]
+    _phone_csv(tmp_path / "phone.csv", seconds=2.0)  # another take: its job renders again
+    assert batch() == ["done", "skipped", "failed"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..choices import Pool
-from ..errors import MissingDependency, ModaError, missing_file_error, output_error
+from ..errors import MissingDependency, ModaError, UsageError, missing_file_error, output_error
 from ..pipeline import EngineOptions, Job, JobResult
 from ..presets import DEFAULT_PRESET, load_preset
 from .executors import ExecutorName
@@ -173,13 +173,34 @@ def resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions,
                                     hint="pass --motion-checkpoint FILE, or --generator baseline")
         record.preset, record.seed = preset.model_dump(), preset.seed
         record.model = models[generator]
-        record.key = job_key(spec.portrait, spec.audio, record.preset, record.model)
+        motion = _motion_files(spec)
+        record.key = job_key(spec.portrait, spec.audio, {**record.preset, **motion}, record.model)
     except (ModaError, OSError) as exc:
         record.status, record.error = "failed", failure_reason(exc, spec)
         return record
-    job = Job(spec.portrait, spec.audio, spec.output, preset)
+    job = Job(spec.portrait, spec.audio, spec.output, preset, motion_in=spec.motion_in,
+              motion_out=spec.motion_out)
     video = is_video_input(spec.portrait)
     return ResolvedJob(job, record, options.force, options.qc, video=video)
+
+
+def _motion_files(spec: JobSpec) -> dict[str, str]:
+    """What a job's motion files add to its resume key: the digest of the one it reads
+    (read now: a bad file fails its row) and the name of the one it writes."""
+    from ..motion.motionfile import check_motion_path, read_motion
+
+    files = {}
+    wanted = spec.motion_in or spec.motion_out
+    if wanted and spec.portrait is not None and is_video_input(spec.portrait):
+        raise UsageError("motion_in and motion_out take a portrait, not a video to dub",
+                         path=spec.portrait)
+    if spec.motion_in is not None:
+        read_motion(spec.motion_in)
+        files["motion_in"] = file_digest(spec.motion_in)
+    if spec.motion_out is not None:
+        check_motion_path(spec.motion_out, "out")
+        files["motion_out"] = str(spec.motion_out)
+    return files
 
 
 def _str(path: Path | None) -> str | None:

@@ -16,10 +16,11 @@ Folder rules (documented in the README):
 Manifests (CSV with a header, JSONL, or YAML list) have one job per row: ``portrait``
 (an image or a video) or ``video``, and ``audio`` (required), ``output``, ``preset``,
 ``seed``, ``set`` (overrides, as a list, a mapping, or ``key=value`` pairs separated by
-``;``). Relative portrait (or video) and audio paths resolve against the manifest's
-folder; a relative output against the batch's output folder, and every output must stay
-inside that folder (``..``, an absolute path or a symlinked folder leading out fail the
-row) unless the caller allows it.
+``;``), ``motion_in`` and ``motion_out`` (motion files, ``motion.motionfile``). Relative
+portrait (or video), audio and motion_in paths resolve against the manifest's folder; a
+relative output or motion_out against the batch's output folder, and every output must
+stay inside that folder (``..``, an absolute path or a symlinked folder leading out fail
+the row) unless the caller allows it.
 A value of the wrong type (``seed: 1.7``, ``output: {...}``) fails its row.
 """
 
@@ -43,7 +44,8 @@ AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac",
               ".mp4", ".mov", ".mkv", ".webm"}
 MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
 DEFAULT_TEMPLATE = "{portrait}__{audio}.mp4"
-MANIFEST_KEYS = {"portrait", "video", "audio", "output", "preset", "seed", "set"}
+MANIFEST_KEYS = {"portrait", "video", "audio", "output", "preset", "seed", "set", "motion_in",
+                 "motion_out"}
 
 
 @dataclass
@@ -58,6 +60,8 @@ class JobSpec:
     seed: int | None = None
     overrides: list[str] = field(default_factory=list)
     error: str | None = None
+    motion_in: Path | None = None  # a motion file rendered instead of sampling
+    motion_out: Path | None = None  # where the rendered motion is written
 
 
 @dataclass
@@ -211,6 +215,7 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
     try:
         portrait, audio = resolve(str(_text(row, visual))), resolve(str(_text(row, "audio")))
         output, preset, seed = _text(row, "output"), _text(row, "preset"), _seed(row.get("seed"))
+        motion_in, motion_out = _text(row, "motion_in"), _text(row, "motion_out")
     except _RowError as exc:
         return JobSpec(name, None, None, error=f"row {index + 1}: {exc}")
     return JobSpec(
@@ -222,6 +227,8 @@ def _row_to_job(row: Any, index: int, base: Path) -> JobSpec:
         preset=_preset_ref(preset, base),
         seed=seed,
         overrides=_overrides(row.get("set")),
+        motion_in=resolve(motion_in) if motion_in else None,
+        motion_out=Path(motion_out).expanduser() if motion_out else None,  # like output
     )
 
 
@@ -332,8 +339,13 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
             job.output = out_dir / job.output
         if job.output.suffix.lower() != ".mp4":
             job.output = job.output.with_suffix(job.output.suffix + ".mp4")
-        if not allow_outside and not inside(job.output, out_dir):
-            job.error = (f"output {job.output} is outside the output folder {out_dir} "
+        if job.motion_out is not None and not job.motion_out.is_absolute():
+            job.motion_out = out_dir / job.motion_out
+        outside = [f"{label} {path}" for label, path in (("output", job.output),
+                                                         ("motion_out", job.motion_out))
+                   if path is not None and not allow_outside and not inside(path, out_dir)]
+        if outside:
+            job.error = (f"{outside[0]} is outside the output folder {out_dir} "
                          "(pass --allow-outside-output to allow it)")
             continue
         key = os.path.normcase(os.path.realpath(job.output))
