@@ -142,7 +142,9 @@ def plan_windows(num_frames: int, window: int, overlap: int, tail: int) -> list[
 def plan_intensity(settings: MotionSettings, ckpt: LoadedCheckpoint) -> IntensityPlan:
     norm = ckpt.norm
     ref = norm.stats_reference
-    wanted = np.array([ref[0] * settings.head, ref[1] * settings.expression, settings.blink_rate], np.float32)
+    wanted = np.array(
+        [ref[0] * settings.head, ref[1] * settings.expression, settings.blink_rate], np.float32
+    )
     inside = np.clip(wanted, norm.stats_low, norm.stats_high)
 
     def post(i: int) -> float:
@@ -156,9 +158,11 @@ def _check(request: MotionRequest) -> None:
     if f.num_frames < 1:
         raise InputError("audio features have no frames; the audio is too short")
     if f.mel.ndim != 3 or f.envelope.shape != (f.num_frames,):
-        raise InputError(f"audio features have mel {f.mel.shape} and envelope {f.envelope.shape}; expected (T, K, M) and (T,)")
+        raise InputError(f"audio features have mel {f.mel.shape} and envelope "
+                         f"{f.envelope.shape}; expected (T, K, M) and (T,)")
     if np.asarray(request.identity).shape != (IDENTITY_DIM,):
-        raise InputError(f"identity must have shape ({IDENTITY_DIM},), got {np.asarray(request.identity).shape}")
+        raise InputError(f"identity must have shape ({IDENTITY_DIM},), "
+                         f"got {np.asarray(request.identity).shape}")
     if request.given is not None and len(request.given.values) != f.num_frames:
         raise InputError(f"given motion has {len(request.given.values)} rows for "
                          f"{f.num_frames} audio frames; give one row per frame")
@@ -288,11 +292,14 @@ class LearnedGenerator:
         self.model = self.ckpt.model
         self.batcher = batcher
 
-    def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
+    def _static_cond(
+        self, request: MotionRequest, plan: IntensityPlan
+    ) -> dict[str, torch.Tensor]:
         dev = self.device
         stats = self.ckpt.norm.stats_input(plan.stats)
+        emotion = emotion_index(request.settings.emotion)
         return {
-            "emotion": torch.tensor([emotion_index(request.settings.emotion)], dtype=torch.long, device=dev),
+            "emotion": torch.tensor([emotion], dtype=torch.long, device=dev),
             "identity": torch.as_tensor(np.asarray(request.identity, np.float32), device=dev)[None],
             "stats": torch.as_tensor(stats, device=dev)[None],
             "drop_audio": torch.zeros(1, dtype=torch.bool, device=dev),
@@ -300,9 +307,13 @@ class LearnedGenerator:
 
     def _window_cond(self, static, mel, env, silence, start, prev) -> MotionCond:
         cfg, dev = self.ckpt.config, self.device
-        m, e = pad_audio(mel, env, start - cfg.audio_context, start + cfg.window + cfg.audio_context, silence)
+        context = cfg.audio_context
+        m, e = pad_audio(mel, env, start - context, start + cfg.window + context, silence)
         has_prev = prev is not None
-        prev_t = torch.as_tensor(prev, device=dev)[None] if has_prev else torch.zeros(1, cfg.prev_frames, cfg.motion_dim, device=dev)
+        if has_prev:
+            prev_t = torch.as_tensor(prev, device=dev)[None]
+        else:
+            prev_t = torch.zeros(1, cfg.prev_frames, cfg.motion_dim, device=dev)
         return MotionCond(
             audio=torch.as_tensor(m, device=dev)[None],
             envelope=torch.as_tensor(e, device=dev)[None],
@@ -334,7 +345,9 @@ class LearnedGenerator:
         return MotionSeq(np.concatenate(list(self.stream(request, progress))), request.features.fps)
 
     @torch.inference_mode()
-    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
+    def stream(
+        self, request: MotionRequest, progress: ProgressFn | None = None
+    ) -> Iterator[np.ndarray]:
         # 1. check
         _check(request)
         feats, settings, cfg = request.features, request.settings, self.ckpt.config
@@ -381,7 +394,8 @@ class LearnedGenerator:
             # 5. post-process the frames no later window can change; yield those the
             #    pose smoothing no longer needs to look past
             final = T if last else min(s + W - P, T)
-            motion[done:final] = postprocess(self.ckpt.norm.denormalize(out[done:final]), settings, plan)
+            denormalised = self.ckpt.norm.denormalize(out[done:final])
+            motion[done:final] = postprocess(denormalised, settings, plan)
             done = final
             if progress is not None:
                 progress(done, T)
