@@ -77,12 +77,17 @@ def portrait_headshot() -> Path:
 
         portrait = load_portrait(ROOT / "samples" / "astronaut.png")
         face = FaceDetector().detect(portrait, RenderSettings(size=512, output="crop"))
-        cv2.imwrite(str(path), cv2.cvtColor(crop_image(portrait.image, face.crop), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            str(path), cv2.cvtColor(crop_image(portrait.image, face.crop), cv2.COLOR_RGB2BGR)
+        )
     return path
 
 
-PORTRAITS = {"512": lambda: ROOT / "samples" / "astronaut.png", "512-headshot": portrait_headshot,
-             "1080p": portrait_1080p}
+PORTRAITS = {
+    "512": lambda: ROOT / "samples" / "astronaut.png",
+    "512-headshot": portrait_headshot,
+    "1080p": portrait_1080p,
+}
 
 
 def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
@@ -113,11 +118,29 @@ def encode_floor(video: Path) -> float:
     from moda_cli.video.writer import VideoWriter
 
     info = probe(video)
-    encode = VideoWriter(CACHE / "floor.mp4", settings=load_preset().video).command(info.width, info.height)
+    encode = VideoWriter(CACHE / "floor.mp4", settings=load_preset().video).command(
+        info.width, info.height
+    )
     encode = [*encode[:-1], "-f", "null", "-"]  # same arguments, nothing written
     t0 = time.perf_counter()
-    decoder = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video),
-                                "-an", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], stdout=subprocess.PIPE)
+    decoder = subprocess.Popen(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(video),
+            "-an",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+    )
     encoder = subprocess.run(encode, stdin=decoder.stdout, check=True)
     decoder.wait()
     assert encoder.returncode == 0
@@ -127,44 +150,90 @@ def encode_floor(video: Path) -> float:
 def bench_case(seconds: float, output: str, generator: str, device: str) -> dict:
     audio = speech(seconds)
     portrait = PORTRAITS[output]()
-    video, report = CACHE / f"out_{int(seconds)}_{output}.mp4", CACHE / f"out_{int(seconds)}_{output}.json"
-    cmd = [sys.executable, "-m", "moda_cli.cli", "render", str(portrait), str(audio), "-o", str(video),
-           "--device", device, "--generator", generator, "--quiet", "--report", str(report)]
+    video, report = (
+        CACHE / f"out_{int(seconds)}_{output}.mp4",
+        CACHE / f"out_{int(seconds)}_{output}.json",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "moda_cli.cli",
+        "render",
+        str(portrait),
+        str(audio),
+        "-o",
+        str(video),
+        "--device",
+        device,
+        "--generator",
+        generator,
+        "--quiet",
+        "--report",
+        str(report),
+    ]
     wall, rss, _, cpu = run_child(cmd)
     job = json.loads(report.read_text())
     frames = job["frames"]
     floor = encode_floor(video)
     # Frames out of the overlapped motion + render + encode part of the job, against ffmpeg alone.
     streamed = sum(job["stage_seconds"][k] for k in ("motion", "render", "encode"))
-    return {"audio_s": seconds, "output": output, "frames": frames, "wall_s": wall, "cpu_s": cpu,
-            "rtf": wall / seconds, "fps": frames / wall, "stream_fps": frames / streamed, "floor_fps": frames / floor,
-            "floor_ratio": (frames / streamed) / (frames / floor), "peak_rss_mb": rss, "startup_s": wall - sum(job["stage_seconds"].values()),
-            "stages": job["stage_seconds"], "cpu": job["stage_cpu_seconds"], "peaks": job["stage_peak_rss_mb"]}
+    return {
+        "audio_s": seconds,
+        "output": output,
+        "frames": frames,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "rtf": wall / seconds,
+        "fps": frames / wall,
+        "stream_fps": frames / streamed,
+        "floor_fps": frames / floor,
+        "floor_ratio": (frames / streamed) / (frames / floor),
+        "peak_rss_mb": rss,
+        "startup_s": wall - sum(job["stage_seconds"].values()),
+        "stages": job["stage_seconds"],
+        "cpu": job["stage_cpu_seconds"],
+        "peaks": job["stage_peak_rss_mb"],
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
     ap.add_argument("--outputs", nargs="+", default=list(PORTRAITS), choices=list(PORTRAITS))
     ap.add_argument("--generator", default="learned")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
     args = ap.parse_args()
-    print(f"moda render benchmark, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{date.today()}, generator {args.generator}, device {args.device}")
+    print(
+        f"moda render benchmark, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, "
+        f"{date.today()}, generator {args.generator}, device {args.device}"
+    )
     stages = ("face", "audio", "motion", "render", "encode")
-    print("Stage columns: wall seconds of the job's thread / CPU seconds wherever the stage ran "
-          "(motion samples in a thread beside rendering; encode is x264 plus the YUV conversion).")
-    print("| audio | output | frames | wall s | CPU s | realtime factor | start-up s | "
-          + " | ".join(f"{k} s" for k in stages)
-          + " | frames/s (motion+render+encode) | encode floor frames/s | floor ratio | peak RSS MB |")
+    print(
+        "Stage columns: wall seconds of the job's thread / CPU seconds wherever the stage ran "
+        "(motion samples in a thread beside rendering; encode is x264 plus the YUV conversion)."
+    )
+    print(
+        "| audio | output | frames | wall s | CPU s | realtime factor | start-up s | "
+        + " | ".join(f"{k} s" for k in stages)
+        + " | frames/s (motion+render+encode) | encode floor frames/s | floor ratio | peak RSS MB |"
+    )
     print("|" + " --- |" * (11 + len(stages)))
     for seconds in args.seconds:
         for output in args.outputs:
             r = bench_case(seconds, output, args.generator, args.device)
-            cells = " | ".join(f"{r['stages'].get(k, 0):.2f} / {r['cpu'].get(k, 0):.1f}" for k in stages)
-            print(f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-                  f"{r['rtf']:.3f} | {r['startup_s']:.2f} | {cells} | {r['stream_fps']:.0f} | {r['floor_fps']:.0f} | "
-                  f"{r['floor_ratio']:.2f} | {r['peak_rss_mb']:.0f} |", flush=True)
+            cells = " | ".join(
+                f"{r['stages'].get(k, 0):.2f} / {r['cpu'].get(k, 0):.1f}" for k in stages
+            )
+            print(
+                f"| {r['audio_s']:.0f} s | {r['output']} | {r['frames']} | {r['wall_s']:.1f} | "
+                f"{r['cpu_s']:.1f} | {r['rtf']:.3f} | {r['startup_s']:.2f} | {cells} | "
+                f"{r['stream_fps']:.0f} | {r['floor_fps']:.0f} | "
+                f"{r['floor_ratio']:.2f} | {r['peak_rss_mb']:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,11 @@ def make_jobs(folder: Path, n: int, size: int, seconds: float) -> None:
     from moda_cli.motion.train.speech import synthesize
 
     folder.mkdir(parents=True, exist_ok=True)
-    face = cv2.resize(cv2.imread(str(ROOT / "samples" / "astronaut.png")), (size, size), interpolation=cv2.INTER_AREA)
+    face = cv2.resize(
+        cv2.imread(str(ROOT / "samples" / "astronaut.png")),
+        (size, size),
+        interpolation=cv2.INTER_AREA,
+    )
     cv2.imwrite(str(folder / "spk000.png"), face)
     texts = sentences("en", "heldout")
     length = int(seconds * 16_000)
@@ -60,8 +64,24 @@ def make_jobs(folder: Path, n: int, size: int, seconds: float) -> None:
 
 def run_batch(src: Path, out: Path, workers: int, args: argparse.Namespace) -> dict:
     moda = Path(sys.executable).with_name("moda")
-    cmd = [str(moda), "batch", str(src), "-o", str(out), "-q", "--workers", str(workers), "--pool", args.pool, "--device", args.device,
-           "--generator", args.generator, "--set", f"render.size={args.size}"]
+    cmd = [
+        str(moda),
+        "batch",
+        str(src),
+        "-o",
+        str(out),
+        "-q",
+        "--workers",
+        str(workers),
+        "--pool",
+        args.pool,
+        "--device",
+        args.device,
+        "--generator",
+        args.generator,
+        "--set",
+        f"render.size={args.size}",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -88,14 +108,28 @@ def run_batch(src: Path, out: Path, workers: int, args: argparse.Namespace) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=200, help="number of jobs (default 200)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare")
-    parser.add_argument("--size", type=int, default=256, help="portrait side and render.size in pixels")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare"
+    )
+    parser.add_argument(
+        "--size", type=int, default=256, help="portrait side and render.size in pixels"
+    )
     parser.add_argument("--seconds", type=float, default=1.0, help="audio per job")
-    parser.add_argument("--generator", default="baseline", help="motion generator: baseline or learned (the bundled model)")
+    parser.add_argument(
+        "--generator",
+        default="baseline",
+        help="motion generator: baseline or learned (the bundled model)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda (motion and warping there)")
-    parser.add_argument("--pool", default="auto", help="how workers run: auto, processes or threads (moda batch --pool)")
+    parser.add_argument(
+        "--pool",
+        default="auto",
+        help="how workers run: auto, processes or threads (moda batch --pool)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the inputs and outputs in this folder")
     args = parser.parse_args()
 
@@ -107,13 +141,22 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()[0]
-    print(f"\n{args.jobs} jobs x {args.seconds:g} s audio, {args.size} px, {args.generator}, pool {args.pool}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load avg at end {load:.1f}\n")
-    print("| workers | wall s | jobs/min | render s/job | in-job overhead s | fixed s | overhead s/job | realtime x |")
+    print(
+        f"\n{args.jobs} jobs x {args.seconds:g} s audio, {args.size} px, {args.generator}, "
+        f"pool {args.pool}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load avg at end {load:.1f}\n"
+    )
+    print(
+        "| workers | wall s | jobs/min | render s/job | in-job overhead s | fixed s "
+        "| overhead s/job | realtime x |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workers']} | {r['wall']:.1f} | {r['jobs_per_min']:.1f} | {r['render_per_job']:.2f} | "
-              f"{r['in_job_overhead']:.3f} | {r['fixed']:.1f} | {r['overhead_per_job']:.2f} | {r['rtf']:.2f} |")
+        print(
+            f"| {r['workers']} | {r['wall']:.1f} | {r['jobs_per_min']:.1f} | "
+            f"{r['render_per_job']:.2f} | {r['in_job_overhead']:.3f} | {r['fixed']:.1f} | "
+            f"{r['overhead_per_job']:.2f} | {r['rtf']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

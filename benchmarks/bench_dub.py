@@ -42,13 +42,45 @@ def source(seconds: float, size: str) -> Path:
         return path
     talking = CACHE / f"dub_talking_{int(seconds)}s.mp4"
     if not talking.exists():
-        subprocess.run([sys.executable, "-m", "moda_cli.cli", "render", str(portrait_1080p()),
-                        str(speech(seconds)), "-o", str(talking), "--preset", "expressive",
-                        "--set", f"video.fps={FPS}", "-q"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "moda_cli.cli",
+                "render",
+                str(portrait_1080p()),
+                str(speech(seconds)),
+                "-o",
+                str(talking),
+                "--preset",
+                "expressive",
+                "--set",
+                f"video.fps={FPS}",
+                "-q",
+            ],
+            check=True,
+        )
     w, h = SIZES[size]
-    run_ffmpeg(["-y", "-i", ffmpeg_path_arg(talking), "-vf", f"scale={w}:{h},noise=alls=4:allf=t",
-                "-c:v", "libx264", "-crf", "18", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                "-c:a", "copy", ffmpeg_path_arg(path)])
+    run_ffmpeg(
+        [
+            "-y",
+            "-i",
+            ffmpeg_path_arg(talking),
+            "-vf",
+            f"scale={w}:{h},noise=alls=4:allf=t",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "copy",
+            ffmpeg_path_arg(path),
+        ]
+    )
     return path
 
 
@@ -56,17 +88,34 @@ def bench_case(seconds: float, size: str, overrides: list[str]) -> dict:
     video, audio = source(seconds, size), speech(seconds)
     out, report = CACHE / f"dub_out_{int(seconds)}s_{size}.mp4", CACHE / f"dub_{size}.json"
     sets = [arg for key in overrides for arg in ("--set", key)]
-    wall, rss, _, cpu = run_child([sys.executable, "-m", "moda_cli.cli", "render", str(video),
-                                   str(audio), "-o", str(out), "-q", "--report", str(report),
-                                   *sets])
+    wall, rss, _, cpu = run_child(
+        [
+            sys.executable,
+            "-m",
+            "moda_cli.cli",
+            "render",
+            str(video),
+            str(audio),
+            "-o",
+            str(out),
+            "-q",
+            "--report",
+            str(report),
+            *sets,
+        ]
+    )
     result = json.loads(report.read_text())
     return {
-        "source": size, "seconds": seconds, "frames": result["frames"],
-        "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+        "source": size,
+        "seconds": seconds,
+        "frames": result["frames"],
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
         "realtime_factor": round(wall / result["audio_seconds"], 3),
         "stages": {k: round(v, 2) for k, v in result["stage_seconds"].items()},
         "cpu": {k: round(v, 2) for k, v in result.get("stage_cpu_seconds", {}).items()},
-        "peak_rss_mb": round(rss), "dubbed": result["dubbed"],
+        "peak_rss_mb": round(rss),
+        "dubbed": result["dubbed"],
     }
 
 
@@ -74,12 +123,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        help="a preset key for the dub, e.g. video.encoder_preset=superfast")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="a preset key for the dub, e.g. video.encoder_preset=superfast",
+    )
     args = parser.parse_args()
     print(f"# {date.today()} {platform.processor() or platform.machine()}, {ROOT.name}")
-    print("| source | seconds | frames | load avg | wall s | CPU s | realtime factor "
-          "| stages (wall s) | CPU s by part | peak RSS MB |")
+    print(
+        "| source | seconds | frames | load avg | wall s | CPU s | realtime factor "
+        "| stages (wall s) | CPU s by part | peak RSS MB |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for seconds in args.seconds:
         for size in args.sizes:
@@ -87,9 +143,12 @@ def main() -> None:
             r = bench_case(seconds, size, args.overrides)
             stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items())
             cpu = ", ".join(f"{k} {v}" for k, v in r["cpu"].items())
-            print(f"| {size} | {seconds:g} | {r['frames']} | {load:.2f} | {r['wall_s']} "
-                  f"| {r['cpu_s']} | {r['realtime_factor']} | {stages} | {cpu} "
-                  f"| {r['peak_rss_mb']} |", flush=True)
+            print(
+                f"| {size} | {seconds:g} | {r['frames']} | {load:.2f} | {r['wall_s']} "
+                f"| {r['cpu_s']} | {r['realtime_factor']} | {stages} | {cpu} "
+                f"| {r['peak_rss_mb']} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -41,12 +41,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--jobs", type=int, default=16)
     ap.add_argument("--parallel", type=int, default=4)
-    ap.add_argument("--seconds", type=float, default=10.0, help="audio per job (cut from the 60 s benchmark speech)")
-    ap.add_argument("--no-batch", action="store_true", help="sample each job's windows on their own")
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=10.0,
+        help="audio per job (cut from the 60 s benchmark speech)",
+    )
+    ap.add_argument(
+        "--no-batch", action="store_true", help="sample each job's windows on their own"
+    )
     args = ap.parse_args()
     from bench import speech  # the benchmark's cached espeak speech
 
@@ -85,11 +94,20 @@ def main() -> None:
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     wall = time.perf_counter() - start
-    name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
-    print(f"{date.today()} {name}: {args.jobs} jobs x {args.seconds:.0f} s, {args.parallel} at once, device {args.device}")
-    print(f"motion + rendering: {frames} frames in {wall:.2f} s = {frames / wall:.0f} frames/s "
-          f"(thread-seconds: motion {timings['motion']:.1f}, render {timings['render']:.1f}); "
-          f"windows batched: {'up to ' + str(batcher.largest_batch) if batcher else 'no'}")
+    name = (
+        torch.cuda.get_device_name()
+        if args.device.startswith("cuda")
+        else platform.processor() or "cpu"
+    )
+    print(
+        f"{date.today()} {name}: {args.jobs} jobs x {args.seconds:.0f} s, "
+        f"{args.parallel} at once, device {args.device}"
+    )
+    print(
+        f"motion + rendering: {frames} frames in {wall:.2f} s = {frames / wall:.0f} frames/s "
+        f"(thread-seconds: motion {timings['motion']:.1f}, render {timings['render']:.1f}); "
+        f"windows batched: {'up to ' + str(batcher.largest_batch) if batcher else 'no'}"
+    )
 
 
 if __name__ == "__main__":

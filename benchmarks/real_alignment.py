@@ -23,8 +23,11 @@ def main() -> None:
     ap.add_argument("--split", default="heldout", choices=("train", "heldout"))
     ap.add_argument("--fetch", action="store_true", help="apt-get download missing packages")
     args = ap.parse_args()
-    prompts = [p for p in realspeech.prompts("en-allison", args.folder, args.fetch)
-               if p.text and p.split == args.split]
+    prompts = [
+        p
+        for p in realspeech.prompts("en-allison", args.folder, args.fetch)
+        if p.text and p.split == args.split
+    ]
     aligner, errors, skipped, started = align.english_aligner(), [], 0, time.perf_counter()
     for p in prompts:
         samples = realspeech.decode(p)
@@ -34,13 +37,20 @@ def main() -> None:
             skipped += 1
             print(f"skipped {p.key}: {exc}")
             continue
-        errors.append(align.boundary_errors(reference.phonemes,
-                                            align.dtw_align(samples, p.text or "", "en-us").phonemes))
+        errors.append(
+            align.boundary_errors(
+                reference.phonemes, align.dtw_align(samples, p.text or "", "en-us").phonemes
+            )
+        )
     e = np.concatenate(errors) * 1000.0
-    print(f"{len(errors)} prompts ({skipped} skipped), {len(e)} matched phones, "
-          f"{time.perf_counter() - started:.0f} s")
-    print(f"phone start error: mean {e.mean():.0f} ms, median {np.median(e):.0f} ms, "
-          f"within 50 ms {np.mean(e < 50):.1%}, within 100 ms {np.mean(e < 100):.1%}")
+    print(
+        f"{len(errors)} prompts ({skipped} skipped), {len(e)} matched phones, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print(
+        f"phone start error: mean {e.mean():.0f} ms, median {np.median(e):.0f} ms, "
+        f"within 50 ms {np.mean(e < 50):.1%}, within 100 ms {np.mean(e < 100):.1%}"
+    )
 
 
 if __name__ == "__main__":

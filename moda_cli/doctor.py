@@ -42,12 +42,23 @@ def check_face_models() -> Check:
     except ImportError as exc:
         return Check("face models (mediapipe)", "missing", f"{exc}; pip install mediapipe==0.10.21")
     root = Path(mediapipe.__file__).parent / "modules"
-    needed = ["face_detection/face_detection_full_range_sparse.tflite", "face_landmark/face_landmark_with_attention.tflite"]
+    needed = [
+        "face_detection/face_detection_full_range_sparse.tflite",
+        "face_landmark/face_landmark_with_attention.tflite",
+    ]
     absent = [n for n in needed if not (root / n).is_file()]
     if absent:
-        return Check("face models (mediapipe)", "missing",
-                     f"mediapipe {_version('mediapipe')} ships no {', '.join(absent)}; install mediapipe==0.10.21")
-    return Check("face models (mediapipe)", "ok", f"mediapipe {_version('mediapipe')}, bundled detection + 478-point mesh")
+        return Check(
+            "face models (mediapipe)",
+            "missing",
+            f"mediapipe {_version('mediapipe')} ships no {', '.join(absent)}; "
+            "install mediapipe==0.10.21",
+        )
+    return Check(
+        "face models (mediapipe)",
+        "ok",
+        f"mediapipe {_version('mediapipe')}, bundled detection + 478-point mesh",
+    )
 
 
 def check_torch() -> Check:
@@ -75,7 +86,11 @@ def check_espeak() -> Check:
     try:
         import espeakng_loader
     except ImportError:
-        return Check("espeak-ng (moda train)", "optional", "pip install espeakng-loader to build training data")
+        return Check(
+            "espeak-ng (moda train)",
+            "optional",
+            "pip install espeakng-loader to build training data",
+        )
     return Check("espeak-ng (moda train)", "ok", espeakng_loader.get_library_path())
 
 
@@ -84,7 +99,11 @@ def check_insightface(root: Path | None) -> Check:
     if _version("insightface") is None:
         return Check(name, "optional", "not installed: pip install 'moda-cli[insightface]'")
     if root is None:
-        return Check(name, "optional", f"insightface {_version('insightface')}; give --insightface-root DIR to check models")
+        return Check(
+            name,
+            "optional",
+            f"insightface {_version('insightface')}; give --insightface-root DIR to check models",
+        )
     onnx = sorted((root / "models" / "buffalo_l").glob("*.onnx"))
     if not onnx:
         return Check(name, "missing", f"no {root}/models/buffalo_l/*.onnx")
@@ -94,17 +113,28 @@ def check_insightface(root: Path | None) -> Check:
 def check_whisper(path: Path | None) -> Check:
     name = "whisper checkpoint (optional)"
     if path is None:
-        return Check(name, "optional", "log-mel features need no weights; --whisper-checkpoint FILE adds encoder features")
+        return Check(
+            name,
+            "optional",
+            "log-mel features need no weights; --whisper-checkpoint FILE adds encoder features",
+        )
     if not path.is_file():
         return Check(name, "missing", f"{path} not found")
     return Check(name, "ok", f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
 
 
-def run_checks(insightface_root: Path | None = None, whisper_checkpoint: Path | None = None,
-               motion_checkpoint: Path | None = None) -> list[Check]:
+def run_checks(
+    insightface_root: Path | None = None,
+    whisper_checkpoint: Path | None = None,
+    motion_checkpoint: Path | None = None,
+) -> list[Check]:
     checks: list[Callable[[], Check]] = [
-        check_ffmpeg, check_face_models, check_torch,
-        lambda: check_motion_checkpoint(motion_checkpoint), check_espeak,
-        lambda: check_insightface(insightface_root), lambda: check_whisper(whisper_checkpoint),
+        check_ffmpeg,
+        check_face_models,
+        check_torch,
+        lambda: check_motion_checkpoint(motion_checkpoint),
+        check_espeak,
+        lambda: check_insightface(insightface_root),
+        lambda: check_whisper(whisper_checkpoint),
     ]
     return [c() for c in checks]

@@ -126,8 +126,10 @@ def check_dub(job: DubJob) -> VideoInfo:
     """1. Fast checks before anything is decoded or loaded (a portrait job's, on the video
     in the portrait's place, then the video's and the audio's headers); its VideoInfo."""
     if job.preset.motion.pose_from is not None:
-        raise UsageError("--pose-from (motion.pose_from) drives a portrait; a dubbed video "
-                         "keeps its own head", path=job.video)
+        raise UsageError(
+            "--pose-from (motion.pose_from) drives a portrait; a dubbed video keeps its own head",
+            path=job.video,
+        )
     check_job(Job(job.video, job.audio, job.output, job.preset))
     info = probe_video(job.video)
     check_audio(job.audio)
@@ -221,8 +223,9 @@ def given_motion(source: _Source, index: np.ndarray, fps: float, num_frames: int
     """The source's head, eyes, brows and smile at the motion model's ``num_frames``
     frames, as the output shows them (``index``: source frame per output frame at ``fps``):
     the model samples only the mouth, coherent with them (NaN: sampled)."""
-    at = np.minimum(np.floor(np.arange(num_frames) * fps / MOTION_FPS + 0.5).astype(int),
-                    len(index) - 1)
+    at = np.minimum(
+        np.floor(np.arange(num_frames) * fps / MOTION_FPS + 0.5).astype(int), len(index) - 1
+    )
     values = source.motion[index[at]].copy()
     values[:, _LIPS] = np.nan
     return GivenMotion(values)
@@ -284,8 +287,11 @@ class Dubber:
             loading = pool.submit(_timed, self.engine.generator, job.preset.motion.generator)
             track, library = _track(info, notify)
             if not track.found.any():
-                raise NoFaceFound("no face found in any frame of the video", path=job.video,
-                                  hint="give a video of a person facing the camera")
+                raise NoFaceFound(
+                    "no face found in any frame of the video",
+                    path=job.video,
+                    hint="give a video of a person facing the camera",
+                )
             generator, clock.parts["load"] = loading.result()
         with clock("plan"):
             source = read_source(track)
@@ -293,8 +299,13 @@ class Dubber:
             num_out = len(track) if job.fit == "video" else num_video_frames(audio_s, fps)
             index = ping_pong(num_out, len(track))
             given = given_motion(source, index, fps, features.num_frames)
-            request = MotionRequest(features, identity_features(source.reference),
-                                    job.preset.motion, job.preset.seed, given)
+            request = MotionRequest(
+                features,
+                identity_features(source.reference),
+                job.preset.motion,
+                job.preset.seed,
+                given,
+            )
         warnings = []
         if job.keep_audio == "mix" and not info.has_audio:
             warnings.append(f"{job.video}: no sound track to keep under the new audio")
@@ -303,17 +314,27 @@ class Dubber:
         with clock("render"), streaming_threads(), ahead as chunks:
             lips = GeneratedLips(chunks, fps, audio_s)
             writer = _render(job, info, _Plan(source, index, lips), library, notify)
-        clock.parts.update(motion=ahead.cpu_seconds, x264=writer.encoder_cpu_seconds,
-                           yuv=writer.cpu_seconds - writer.encoder_cpu_seconds)
+        clock.parts.update(
+            motion=ahead.cpu_seconds,
+            x264=writer.encoder_cpu_seconds,
+            yuv=writer.cpu_seconds - writer.encoder_cpu_seconds,
+        )
         frames = len(index)
         if not source.mouths:
-            warnings.append(f"{job.video}: no frame had a face to dub (too small, turned "
-                            "away or covered): the output is the video with the new audio")
+            warnings.append(
+                f"{job.video}: no frame had a face to dub (too small, turned "
+                "away or covered): the output is the video with the new audio"
+            )
         return DubResult(
-            output=job.output, frames=frames, audio_seconds=frames / float(info.fps),
-            stage_seconds=seconds, stage_cpu_seconds=clock.cpu_split(), peak_rss_mb=peak_rss_mb(),
+            output=job.output,
+            frames=frames,
+            audio_seconds=frames / float(info.fps),
+            stage_seconds=seconds,
+            stage_cpu_seconds=clock.cpu_split(),
+            peak_rss_mb=peak_rss_mb(),
             dubbed=float((source.weight[index] > 0).mean()),
-            shots=int(track.shots.max()) + 1, warnings=warnings,
+            shots=int(track.shots.max()) + 1,
+            warnings=warnings,
         )
 
 
@@ -458,6 +479,5 @@ class _Clock:
             "yuv": p["yuv"],
             "x264": p["x264"],
         }
-        split["other"] = sum(self.cpu.values()) + sum(self.children.values()) - sum(
-            split.values())
+        split["other"] = sum(self.cpu.values()) + sum(self.children.values()) - sum(split.values())
         return {k: round(v, 3) for k, v in split.items()}

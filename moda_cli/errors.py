@@ -74,7 +74,9 @@ class ModelLoadError(ModaError):
 class FFmpegError(ModaError):
     """ffmpeg failed; carries the command and the tail of its stderr."""
 
-    def __init__(self, message: str, *, cmd: list[str], stderr: str, path: str | Path | None = None):
+    def __init__(
+        self, message: str, *, cmd: list[str], stderr: str, path: str | Path | None = None
+    ):
         self.cmd = cmd
         self.stderr = stderr
         tail = stderr.strip().splitlines()[-3:] if stderr else []

@@ -78,8 +78,9 @@ def _pause(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 3e-4).astype(np.float32)
 
 
-def _join(pieces: Sequence[tuple[np.ndarray, list[PhonemeEvent]]],
-          rng: np.random.Generator) -> tuple[np.ndarray, list[PhonemeEvent]]:
+def _join(
+    pieces: Sequence[tuple[np.ndarray, list[PhonemeEvent]]], rng: np.random.Generator
+) -> tuple[np.ndarray, list[PhonemeEvent]]:
     """Recordings joined with pauses, and their phonemes shifted to the joined time."""
     parts, phonemes, t = [_pause(EDGE_S, rng)], [], EDGE_S
     for k, (samples, phs) in enumerate(pieces):
@@ -111,16 +112,24 @@ def _groups(prompts: list[realspeech.Prompt], max_clips: int) -> list[list[reals
 
 # Compressed sizes estimate durations without decoding everything (G.722 64 kbit/s,
 # GSM 13.2 kbit/s, 16-bit 8 kHz wav).
-_BYTES_PER_SECOND = {"en-allison": 8000.0, "es-co": 1650.0, "fr-armelle": 1650.0,
-                     "it-menardi": 16000.0}
+_BYTES_PER_SECOND = {
+    "en-allison": 8000.0,
+    "es-co": 1650.0,
+    "fr-armelle": 1650.0,
+    "it-menardi": 16000.0,
+}
 
 
-def english_cases(folder: Path, max_clips: int, download: bool = False,
-                  skipped: list[str] | None = None) -> list[RealCase]:
+def english_cases(
+    folder: Path, max_clips: int, download: bool = False, skipped: list[str] | None = None
+) -> list[RealCase]:
     """Held-out English prompts, force-aligned; prompts that fail alignment are skipped
     (their key and reason appended to ``skipped``)."""
-    prompts = [p for p in realspeech.prompts(ENGLISH, folder, download)
-               if p.split == "heldout" and p.text is not None]
+    prompts = [
+        p
+        for p in realspeech.prompts(ENGLISH, folder, download)
+        if p.split == "heldout" and p.text is not None
+    ]
     aligner, rng = align.english_aligner(), np.random.default_rng(0)
     cases: list[RealCase] = []
     for group in _groups(prompts, max_clips):
@@ -182,8 +191,9 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-9 and b.std() > 1e-9 else 0.0
 
 
-def loudness_scores(gap: np.ndarray, envelope: np.ndarray,
-                    speech: np.ndarray) -> tuple[float, float]:
+def loudness_scores(
+    gap: np.ndarray, envelope: np.ndarray, speech: np.ndarray
+) -> tuple[float, float]:
     """(r, chance): within-speech correlation of gap and loudness, and its shifted mean."""
     g, e = np.nan_to_num(gap)[speech], envelope[speech]
     n = len(g)
@@ -199,8 +209,13 @@ def speech_gate_corr(rc: RealCase) -> float:
     return loudness_scores(gate, rc.case.features.envelope, rc.speech)[0]
 
 
-def _score(generator: MotionGenerator, ev: Evaluator, cases: list[RealCase],
-           say: Callable[[str], None], overrides: Sequence[str]) -> list[tuple[RealCase, dict]]:
+def _score(
+    generator: MotionGenerator,
+    ev: Evaluator,
+    cases: list[RealCase],
+    say: Callable[[str], None],
+    overrides: Sequence[str],
+) -> list[tuple[RealCase, dict]]:
     rows = []
     for i, rc in enumerate(cases):
         say(f"{rc.source}: clip {i + 1}/{len(cases)}")
@@ -208,7 +223,8 @@ def _score(generator: MotionGenerator, ev: Evaluator, cases: list[RealCase],
         row = lip_scores(m, rc.case, ev.closed_below)
         row["silence_ratio"] = silence_ratio(m.mouth_open, rc.speech, ev.rest_gap)
         row["loudness_corr"], row["loudness_chance"] = loudness_scores(
-            m.mouth_open, rc.case.features.envelope, rc.speech)
+            m.mouth_open, rc.case.features.envelope, rc.speech
+        )
         rows.append((rc, row))
     return rows
 
@@ -222,10 +238,15 @@ def _prefixed(say: Callable[[str], None], prefix: str) -> Callable[[str], None]:
     return lambda text: say(f"{prefix}, {text}")
 
 
-def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait: Path,
-                  max_clips: int = 6, download: bool = False,
-                  progress: Callable[[str], None] | None = None,
-                  overrides: Sequence[str] = ()) -> dict[str, RealScores]:
+def evaluate_real(
+    generators: dict[str, MotionGenerator],
+    folder: Path,
+    portrait: Path,
+    max_clips: int = 6,
+    download: bool = False,
+    progress: Callable[[str], None] | None = None,
+    overrides: Sequence[str] = (),
+) -> dict[str, RealScores]:
     """Scores of each generator on held-out recordings (``max_clips`` per group)."""
     say = progress or (lambda text: None)
     say("real speech: aligning held-out recordings")
@@ -238,9 +259,12 @@ def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait
         en = [r for rc, r in rows if rc.source == ENGLISH]
         other = [r for rc, r in rows if rc.source != ENGLISH]
         results[name] = RealScores(
-            english_clips=len(en), mouth_corr=_mean(en, "mouth_corr"),
-            pbm_closed=_mean(en, "pbm_closed"), vowel_shut=1.0 - _mean(en, "vowel_open"),
-            silence_ratio_en=_mean(en, "silence_ratio"), other_clips=len(other),
+            english_clips=len(en),
+            mouth_corr=_mean(en, "mouth_corr"),
+            pbm_closed=_mean(en, "pbm_closed"),
+            vowel_shut=1.0 - _mean(en, "vowel_open"),
+            silence_ratio_en=_mean(en, "silence_ratio"),
+            other_clips=len(other),
             loudness_corr=_mean(other, "loudness_corr"),
             loudness_chance=_mean(other, "loudness_chance"),
             loudness_gate=float(np.mean(gate)) if gate else float("nan"),
@@ -250,14 +274,17 @@ def evaluate_real(generators: dict[str, MotionGenerator], folder: Path, portrait
 
 
 def markdown_table(results: dict[str, RealScores]) -> str:
-    head = ("| generator | EN viseme corr | EN p/b/m closed | EN open vowels shut "
-            "| EN silence/speech opening | ES+FR mouth-loudness r (chance; speech gate) "
-            "| ES+FR silence/speech opening | clips EN / ES+FR |")
+    head = (
+        "| generator | EN viseme corr | EN p/b/m closed | EN open vowels shut "
+        "| EN silence/speech opening | ES+FR mouth-loudness r (chance; speech gate) "
+        "| ES+FR silence/speech opening | clips EN / ES+FR |"
+    )
     lines = [head, "|" + " --- |" * 8]
     for name, s in results.items():
         lines.append(
             f"| {name} | {s.mouth_corr:.3f} | {s.pbm_closed:.1%} | {s.vowel_shut:.1%} | "
             f"{s.silence_ratio_en:.2f} | {s.loudness_corr:.3f} ({s.loudness_chance:.3f}; "
             f"{s.loudness_gate:.3f}) | "
-            f"{s.silence_ratio_other:.2f} | {s.english_clips} / {s.other_clips} |")
+            f"{s.silence_ratio_other:.2f} | {s.english_clips} / {s.other_clips} |"
+        )
     return "\n".join(lines)

@@ -94,7 +94,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _raw_preset(name_or_path: str | Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+def _raw_preset(
+    name_or_path: str | Path, seen: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], Path]:
     path = _locate(name_or_path).resolve()
     if path in seen:
         chain = " -> ".join(p.stem for p in (*seen, path))
@@ -116,8 +118,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``motion.head=0.5`` -> (["motion", "head"], 0.5); the value is parsed as YAML."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise PresetError(f"--set expects key=value, got {excerpt(text)}",
-                          hint="e.g. --set motion.head=0.5")
+        raise PresetError(
+            f"--set expects key=value, got {excerpt(text)}", hint="e.g. --set motion.head=0.5"
+        )
     try:
         parsed = load_yaml(value) if value.strip() else ""
     except yaml.YAMLError:

@@ -26,8 +26,13 @@ from .batch.jobs import BatchEvents, JobRecord, Status
 from .batch.run import BatchOutcome
 
 SUMMARY_ROWS = 30  # larger batches list only failed or warned jobs in the final table
-_STAGE_LABEL = {"face": "finding the face", "audio": "reading audio", "motion": "sampling motion",
-                "render": "rendering", "encode": "encoding"}
+_STAGE_LABEL = {
+    "face": "finding the face",
+    "audio": "reading audio",
+    "motion": "sampling motion",
+    "render": "rendering",
+    "encode": "encoding",
+}
 
 
 def _cells(*texts: str) -> list[str]:
@@ -36,9 +41,14 @@ def _cells(*texts: str) -> list[str]:
 
 
 def _bar(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 class JobBar:
@@ -61,8 +71,9 @@ class JobBar:
 
     def update(self, stage: str, done: int, total: int) -> None:
         if self.task is not None:
-            self.progress.update(self.task, description=_STAGE_LABEL.get(stage, stage),
-                                 completed=done, total=total)
+            self.progress.update(
+                self.task, description=_STAGE_LABEL.get(stage, stage), completed=done, total=total
+            )
 
 
 class BatchDisplay(BatchEvents):
@@ -84,8 +95,12 @@ class BatchDisplay(BatchEvents):
             self.live.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self.live_enabled:
             self.live.stop()
 
@@ -122,13 +137,19 @@ class BatchDisplay(BatchEvents):
         if self.overall_task is not None and self.rendering:  # not for preflight failures
             self.overall.advance(self.overall_task)
         if record.status == "failed":
-            self.console.print(f"[red]failed[/] {escape(f'{record.name}: {record.error}')}",
-                               highlight=False, soft_wrap=True)
+            self.console.print(
+                f"[red]failed[/] {escape(f'{record.name}: {record.error}')}",
+                highlight=False,
+                soft_wrap=True,
+            )
         elif not self.quiet:
             rtf = record.realtime_factor
             rtf_text = "" if rtf is None else f" realtime x{rtf:.2f}"
-            self.console.print(f"{record.status:8} {record.name} -> {record.output}{rtf_text}",
-                               highlight=False, markup=False)
+            self.console.print(
+                f"{record.status:8} {record.name} -> {record.output}{rtf_text}",
+                highlight=False,
+                markup=False,
+            )
 
 
 def print_plan(console: Console, outcome: BatchOutcome) -> None:
@@ -139,13 +160,27 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
         seed_text, frames_text = ("" if v is None else str(v) for v in (r.seed, r.frames))
         status = r.status if not r.error else f"{r.status}: {r.error}"
         if console.is_terminal:
-            table.add_row(*_cells(r.name, r.portrait or "", r.audio or "", r.output or "", preset,
-                                  seed_text, frames_text, status))
+            table.add_row(
+                *_cells(
+                    r.name,
+                    r.portrait or "",
+                    r.audio or "",
+                    r.output or "",
+                    preset,
+                    seed_text,
+                    frames_text,
+                    status,
+                )
+            )
         else:  # a pipe or a log: one whole line per job, never wrapped or cut
-            console.print(f"{r.status:8} {r.name}: {r.portrait} + {r.audio} -> {r.output} "
-                          f"preset={preset} seed={seed_text} frames={frames_text}"
-                          + (f" ({r.error})" if r.error else ""),
-                          highlight=False, markup=False, soft_wrap=True)
+            console.print(
+                f"{r.status:8} {r.name}: {r.portrait} + {r.audio} -> {r.output} "
+                f"preset={preset} seed={seed_text} frames={frames_text}"
+                + (f" ({r.error})" if r.error else ""),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     if table.rows:
         console.print(table)
     for path in outcome.unpaired:
@@ -153,8 +188,10 @@ def print_plan(console: Console, outcome: BatchOutcome) -> None:
     todo = [r for r in outcome.records if r.status == "planned"]
     frames = sum(r.frames or 0 for r in todo)
     seconds = sum(r.audio_seconds or 0.0 for r in todo)
-    console.print(f"would render {len(todo)} job(s): {frames} frames, {seconds:.1f}s of video",
-                  highlight=False)
+    console.print(
+        f"would render {len(todo)} job(s): {frames} frames, {seconds:.1f}s of video",
+        highlight=False,
+    )
 
 
 def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> None:
@@ -165,8 +202,11 @@ def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> Non
             rows = [r for r in rows if r.status not in ("done", "skipped") or r.warnings]
         for r in rows:
             rtf = f"x{r.realtime_factor:.2f}" if r.realtime_factor is not None else ""
-            table.add_row(*_cells(r.name, r.status, str(r.frames or ""), rtf,
-                                  r.error or "; ".join(r.warnings)))
+            table.add_row(
+                *_cells(
+                    r.name, r.status, str(r.frames or ""), rtf, r.error or "; ".join(r.warnings)
+                )
+            )
         if rows:
             console.print(table)
     statuses: tuple[Status, ...] = ("done", "skipped", "failed", "busy", "interrupted", "planned")
@@ -174,5 +214,4 @@ def print_summary(console: Console, outcome: BatchOutcome, verbose: bool) -> Non
     if outcome.unpaired:
         parts.append(f"{len(outcome.unpaired)} unpaired file(s)")
     done = ", ".join(parts) or "nothing to do"
-    console.print(f"{len(outcome.records)} jobs: {done} in {outcome.seconds:.1f}s",
-                  highlight=False)
+    console.print(f"{len(outcome.records)} jobs: {done} in {outcome.seconds:.1f}s", highlight=False)

@@ -30,8 +30,13 @@ def native_stderr_silenced() -> Iterator[None]:
     os.dup2(devnull, 2)
     os.close(devnull)
     if _fileno(python_stderr) == 2:  # not when a test runner has replaced sys.stderr
-        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding,
-                               errors="backslashreplace")
+        sys.stderr = os.fdopen(
+            os.dup(saved),
+            "w",
+            buffering=1,
+            encoding=python_stderr.encoding,
+            errors="backslashreplace",
+        )
     try:
         yield
     finally:

@@ -42,7 +42,9 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise KeyError(f"unknown {self.kind} {name!r}; one of: {', '.join(self._items)}") from None
+            raise KeyError(
+                f"unknown {self.kind} {name!r}; one of: {', '.join(self._items)}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
@@ -67,7 +69,8 @@ class Registry(Generic[T]):
         def check(value: str) -> str:
             if value not in self._items:
                 raise PydanticCustomError(
-                    "unknown_choice", "unknown {kind} '{value}'; one of: {names}",
+                    "unknown_choice",
+                    "unknown {kind} '{value}'; one of: {names}",
                     {"kind": self.kind, "value": value, "names": ", ".join(self._items)},
                 )
             return value
@@ -76,4 +79,3 @@ class Registry(Generic[T]):
 
     def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
         return {"type": "string", "enum": list(self._items)}
-

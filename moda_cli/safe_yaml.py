@@ -66,8 +66,10 @@ class _BoundedLoader(yaml.SafeLoader):
             total, distinct = expanded_size(node, MIN_EXPANDED + EXPANSION_PER_NODE * 10**6)
             bound = MIN_EXPANDED + EXPANSION_PER_NODE * distinct
             if total > bound:
-                raise AliasBombError(f"aliases expand the document to more than {bound} values; "
-                                     "write the repeated values out, or use fewer nested aliases")
+                raise AliasBombError(
+                    f"aliases expand the document to more than {bound} values; "
+                    "write the repeated values out, or use fewer nested aliases"
+                )
         return node
 
 

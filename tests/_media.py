@@ -11,7 +11,9 @@ import numpy as np
 from moda_cli.ffmpeg import ffmpeg_path_arg, run_ffmpeg
 
 
-def speechlike(duration_s: float, rate: int = 16_000, freq: float = 220.0, level: float = 0.5) -> np.ndarray:
+def speechlike(
+    duration_s: float, rate: int = 16_000, freq: float = 220.0, level: float = 0.5
+) -> np.ndarray:
     """A voiced tone switched on and off at syllable rate (4 Hz) over faint noise.
 
     Real speech has loud and quiet stretches; a steady tone does not, and load_audio
@@ -36,8 +38,9 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
     return path
 
 
-def job_folder(folder: Path, portrait: Path, count: int, seconds: float, freq: float,
-               step: float) -> Path:
+def job_folder(
+    folder: Path, portrait: Path, count: int, seconds: float, freq: float, step: float
+) -> Path:
     """``count`` batch jobs ``p0`` .. of one portrait, each with its own speech pitch
     (``freq + step * i``), so that their videos can tell apart whose audio they carry."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ def speech_with_pause(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, t
     """espeak speech, 1.2 s of silence, speech. Returns the wav and the pause (start_s, end_s)."""
     from moda_cli.motion.train.speech import synthesize
 
-    first = synthesize("Hello, my name is Anna, and I bake bread.", voice="en", rate_wpm=170).samples
+    first = synthesize(
+        "Hello, my name is Anna, and I bake bread.", voice="en", rate_wpm=170
+    ).samples
     second = synthesize("Papa bought a map of Bombay.", voice="en", rate_wpm=170).samples
     lead = np.zeros(int(0.2 * 16_000), np.float32)
     pause = np.zeros(int(1.2 * 16_000), np.float32)

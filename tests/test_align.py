@@ -67,4 +67,8 @@ def test_flite_segments_become_ipa_phonemes():
 
     phonemes = parse_segments("pau:0.193 p:0.322 ao:0.417 l:0.527 pau:0.700 ax:0.800\n")
     assert [(p.ipa, p.start_s, p.end_s) for p in phonemes] == [
-        ("p", 0.193, 0.322), ("ɔ", 0.322, 0.417), ("l", 0.417, 0.527), ("ə", 0.700, 0.800)]
+        ("p", 0.193, 0.322),
+        ("ɔ", 0.322, 0.417),
+        ("l", 0.417, 0.527),
+        ("ə", 0.700, 0.800),
+    ]

@@ -49,17 +49,25 @@ def test_formats_decode_to_16k_mono(tmp_path, speech_wav, name, args):
 
 def test_stereo_is_averaged(tmp_path):
     left = speechlike(1.0, rate=48_000, freq=330.0)
-    path = write_wav(tmp_path / "left_only.wav", np.stack([left, np.zeros_like(left)], 1), rate=48_000)
+    path = write_wav(
+        tmp_path / "left_only.wav", np.stack([left, np.zeros_like(left)], 1), rate=48_000
+    )
     audio = load_audio(path)
     assert audio.duration_s == pytest.approx(1.0, abs=1e-3)
-    assert np.max(np.abs(audio.samples)) == pytest.approx(0.25, abs=0.03)  # mean of 0.5 and 0 (ffmpeg alone: 0.35)
+    assert np.max(np.abs(audio.samples)) == pytest.approx(
+        0.25, abs=0.03
+    )  # mean of 0.5 and 0 (ffmpeg alone: 0.35)
     assert dominant_freq(audio.samples, 16_000) == pytest.approx(330, abs=5)
 
 
 def test_identical_stereo_keeps_its_level(tmp_path):
     mono = speechlike(1.0, rate=48_000, level=0.9)
-    audio = load_audio(write_wav(tmp_path / "dual_mono.wav", np.stack([mono, mono], 1), rate=48_000))
-    assert np.max(np.abs(audio.samples)) == pytest.approx(0.9, abs=0.02)  # not 3 dB hotter, not clipped
+    audio = load_audio(
+        write_wav(tmp_path / "dual_mono.wav", np.stack([mono, mono], 1), rate=48_000)
+    )
+    assert np.max(np.abs(audio.samples)) == pytest.approx(
+        0.9, abs=0.02
+    )  # not 3 dB hotter, not clipped
 
 
 def test_video_with_audio(tmp_path, speech_wav):
@@ -112,7 +120,9 @@ def test_too_short(tmp_path):
 
 def test_too_short_without_header_duration(tmp_path, speech_wav):
     # A raw stream has no duration in its header: the decoded length is checked too.
-    raw = transcode(write_wav(tmp_path / "s.wav", speechlike(0.1)), tmp_path / "short.mp3", "-f", "mp3")
+    raw = transcode(
+        write_wav(tmp_path / "s.wav", speechlike(0.1)), tmp_path / "short.mp3", "-f", "mp3"
+    )
     assert "too short" in _error(raw)
 
 
@@ -122,7 +132,9 @@ def test_silent(tmp_path):
 
 
 def test_very_quiet_is_silent(tmp_path):
-    assert "silent: peak level -70 dBFS" in _error(write_wav(tmp_path / "hum.wav", speechlike(1.0, level=10 ** (-70 / 20))))
+    assert "silent: peak level -70 dBFS" in _error(
+        write_wav(tmp_path / "hum.wav", speechlike(1.0, level=10 ** (-70 / 20)))
+    )
 
 
 def test_steady_noise_has_no_speech(tmp_path):
@@ -144,7 +156,9 @@ def test_log_mel_matches_whisper_across_blocks(speech_wav, block):
 def test_long_audio_decodes_in_place_with_a_short_header(tmp_path):
     """A header that undersells the duration still gives every sample (the buffer grows)."""
     rng = np.random.default_rng(0)
-    samples = (0.3 * np.sin(np.arange(16_000 * 9) * 0.05) * rng.uniform(0.5, 1, 16_000 * 9)).astype(np.float32)
+    samples = (0.3 * np.sin(np.arange(16_000 * 9) * 0.05) * rng.uniform(0.5, 1, 16_000 * 9)).astype(
+        np.float32
+    )
     path = write_wav(tmp_path / "long.wav", samples)
     from moda_cli.audio import decode
 
@@ -154,7 +168,9 @@ def test_long_audio_decodes_in_place_with_a_short_header(tmp_path):
 
 
 def test_check_audio_reads_only_the_header(tmp_path, speech_wav):
-    info = check_audio(transcode(speech_wav, tmp_path / "s.ogg", "-c:a", "libvorbis", "-ar", "44100", "-ac", "2"))
+    info = check_audio(
+        transcode(speech_wav, tmp_path / "s.ogg", "-c:a", "libvorbis", "-ar", "44100", "-ac", "2")
+    )
     assert (info.audio_codec, info.audio_rate, info.audio_channels) == ("vorbis", 44100, 2)
     assert info.duration_s == pytest.approx(1.6, abs=0.05) and not info.has_video
 
@@ -168,8 +184,16 @@ TINY_WIDTH = 64
 def tiny_checkpoint(tmp_path_factory):
     """A randomly initialised one-layer Whisper in the openai checkpoint format."""
     dims = whisper.model.ModelDimensions(
-        n_mels=80, n_audio_ctx=1500, n_audio_state=TINY_WIDTH, n_audio_head=2, n_audio_layer=1,
-        n_vocab=51865, n_text_ctx=8, n_text_state=64, n_text_head=2, n_text_layer=1,
+        n_mels=80,
+        n_audio_ctx=1500,
+        n_audio_state=TINY_WIDTH,
+        n_audio_head=2,
+        n_audio_layer=1,
+        n_vocab=51865,
+        n_text_ctx=8,
+        n_text_state=64,
+        n_text_head=2,
+        n_text_layer=1,
     )
     torch.manual_seed(0)
     model = whisper.model.Whisper(dims)

@@ -99,8 +99,10 @@ def test_head_amplitude_scales_and_rests_in_pauses():
     n = int(60 * FPS)
     activity = np.zeros(n, bool)
     activity[: n // 2] = True  # speaking, then 30 s of silence
-    pose = np.stack([prior.head_motion(n, FPS, 1.0, np.random.default_rng(s), activity) for s in range(8)])
-    assert np.std(pose[:, n // 2 + 100:, 1]) < 0.6 * np.std(pose[:, : n // 2 - 50, 1])
+    pose = np.stack(
+        [prior.head_motion(n, FPS, 1.0, np.random.default_rng(s), activity) for s in range(8)]
+    )
+    assert np.std(pose[:, n // 2 + 100 :, 1]) < 0.6 * np.std(pose[:, : n // 2 - 50, 1])
 
 
 @pytest.mark.parametrize("emotion", EMOTIONS)

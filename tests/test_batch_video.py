@@ -30,8 +30,7 @@ def talking(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path) -> P
     folder = tmp_path_factory.mktemp("bv_source")
     tone = write_wav(folder / "tone.wav", speechlike(1.2, freq=150.0))
     out = folder / "talking.mp4"
-    result = _moda("render", small_portrait, tone, "-o", out, "-q", "--set", "video.fps=30",
-                   *FAST)
+    result = _moda("render", small_portrait, tone, "-o", out, "-q", "--set", "video.fps=30", *FAST)
     assert result.exit_code == 0, result.output
     return out
 
@@ -52,15 +51,19 @@ def folder(tmp_path_factory, talking, small_portrait) -> Path:
 def test_a_video_pairs_with_audio_like_a_portrait(folder):
     plan = plan_folder(folder)
     pairs = {j.name: (j.portrait.name, j.audio.name) for j in plan.jobs}
-    assert pairs == {"anna__de": ("anna.mp4", "anna__de.wav"), "bob": ("bob.png", "bob.wav"),
-                     "bob__en": ("bob.png", "bob__en.mp4")}, pairs
+    assert pairs == {
+        "anna__de": ("anna.mp4", "anna__de.wav"),
+        "bob": ("bob.png", "bob.wav"),
+        "bob__en": ("bob.png", "bob__en.mp4"),
+    }, pairs
     assert not plan.unpaired
 
 
 def test_manifests_take_a_video_in_either_column(folder, tmp_path):
     manifest = tmp_path / "jobs.csv"
-    manifest.write_text(f"video,audio\n{folder}/anna.mp4,{folder}/anna__de.wav\n"
-                        f"{folder}/bob.png,{folder}/bob.wav\n")
+    manifest.write_text(
+        f"video,audio\n{folder}/anna.mp4,{folder}/anna__de.wav\n{folder}/bob.png,{folder}/bob.wav\n"
+    )
     jobs = plan_manifest(manifest).jobs
     assert jobs[0].portrait == folder / "anna.mp4" and jobs[0].error is None
     assert jobs[1].portrait == folder / "bob.png"  # the column names the input, not its kind
@@ -75,7 +78,10 @@ def test_video_and_portrait_jobs_render_and_resume(folder, talking, tmp_path):
     assert first.exit_code == 0, first.output
     jobs = {j["name"]: j for j in json.loads(first.stdout)["jobs"]}
     assert {n: j["status"] for n, j in jobs.items()} == {
-        "anna__de": "done", "bob": "done", "bob__en": "done"}, jobs
+        "anna__de": "done",
+        "bob": "done",
+        "bob__en": "done",
+    }, jobs
     dubbed, source = probe(out / "anna__anna__de.mp4"), probe(talking)
     assert (dubbed.width, dubbed.height, dubbed.fps) == (source.width, source.height, source.fps)
     assert abs(dubbed.duration_s - 1.0) < 0.1  # as long as the new audio

@@ -41,10 +41,23 @@ def _speech(path: Path) -> Path:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("blinks")
     video = root / "clip.mp4"
-    result = CliRunner().invoke(app, [
-        "render", str(SAMPLE), str(_speech(root / "speech.wav")), "-o", str(video), "-q",
-        "--device", "cpu", "--seed", "7", "--set", f"motion.blink_rate={RATE:g}",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "render",
+            str(SAMPLE),
+            str(_speech(root / "speech.wav")),
+            "-o",
+            str(video),
+            "-q",
+            "--device",
+            "cpu",
+            "--seed",
+            "7",
+            "--set",
+            f"motion.blink_rate={RATE:g}",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return video
 

@@ -12,13 +12,29 @@ from moda_cli.motion.checkpoint import default_checkpoint_path, load_checkpoint,
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization
 
-TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
+TINY = dict(
+    width=32,
+    heads=2,
+    depth_multi=1,
+    depth_dual=1,
+    depth_single=1,
+    mlp_ratio=2.0,
+    window=24,
+    prev_frames=8,
+)
 
 
 def _norm(d=17):
     rng = np.random.default_rng(0)
-    return Normalization(rng.standard_normal(d), rng.random(d) + 0.5, np.zeros(3), np.ones(3),
-                         np.array([1.0, 0.02, 17.0]), np.array([0.1, 0.001, 0.0]), np.array([4.0, 0.1, 50.0]))
+    return Normalization(
+        rng.standard_normal(d),
+        rng.random(d) + 0.5,
+        np.zeros(3),
+        np.ones(3),
+        np.array([1.0, 0.02, 17.0]),
+        np.array([0.1, 0.001, 0.0]),
+        np.array([4.0, 0.1, 50.0]),
+    )
 
 
 def _model():
@@ -47,7 +63,14 @@ def _outputs(model):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_round_trip_rebuilds_model_from_file_alone(tmp_path, dtype):
     model, norm = _model(), _norm()
-    path = save_checkpoint(tmp_path / "m.safetensors", model, norm, recipe_hash="abc", training={"steps": 7}, dtype=dtype)
+    path = save_checkpoint(
+        tmp_path / "m.safetensors",
+        model,
+        norm,
+        recipe_hash="abc",
+        training={"steps": 7},
+        dtype=dtype,
+    )
     ck = load_checkpoint(path)
     assert ck.config == model.cfg and ck.recipe_hash == "abc" and ck.training == {"steps": 7}
     np.testing.assert_array_equal(ck.norm.motion_std, norm.motion_std)
@@ -95,11 +118,25 @@ def test_mismatches_name_what_differs(tmp_path):
         load_checkpoint(_rewrite(good, tmp_path / "s.safetensors", {"schema": "other"}))
     cfg = {**TINY, "width": 64}
     with pytest.raises(ModelLoadError, match="shape"):
-        load_checkpoint(_rewrite(good, tmp_path / "c.safetensors", {"config": json.dumps({**MotionDiTConfig(**cfg).to_dict()})}))
+        load_checkpoint(
+            _rewrite(
+                good,
+                tmp_path / "c.safetensors",
+                {"config": json.dumps({**MotionDiTConfig(**cfg).to_dict()})},
+            )
+        )
     with pytest.raises(ModelLoadError, match="unknown MotionDiTConfig keys: colour"):
-        load_checkpoint(_rewrite(good, tmp_path / "k.safetensors", {"config": json.dumps({**MotionDiTConfig(**TINY).to_dict(), "colour": 1})}))
+        load_checkpoint(
+            _rewrite(
+                good,
+                tmp_path / "k.safetensors",
+                {"config": json.dumps({**MotionDiTConfig(**TINY).to_dict(), "colour": 1})},
+            )
+        )
     with pytest.raises(ModelLoadError, match="missing"):
-        load_checkpoint(_rewrite(good, tmp_path / "m.safetensors", tensor_patch=lambda t: t.pop("out.weight")))
+        load_checkpoint(
+            _rewrite(good, tmp_path / "m.safetensors", tensor_patch=lambda t: t.pop("out.weight"))
+        )
 
 
 def test_default_checkpoint_path(monkeypatch, tmp_path):

@@ -116,8 +116,13 @@ def test_help_lists_the_choices_and_groups_batch_options_in_panels():
     result = moda("batch", "--help")
     assert result.exit_code == 0
     text = result.output
-    choice_lists = ("auto|cpu|cuda", "mediapipe|insightface", "learned|baseline", "local|ray",
-                    "json|jsonl")
+    choice_lists = (
+        "auto|cpu|cuda",
+        "mediapipe|insightface",
+        "learned|baseline",
+        "local|ray",
+        "json|jsonl",
+    )
     for choices in choice_lists:
         assert choices in text, choices
     panels = ("Inputs", "Motion", "Render", "Models", "Output", "Batch")

@@ -56,13 +56,27 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample portrait talking at 30 fps (head motion, blinks), grey frames spliced in."""
     folder = tmp_path_factory.mktemp("dub_source")
     talking = folder / "talking.mp4"
-    _moda("render", str(SAMPLES / "astronaut.png"), str(SAMPLES / "astronaut.wav"), "-o",
-          str(talking), "--preset", "expressive", "--set", f"video.fps={FPS}", "-q")
+    _moda(
+        "render",
+        str(SAMPLES / "astronaut.png"),
+        str(SAMPLES / "astronaut.wav"),
+        "-o",
+        str(talking),
+        "--preset",
+        "expressive",
+        "--set",
+        f"video.fps={FPS}",
+        "-q",
+    )
     frames = _frames(talking)
     frames[list(GREY)] = 128
     spliced = folder / "source.mp4"
-    with VideoWriter(spliced, audio=SAMPLES / "astronaut.wav", expected_frames=len(frames),
-                     settings=VideoSettings(fps=FPS)) as writer:
+    with VideoWriter(
+        spliced,
+        audio=SAMPLES / "astronaut.wav",
+        expected_frames=len(frames),
+        settings=VideoSettings(fps=FPS),
+    ) as writer:
         for frame in frames:
             writer.write(frame)
     return spliced
@@ -155,17 +169,20 @@ def test_mouth_follows_the_new_audio_not_the_old(dubbed: Dubbed) -> None:
     mouth = _series(dubbed.output_meshes, "mouth_open")
     source_mouth = _series(dubbed.source_meshes[:n], "mouth_open")
     r_new, r_old = _corr(mouth[speech], new[speech]), _corr(mouth[speech], old[speech])
-    print(f"mouth-loudness r: new audio {r_new:.3f}, old audio {r_old:.3f}; "
-          f"source mouth with the old audio {_corr(source_mouth[speech], old[speech]):.3f}")
+    print(
+        f"mouth-loudness r: new audio {r_new:.3f}, old audio {r_old:.3f}; "
+        f"source mouth with the old audio {_corr(source_mouth[speech], old[speech]):.3f}"
+    )
     assert r_new > r_old + 0.1
     assert r_new > 0.3
 
 
 def test_head_motion_and_blinks_are_the_sources(dubbed: Dubbed) -> None:
     n = len(dubbed.output)
-    nose, src_nose = (np.array([np.full(2, np.nan) if p is None else p[lm.NOSE_TIP, :2]
-                                for p in meshes])
-                      for meshes in (dubbed.output_meshes, dubbed.source_meshes[:n]))
+    nose, src_nose = (
+        np.array([np.full(2, np.nan) if p is None else p[lm.NOSE_TIP, :2] for p in meshes])
+        for meshes in (dubbed.output_meshes, dubbed.source_meshes[:n])
+    )
     for axis in (0, 1):
         assert _corr(nose[:, axis], src_nose[:, axis]) > 0.95
     for eye in ("eye_open_left", "eye_open_right"):
@@ -185,8 +202,9 @@ def test_bad_inputs_fail_per_job_naming_the_file(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     result = CliRunner().invoke(app, ["render", str(faceless), str(speech), "-o", str(out)])
     assert result.exit_code == 1 and "pattern.mp4" in result.output and "no face" in result.output
-    result = CliRunner().invoke(app, ["render", str(faceless), str(speech), "-o", str(out),
-                                      "--pose-from", str(faceless)])
+    result = CliRunner().invoke(
+        app, ["render", str(faceless), str(speech), "-o", str(out), "--pose-from", str(faceless)]
+    )
     assert result.exit_code == 2 and "keeps its own head" in result.output  # before any work
     sound = shutil.copy(speech, tmp_path / "sound.mp4")  # audio named like a video
     result = CliRunner().invoke(app, ["render", str(sound), str(speech), "-o", str(out)])
@@ -198,8 +216,19 @@ def _dub_peak_mb(video: Path, audio: Path, out: Path) -> float:
     """Peak resident memory of `moda render VIDEO AUDIO --fit video` in its own process,
     sampled from /proc (the child's ru_maxrss would count this test's own memory, which a
     forked child starts with)."""
-    cmd = [sys.executable, "-m", "moda_cli.cli", "render", str(video), str(audio), "-o", str(out),
-           "--fit", "video", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moda_cli.cli",
+        "render",
+        str(video),
+        str(audio),
+        "-o",
+        str(out),
+        "--fit",
+        "video",
+        "-q",
+    ]
     peak = 0.0
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
         status = Path(f"/proc/{proc.pid}/status")
@@ -215,8 +244,18 @@ def _dub_peak_mb(video: Path, audio: Path, out: Path) -> float:
 
 def test_memory_stays_flat_with_the_source_length(source: Path, tmp_path: Path) -> None:
     longer = tmp_path / "longer.mp4"  # the source four times over
-    run_ffmpeg(["-y", "-stream_loop", "3", "-i", ffmpeg_path_arg(source), "-c", "copy",
-                ffmpeg_path_arg(longer)])
+    run_ffmpeg(
+        [
+            "-y",
+            "-stream_loop",
+            "3",
+            "-i",
+            ffmpeg_path_arg(source),
+            "-c",
+            "copy",
+            ffmpeg_path_arg(longer),
+        ]
+    )
     frames = probe_video(source).num_frames
     assert probe_video(longer).num_frames == 4 * frames
     speech = SAMPLES / "astronaut__de.wav"
@@ -225,8 +264,10 @@ def test_memory_stays_flat_with_the_source_length(source: Path, tmp_path: Path) 
     info = probe_video(source)
     frame_mb = info.width * info.height * 3 / 2**20
     per_frame = (long - short) / (3 * frames) / frame_mb
-    print(f"peak RSS: {short:.0f} MB for {frames} frames, {long:.0f} MB for {4 * frames} "
-          f"({per_frame:.3f} of a frame's pixels per extra frame)")
+    print(
+        f"peak RSS: {short:.0f} MB for {frames} frames, {long:.0f} MB for {4 * frames} "
+        f"({per_frame:.3f} of a frame's pixels per extra frame)"
+    )
     # Meshes (5.6 KB a frame) and their inversion's temporaries grow with the source; the
     # frames (0.8 MB each here) must not.
     assert per_frame < 0.15
@@ -236,8 +277,12 @@ def test_a_covered_mouth_is_told_only_where_the_lips_are_clearly_red() -> None:
     n = 20
     redness = np.full(n, 12.0, np.float32)
     redness[8:12] = 0.5  # a hand over the mouth: lips no redder than the chin
-    track = FaceTrackFrames(np.zeros((n, lm.NUM_MESH_POINTS, 3), np.float32), np.ones(n, bool),
-                            np.zeros(n, np.int32), redness)
+    track = FaceTrackFrames(
+        np.zeros((n, lm.NUM_MESH_POINTS, 3), np.float32),
+        np.ones(n, bool),
+        np.zeros(n, np.int32),
+        redness,
+    )
     assert covered(track).tolist() == [k in range(8, 12) for k in range(n)]
     pale = FaceTrackFrames(track.points, track.found, track.shots, redness / 4)
     assert not covered(pale).any()  # pale lips: within the noise, never called covered
@@ -245,9 +290,26 @@ def test_a_covered_mouth_is_told_only_where_the_lips_are_clearly_red() -> None:
 
 def test_a_variable_frame_rate_video_is_read_at_its_average_rate(tmp_path: Path) -> None:
     vfr = tmp_path / "vfr.mp4"  # 60 frames at 30 fps, then 60 at 10 fps
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=4",
-                "-vf", "setpts='if(lt(N,60),N/30,2+(N-60)/10)/TB'", "-fps_mode", "vfr",
-                "-frames:v", "120", "-c:v", "libx264", "-pix_fmt", "yuv420p", ffmpeg_path_arg(vfr)])
+    run_ffmpeg(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=30:duration=4",
+            "-vf",
+            "setpts='if(lt(N,60),N/30,2+(N-60)/10)/TB'",
+            "-fps_mode",
+            "vfr",
+            "-frames:v",
+            "120",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            ffmpeg_path_arg(vfr),
+        ]
+    )
     info = probe_video(vfr)
     assert abs(float(info.fps) - 120 / 8) < 0.5  # the average rate, not the first part's 30
     decoded = sum(1 for _ in read_video(info))
@@ -265,8 +327,9 @@ def test_mesh_jitter_is_smoothed_but_a_fast_move_is_not() -> None:
     fast[:, :, 0] += 15.0 * np.arange(n)[:, None]  # 0.15 eye spans a frame
 
     def smoothed(points: np.ndarray) -> np.ndarray:
-        track = FaceTrackFrames(points.copy(), np.ones(n, bool), np.zeros(n, np.int32),
-                                np.zeros(n, np.float32))
+        track = FaceTrackFrames(
+            points.copy(), np.ones(n, bool), np.zeros(n, np.int32), np.zeros(n, np.float32)
+        )
         smooth_points(track)
         return track.points
 
@@ -290,8 +353,20 @@ def test_a_box_taken_to_rgb_and_put_back_is_unchanged() -> None:
 
 def test_an_odd_sized_video_is_decoded_padded_by_its_edge(tmp_path: Path) -> None:
     odd = tmp_path / "odd.mp4"
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc=size=65x49:rate=10:duration=0.5",
-                "-c:v", "libx264", "-pix_fmt", "yuv444p", ffmpeg_path_arg(odd)])
+    run_ffmpeg(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=65x49:rate=10:duration=0.5",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv444p",
+            ffmpeg_path_arg(odd),
+        ]
+    )
     frame = next(read_yuv(probe_video(odd)))
     assert (frame.width, frame.height) == (66, 50)
     np.testing.assert_array_equal(frame.y[:, 65], frame.y[:, 64])

@@ -52,7 +52,10 @@ def test_sound_track_is_the_input_speech_in_sync(rendered):
     n = min(len(ref), len(got))
     assert abs(len(got) - len(ref)) < 0.05 * 16_000
     lags = range(-160, 161)  # +-10 ms
-    errors = [np.mean((ref[max(0, k) : n + min(0, k)] - got[max(0, -k) : n - max(0, k)]) ** 2) for k in lags]
+    errors = [
+        np.mean((ref[max(0, k) : n + min(0, k)] - got[max(0, -k) : n - max(0, k)]) ** 2)
+        for k in lags
+    ]
     best = int(np.argmin(errors))
     assert abs(lags[best]) <= 16, lags[best]  # within 1 ms
     snr = 10 * np.log10(np.mean(ref[:n] ** 2) / errors[best])
@@ -77,7 +80,11 @@ def test_pixels_away_from_the_head_match_the_portrait(rendered, small_portrait):
     out, _, _ = rendered
     portrait = cv2.cvtColor(cv2.imread(str(small_portrait)), cv2.COLOR_BGR2RGB).astype(np.int16)
     for frame in list(read_frames(out))[::10]:
-        for ys, xs in ((slice(0, 20), slice(0, 20)), (slice(0, 20), slice(-20, None)), (slice(-20, None), slice(0, 20))):
+        for ys, xs in (
+            (slice(0, 20), slice(0, 20)),
+            (slice(0, 20), slice(-20, None)),
+            (slice(-20, None), slice(0, 20)),
+        ):
             diff = np.abs(frame[ys, xs].astype(np.int16) - portrait[ys, xs]).mean()
             assert diff < 4.0, diff  # only H.264 quantisation
 
@@ -96,8 +103,11 @@ def test_same_seed_same_video_and_other_seed_differs(rendered, small_portrait, t
     assert digest(other) != digest(out)
 
 
-def test_frames_rendered_in_batches_give_the_same_video(rendered, small_portrait, tmp_path, monkeypatch):
-    """On a GPU frames render a batch per task: the batching must not drop, repeat or reorder frames."""
+def test_frames_rendered_in_batches_give_the_same_video(
+    rendered, small_portrait, tmp_path, monkeypatch
+):
+    """On a GPU frames render a batch per task: the batching must not drop, repeat or reorder
+    frames."""
     from moda_cli.render.renderer import Renderer
 
     out, audio, _ = rendered
@@ -111,8 +121,18 @@ def test_frames_rendered_in_batches_give_the_same_video(rendered, small_portrait
 def test_crop_output_and_baseline_generator(small_portrait, speech_with_pause, tmp_path):
     audio, _ = speech_with_pause
     out = tmp_path / "crop.mp4"
-    result = moda("render", small_portrait, audio, "-o", out, "--generator", "baseline",
-                  "--set", "render.output=crop", *FAST)
+    result = moda(
+        "render",
+        small_portrait,
+        audio,
+        "-o",
+        out,
+        "--generator",
+        "baseline",
+        "--set",
+        "render.output=crop",
+        *FAST,
+    )
     assert result.exit_code == 0, result.output
     info = probe(out)
     assert (info.width, info.height) == (256, 256)
@@ -122,7 +142,10 @@ def test_a_large_photo_is_downscaled_to_render_max_side(small_portrait, tmp_path
     """A phone photo must not become a 12-megapixel video: paste-back output is capped at
     render.max_side (1920 by default), and the face is still found in the frames."""
     big = tmp_path / "big.jpg"
-    cv2.imwrite(str(big), cv2.resize(cv2.imread(str(small_portrait)), (2400, 2250), interpolation=cv2.INTER_CUBIC))
+    cv2.imwrite(
+        str(big),
+        cv2.resize(cv2.imread(str(small_portrait)), (2400, 2250), interpolation=cv2.INTER_CUBIC),
+    )
     audio = write_wav(tmp_path / "speech.wav", speechlike(1.0))
     for extra, size in (([], (1920, 1800)), (["--set", "render.max_side=600"], (600, 562))):
         out = tmp_path / f"{size[0]}.mp4"
@@ -153,15 +176,27 @@ def test_bad_inputs_fail_with_one_line_and_no_output(tmp_path, small_portrait, s
         assert result.exit_code == code, result.output
         assert needle in result.output.lower() or needle in result.output, result.output
         assert not out.exists() and not list(tmp_path.glob(".*moda-tmp*"))
-    result = runner.invoke(app, ["render", str(small_portrait), str(audio), "-o", str(tmp_path / "o.mp4"),
-                                 "--set", "motion.head=loud"])
+    result = runner.invoke(
+        app,
+        [
+            "render",
+            str(small_portrait),
+            str(audio),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--set",
+            "motion.head=loud",
+        ],
+    )
     assert result.exit_code == 2 and "motion.head" in result.output
 
 
 def test_missing_ffmpeg_is_reported(tmp_path, small_portrait, speech_with_pause, monkeypatch):
     audio, _ = speech_with_pause
     monkeypatch.setenv("MODA_FFMPEG", str(tmp_path / "no-ffmpeg"))
-    result = runner.invoke(app, ["render", str(small_portrait), str(audio), "-o", str(tmp_path / "o.mp4")])
+    result = runner.invoke(
+        app, ["render", str(small_portrait), str(audio), "-o", str(tmp_path / "o.mp4")]
+    )
     assert result.exit_code != 0 and "ffmpeg" in result.output.lower()
 
 
@@ -187,5 +222,5 @@ def test_batch_folder_keeps_going_and_resumes(tmp_path, small_portrait, speech_w
     assert all(mb > 50 for mb in done["stage_peak_rss_mb"].values())
     assert (out / "anna__anna.mp4").is_file() and not (out / "broken__broken.mp4").exists()
     again = moda("batch", src, "-o", out, "--json", "-q", *FAST)
-    doc = json.loads(again.stdout[again.stdout.index("{"):])
+    doc = json.loads(again.stdout[again.stdout.index("{") :])
     assert {j["name"]: j["status"] for j in doc["jobs"]}["anna"] == "skipped"

@@ -273,5 +273,7 @@ def test_mediapipe_loads_without_plotting_or_audio_libraries_which_still_import_
         "import matplotlib.pyplot\n"
         "print(callable(getattr(matplotlib.pyplot, 'plot', None)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[-2:] == ["[]", "True"], out

@@ -15,7 +15,16 @@ from moda_cli.motion.normalization import Normalization, motion_stats
 from moda_cli.motion.settings import MotionSettings
 from moda_cli.motion.smoothing import moving_average
 
-TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
+TINY = dict(
+    width=32,
+    heads=2,
+    depth_multi=1,
+    depth_dual=1,
+    depth_single=1,
+    mlp_ratio=2.0,
+    window=24,
+    prev_frames=8,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +38,18 @@ def checkpoint(tmp_path_factory):
     mean[index("jaw_open")] = 0.3
     std = np.full(17, 0.2, np.float32)
     std[:3] = 3.0
-    norm = Normalization(mean, std, np.zeros(3), np.ones(3), np.array([1.5, 0.03, 17.0]),
-                         np.array([0.2, 0.002, 0.0]), np.array([4.0, 0.1, 50.0]))
-    return save_checkpoint(tmp_path_factory.mktemp("ck") / "m.safetensors", model, norm, dtype=torch.float32)
+    norm = Normalization(
+        mean,
+        std,
+        np.zeros(3),
+        np.ones(3),
+        np.array([1.5, 0.03, 17.0]),
+        np.array([0.2, 0.002, 0.0]),
+        np.array([4.0, 0.1, 50.0]),
+    )
+    return save_checkpoint(
+        tmp_path_factory.mktemp("ck") / "m.safetensors", model, norm, dtype=torch.float32
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +100,8 @@ def test_progress_reaches_total_and_is_monotonic(gen):
     gen.generate(request(100), progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (100, 100)
     assert all(a[0] <= b[0] for a, b in zip(seen[:-1], seen[1:], strict=True))
-    # windows of 24 frames overlapping by 8 (+ 50 tail frames): the loop stops once all 100 frames are final
+    # windows of 24 frames overlapping by 8 (+ 50 tail frames): the loop stops once all 100
+    # frames are final
     assert len(seen) == len([s for s in plan_windows(100, 24, 8, 50) if s < 100])
 
 
@@ -137,16 +156,23 @@ def test_finishing_in_chunks_equals_finishing_at_once(smoothing):
     for cuts in ([0, 29, 31, 55, 58, 97], [0, *random_cuts, 97]):
         parts = [finish(motion, a, b, plan) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
-    assert np.abs(whole[:, POSE_SLICE] - np.clip(motion[:, POSE_SLICE], LOW[POSE_SLICE], HIGH[POSE_SLICE])).max() > 0 \
+    assert (
+        np.abs(
+            whole[:, POSE_SLICE] - np.clip(motion[:, POSE_SLICE], LOW[POSE_SLICE], HIGH[POSE_SLICE])
+        ).max()
+        > 0
         or smoothing == 1
+    )
 
 
 def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
     """One-frame, one-eyed peaks become blinks of both eyes, shut on at least two frames
     and moving for about a third of a second; a weaker peak close to a stronger one and a
     peak under the threshold are no blinks; a rate of 0 asks for none."""
-    motion = _with_blinks(np.zeros((120, 17), np.float32),
-                          {10: (0.9, 0.1), 50: (0.5, 0.6), 54: (0.3, 0.3), 90: (0.3, 0.2)})
+    motion = _with_blinks(
+        np.zeros((120, 17), np.float32),
+        {10: (0.9, 0.1), 50: (0.5, 0.6), 54: (0.3, 0.3), 90: (0.3, 0.2)},
+    )
     out = finish(motion, 0, 120, FinishPlan(3, 25.0, blink_gap=8, fill=200))
     left, right = out[:, index("blink_left")], out[:, index("blink_right")]
     np.testing.assert_array_equal(left, right)
@@ -211,7 +237,8 @@ def test_stream_yields_frames_before_sampling_ends(gen):
     assert len(chunks) > 3
     assert chunks[0][0] == 1  # one window sampled when the first rows arrive
     assert sum(n for _, n in chunks) == frames
-    # Streaming carries no state between calls: the same seed streams the same rows, another seed others.
+    # Streaming carries no state between calls: the same seed streams the same rows, another
+    # seed others.
     again = np.concatenate(list(gen.stream(request(frames))))
     np.testing.assert_array_equal(again, np.concatenate(list(gen.stream(request(frames)))))
     assert np.abs(again - np.concatenate(list(gen.stream(request(frames, seed=7))))).max() > 1e-3
@@ -249,7 +276,10 @@ def test_generators_sharing_a_batcher_keep_their_own_models(checkpoint, gen, tmp
             p.add_(0.05)
     save_checkpoint(other_path, other_ckpt.model, other_ckpt.norm, dtype=torch.float32)
     batcher = WindowBatcher(max_batch=2, gather_s=0.5)
-    first, second = LearnedGenerator(checkpoint, batcher=batcher), LearnedGenerator(other_path, batcher=batcher)
+    first, second = (
+        LearnedGenerator(checkpoint, batcher=batcher),
+        LearnedGenerator(other_path, batcher=batcher),
+    )
     req = request(120, seed=5)
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(lambda g: g.generate(req).params, (first, second))

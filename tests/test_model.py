@@ -9,7 +9,16 @@ import torch
 from moda_cli.facemodel.emotions import EMOTION_NONE
 from moda_cli.motion.model import MotionCond, MotionDiT, MotionDiTConfig
 
-TINY = dict(width=32, heads=2, depth_multi=1, depth_dual=1, depth_single=1, mlp_ratio=2.0, window=24, prev_frames=8)
+TINY = dict(
+    width=32,
+    heads=2,
+    depth_multi=1,
+    depth_dual=1,
+    depth_single=1,
+    mlp_ratio=2.0,
+    window=24,
+    prev_frames=8,
+)
 
 
 def make_cond(cfg: MotionDiTConfig, B: int, seed: int = 0) -> MotionCond:
@@ -66,7 +75,9 @@ def test_conditions_reach_the_output():
         base = model(x, t, cond=cond)
         variants = {
             "audio": MotionCond(**{**cond.__dict__, "audio": cond.audio + 1.0}),
-            "emotion": MotionCond(**{**cond.__dict__, "emotion": (cond.emotion + 1) % cfg.num_emotions}),
+            "emotion": MotionCond(
+                **{**cond.__dict__, "emotion": (cond.emotion + 1) % cfg.num_emotions}
+            ),
             "identity": MotionCond(**{**cond.__dict__, "identity": cond.identity + 1.0}),
             "stats": MotionCond(**{**cond.__dict__, "stats": cond.stats + 1.0}),
             "time": None,
@@ -92,7 +103,13 @@ def test_null_audio_token_replaces_all_audio():
     with torch.no_grad():
         a = model(x, t, cond=un)
         # with audio dropped, the audio values no longer matter
-        other = MotionCond(**{**un.__dict__, "audio": torch.randn_like(un.audio), "envelope": torch.rand_like(un.envelope)})
+        other = MotionCond(
+            **{
+                **un.__dict__,
+                "audio": torch.randn_like(un.audio),
+                "envelope": torch.rand_like(un.envelope),
+            }
+        )
         torch.testing.assert_close(model(x, t, cond=other), a)
         # a batched cond+uncond forward equals the two separate forwards
         both = model(torch.cat([x, x]), torch.cat([t, t]), cond=MotionCond.cat([cond, un]))
@@ -106,7 +123,9 @@ def test_backward_reaches_every_parameter():
     _randomize_zero_init(model)
     cond = make_cond(cfg, 2)
     cond.drop_audio[1] = True
-    model(torch.randn(2, cfg.window, cfg.motion_dim), torch.rand(2), cond=cond).pow(2).mean().backward()
+    model(torch.randn(2, cfg.window, cfg.motion_dim), torch.rand(2), cond=cond).pow(
+        2
+    ).mean().backward()
     dead = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
     assert not dead
 
@@ -120,23 +139,43 @@ def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
     from moda_cli.motion.train.dataset import FORMAT, FORMAT_VERSION
 
     rng = np.random.default_rng(seed)
-    info = {"format": FORMAT, "format_version": FORMAT_VERSION, "recipe_hash": "synthetic-test", "fps": fps, "splits": {}}
+    info = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recipe_hash": "synthetic-test",
+        "fps": fps,
+        "splits": {},
+    }
     for split in ("train", "heldout"):
         (root / split).mkdir(parents=True, exist_ok=True)
         n = clips * frames
         # loudness: smooth random bursts; mel = floor + loudness everywhere
-        env = np.clip(np.convolve(rng.random(n + 8) > 0.6, np.ones(5) / 5, "same")[:n], 0, 1).astype(np.float32)
-        mel = (-0.8 + 1.2 * env[:, None, None] + 0.05 * rng.standard_normal((n, 4, 80))).astype(np.float16)
+        env = np.clip(
+            np.convolve(rng.random(n + 8) > 0.6, np.ones(5) / 5, "same")[:n], 0, 1
+        ).astype(np.float32)
+        mel = (-0.8 + 1.2 * env[:, None, None] + 0.05 * rng.standard_normal((n, 4, 80))).astype(
+            np.float16
+        )
         motion = np.zeros((n, 17), np.float32)
         motion[:, :3] = np.cumsum(rng.standard_normal((n, 3)) * 0.1, 0)  # drifting head
         motion[:, index("jaw_open")] = 0.8 * env
         motion[:, index("lip_press")] = (env < 0.05).astype(np.float32) * 0.5
         np.savez(
-            root / split / "shard_00000.npz", mel=mel, motion=motion, labels=np.zeros(n, np.int8), envelope=env,
-            clip_start=np.arange(clips, dtype=np.int64) * frames, clip_len=np.full(clips, frames, np.int64),
-            emotion=rng.integers(0, 9, clips).astype(np.int64), identity=rng.standard_normal((clips, 16)).astype(np.float32),
+            root / split / "shard_00000.npz",
+            mel=mel,
+            motion=motion,
+            labels=np.zeros(n, np.int8),
+            envelope=env,
+            clip_start=np.arange(clips, dtype=np.int64) * frames,
+            clip_len=np.full(clips, frames, np.int64),
+            emotion=rng.integers(0, 9, clips).astype(np.int64),
+            identity=rng.standard_normal((clips, 16)).astype(np.float32),
         )
-        info["splits"][split] = {"shards": [f"{split}/shard_00000.npz"], "clips": clips, "frames": n}
+        info["splits"][split] = {
+            "shards": [f"{split}/shard_00000.npz"],
+            "clips": clips,
+            "frames": n,
+        }
     (root / "dataset.json").write_text(json.dumps(info))
     return root
 
@@ -147,11 +186,21 @@ def test_tiny_overfit_loss_drops(tmp_path):
 
     data = write_synthetic_dataset(tmp_path / "data")
     cfg = TrainConfig(
-        model=MotionDiTConfig(**TINY), batch_size=12, steps=100, lr=3e-3, warmup_steps=10, eval_every=50,
-        eval_windows=32, save_every=1000, stats_windows=64, ema_decay=0.9,
+        model=MotionDiTConfig(**TINY),
+        batch_size=12,
+        steps=100,
+        lr=3e-3,
+        warmup_steps=10,
+        eval_every=50,
+        eval_windows=32,
+        save_every=1000,
+        stats_windows=64,
+        ema_decay=0.9,
     )
     seen = []
-    res = train_model(data, cfg, tmp_path / "m.safetensors", progress=lambda s, n, i: seen.append(i["loss"]))
+    res = train_model(
+        data, cfg, tmp_path / "m.safetensors", progress=lambda s, n, i: seen.append(i["loss"])
+    )
     assert res.steps == 100 and len(seen) == 100
     first, last = np.mean(seen[:10]), np.mean(seen[-20:])
     print("overfit loss", first, last, res.val_history)

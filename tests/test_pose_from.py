@@ -74,8 +74,19 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def driven(tmp_path_factory, reference, portrait, speech_with_pause) -> Path:
     out = tmp_path_factory.mktemp("pose_out") / "driven.mp4"
-    result = CliRunner().invoke(app, ["render", str(portrait), str(speech_with_pause[0]),
-                                      "-o", str(out), "-q", "--pose-from", str(reference)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "render",
+            str(portrait),
+            str(speech_with_pause[0]),
+            "-o",
+            str(out),
+            "-q",
+            "--pose-from",
+            str(reference),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -116,15 +127,50 @@ def test_a_reference_without_a_face_is_a_clear_error(tmp_path, portrait, speech_
     from moda_cli.ffmpeg import ffmpeg_exe
 
     blank = tmp_path / "blank.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=160x120:rate=25", "-t", "2", "-pix_fmt", "yuv420p", str(blank)],
-                   check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+            "-t",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+            str(blank),
+        ],
+        check=True,
+    )
     out = tmp_path / "out.mp4"
-    result = CliRunner().invoke(app, ["render", str(portrait), str(speech_with_pause[0]),
-                                      "-o", str(out), "-q", "--pose-from", str(blank)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "render",
+            str(portrait),
+            str(speech_with_pause[0]),
+            "-o",
+            str(out),
+            "-q",
+            "--pose-from",
+            str(blank),
+        ],
+    )
     assert result.exit_code == 1
     assert "pose reference" in result.output and "face" in result.output, result.output
     assert not out.exists()
-    still = CliRunner().invoke(app, ["render", str(portrait), str(speech_with_pause[0]),
-                                     "-o", str(out), "--pose-from", str(portrait)])
+    still = CliRunner().invoke(
+        app,
+        [
+            "render",
+            str(portrait),
+            str(speech_with_pause[0]),
+            "-o",
+            str(out),
+            "--pose-from",
+            str(portrait),
+        ],
+    )
     assert still.exit_code == 1 and "still image" in still.output, still.output

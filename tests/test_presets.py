@@ -9,7 +9,9 @@ from moda_cli.presets import Preset, available_presets, load_preset, preset_to_y
 def test_shipped_presets_validate_and_differ():
     names = set(available_presets())
     assert {"natural", "calm", "expressive", "still"} <= names
-    natural, calm, expressive, still = (load_preset(n) for n in ("natural", "calm", "expressive", "still"))
+    natural, calm, expressive, still = (
+        load_preset(n) for n in ("natural", "calm", "expressive", "still")
+    )
     assert calm.motion.head < natural.motion.head < expressive.motion.head
     assert still.motion.head == 0 and still.motion.expression == 0
     assert still.motion.lips == natural.motion.lips  # lips and blinks stay

@@ -106,7 +106,9 @@ def test_output_that_is_a_folder_fails_with_one_line_and_exit_1(tmp_path, small_
 def test_read_only_output_folder_exit_1_naming_the_file(tmp_path, small_portrait, tmpfs):
     audio = write_wav(tmp_path / "a.wav", speechlike(0.6))
     ro = tmpfs(tmp_path / "ro", "ro,size=1m")
-    done = moda_proc("render", small_portrait, audio, "-o", ro / "x.mp4", "-q", *FAST, setup=NO_MODELS)
+    done = moda_proc(
+        "render", small_portrait, audio, "-o", ro / "x.mp4", "-q", *FAST, setup=NO_MODELS
+    )
     assert done.returncode == 1, done.stderr
     assert "x.mp4" in done.stderr and "read-only" in done.stderr and "Traceback" not in done.stderr
 

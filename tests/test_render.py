@@ -178,8 +178,11 @@ def _lower_lip_texture_match(photo: np.ndarray, frame: np.ndarray) -> float:
 
     ref = fine(photo, ys, xs)
     dx, dy = np.round((p1[outer, :2] - p0[outer, :2]).mean(axis=0)).astype(int)
-    return max(float(np.mean(ref * fine(frame, ys + dy + j, xs + dx + i)))
-               for i in range(-3, 4) for j in range(-3, 4))
+    return max(
+        float(np.mean(ref * fine(frame, ys + dy + j, xs + dx + i)))
+        for i in range(-3, 4)
+        for j in range(-3, 4)
+    )
 
 
 def test_lower_lip_keeps_its_texture(closed_mouth, laughing):
@@ -234,9 +237,7 @@ def test_expressions_move_the_measured_mouth(renderer):
 
 
 def test_neutral_render_changes_only_the_face(renderer):
-    frame = renderer.render(
-        params(jaw_open=renderer.rig.basis.rest_jaw)
-    )  # the photo's own gap
+    frame = renderer.render(params(jaw_open=renderer.rig.basis.rest_jaw))  # the photo's own gap
     diff = np.abs(frame.astype(int) - renderer.background.astype(int)).max(axis=2)
     assert (diff[:40] == 0).all() and (diff[:, :40] == 0).all()  # border: untouched
     assert np.mean(diff[100:400, 100:400]) < 6  # the photo's own expression: nearly the crop
@@ -250,7 +251,12 @@ def test_pasteback_keeps_far_pixels_identical(detector):
     assert r.output_size == CANVAS_SIZE
     frame = r.render(params(jaw_open=1.0, yaw=20.0, blink_left=1.0, smile=1.0))
     assert frame.shape == canvas.shape
-    x0, y0, x1, y1 = r.patch_box.x0, r.patch_box.y0, r.patch_box.x1, r.patch_box.y1  # only this box may change
+    x0, y0, x1, y1 = (
+        r.patch_box.x0,
+        r.patch_box.y0,
+        r.patch_box.x1,
+        r.patch_box.y1,
+    )  # only this box may change
     outside = np.ones(canvas.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     assert (frame[outside] == canvas[outside]).all()
@@ -265,7 +271,8 @@ def test_pasteback_keeps_far_pixels_identical(detector):
 
 
 @pytest.mark.parametrize(
-    ("output", "image"), [("crop", astronaut), ("pasteback", astronaut), ("pasteback", small_face_canvas)]
+    ("output", "image"),
+    [("crop", astronaut), ("pasteback", astronaut), ("pasteback", small_face_canvas)],
 )
 def test_grid_warp_matches_opencv(detector, output, image):
     """The batched torch path (what a CUDA device runs) gives the OpenCV path's frames,
@@ -275,8 +282,14 @@ def test_grid_warp_matches_opencv(detector, output, image):
     face = detector.detect(portrait, settings)
     cpu, grid = Renderer(portrait, face, settings), Renderer(portrait, face, settings, device="cpu")
     assert grid.batch_size > 1 and cpu.batch_size == 1
-    rows = np.stack([params(), params(jaw_open=0.9, yaw=12.0), params(blink_left=1.0, smile=0.8, pitch=-8.0),
-                     params(lip_round=1.0, roll=6.0)])
+    rows = np.stack(
+        [
+            params(),
+            params(jaw_open=0.9, yaw=12.0),
+            params(blink_left=1.0, smile=0.8, pitch=-8.0),
+            params(lip_round=1.0, roll=6.0),
+        ]
+    )
     got = grid.render_patches(rows)
     for frame, row in zip(got, rows, strict=True):
         want = cpu.render_patch(row)

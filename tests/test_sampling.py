@@ -50,8 +50,13 @@ def test_time_dependent_field_and_callback():
     # dx/dt = 2 t  ->  x(1) = x(0) + 1 ; Heun (trapezoid) is exact for linear-in-t fields
     x0 = torch.zeros(2, 4)
     seen = []
-    out = sample_heun(lambda x, t, c: 2 * t[:, None].expand_as(x), x0, time_grid(3), None,
-                      callback=lambda i, n, x: seen.append((i, n)))
+    out = sample_heun(
+        lambda x, t, c: 2 * t[:, None].expand_as(x),
+        x0,
+        time_grid(3),
+        None,
+        callback=lambda i, n, x: seen.append((i, n)),
+    )
     torch.testing.assert_close(out, torch.ones(2, 4))
     assert seen == [(0, 3), (1, 3), (2, 3)]
 

@@ -43,10 +43,17 @@ def params(**values: float) -> np.ndarray:
 def head_motion(frames: int = FRAMES) -> np.ndarray:
     """(T, 17): turns, nods, tilts and shifts of lively conversation, with speech."""
     t = np.linspace(0.0, 2.0 * np.pi, frames)
-    rows = [params(yaw=10 * np.sin(t_), pitch=5 * np.sin(2 * t_), roll=4 * np.cos(t_),
-                   tx=0.02 * np.sin(t_), ty=0.015 * np.cos(2 * t_),
-                   jaw_open=0.5 + 0.5 * np.sin(5 * t_))
-            for t_ in t]
+    rows = [
+        params(
+            yaw=10 * np.sin(t_),
+            pitch=5 * np.sin(2 * t_),
+            roll=4 * np.cos(t_),
+            tx=0.02 * np.sin(t_),
+            ty=0.015 * np.cos(2 * t_),
+            jaw_open=0.5 + 0.5 * np.sin(5 * t_),
+        )
+        for t_ in t
+    ]
     return np.stack(rows)
 
 

@@ -19,8 +19,15 @@ def calls(monkeypatch, tmp_path):
 
     def build(recipe, out_dir, **kwargs):
         seen["recipe"], seen["build"] = recipe, kwargs
-        return dataset.DatasetInfo(Path(out_dir), recipe.recipe_hash(), {"train": 1}, {"train": 1},
-                                   {"train": 0.0}, 0.0, 0.0)
+        return dataset.DatasetInfo(
+            Path(out_dir),
+            recipe.recipe_hash(),
+            {"train": 1},
+            {"train": 1},
+            {"train": 0.0},
+            0.0,
+            0.0,
+        )
 
     def train(data, cfg, out, **kwargs):
         seen["cfg"] = cfg
@@ -32,8 +39,16 @@ def calls(monkeypatch, tmp_path):
 
 
 def _train(tmp_path: Path, *extra: str) -> None:
-    args = ["train", "--data", str(tmp_path / "d"), "-o", str(tmp_path / "m.safetensors"),
-            "--device", "cpu", *extra]
+    args = [
+        "train",
+        "--data",
+        str(tmp_path / "d"),
+        "-o",
+        str(tmp_path / "m.safetensors"),
+        "--device",
+        "cpu",
+        *extra,
+    ]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
 
@@ -46,9 +61,21 @@ def test_defaults_keep_the_espeak_only_recipe(calls, tmp_path):
 
 def test_the_retrain_recipe_resolves_as_documented(calls, tmp_path):
     folder = tmp_path / "speech"
-    _train(tmp_path, "--real-speech", str(folder), "--real-fraction", "0.3",
-           "--flite-fraction", "0.2", "--voice-perturb", "0.5", "--steps", "2000",
-           "--threads", "1")
+    _train(
+        tmp_path,
+        "--real-speech",
+        str(folder),
+        "--real-fraction",
+        "0.3",
+        "--flite-fraction",
+        "0.2",
+        "--voice-perturb",
+        "0.5",
+        "--steps",
+        "2000",
+        "--threads",
+        "1",
+    )
     recipe = calls["recipe"]
     assert (recipe.real_fraction, recipe.flite_fraction) == (0.3, 0.2)
     assert recipe.voice == VoicePerturbConfig(p=0.5)

@@ -35,13 +35,16 @@ def speech(tmp_path_factory) -> Path:
 
 def write_clip(path: Path, n: int, audio: Path | None = None, settings=None, **kw) -> Path:
     buffer = np.zeros((64, 96, 3), np.uint8)  # reused on purpose: the writer must copy
-    with VideoWriter(path, audio=audio, settings=settings or VideoSettings(fps=FPS), **kw) as writer:
+    with VideoWriter(
+        path, audio=audio, settings=settings or VideoSettings(fps=FPS), **kw
+    ) as writer:
         for i in range(n):
             writer.write(pattern(i, out=buffer))
     return path
 
 
 # -- ffmpeg discovery and probe ----------------------------------------------------------
+
 
 def test_ffmpeg_exe_env_override(monkeypatch, tmp_path):
     real = ffmpeg_exe()
@@ -95,6 +98,7 @@ def test_fps_fraction():
 
 # -- writer --------------------------------------------------------------------------------
 
+
 def test_writer_h264_aac_durations_agree(tmp_path, speech):
     out = write_clip(tmp_path / "clip.mp4", 40, audio=speech, expected_frames=40)
     info = probe(out)
@@ -120,7 +124,15 @@ def test_read_frames_count_and_pixels(tmp_path):
 
 def test_colours_survive_the_yuv_conversion(tmp_path):
     """Saturated primaries and greys come back as they went in (BT.709 in, BT.709 tagged)."""
-    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128), (200, 150, 120)]
+    colours = [
+        (255, 0, 0),
+        (0, 255, 0),
+        (0, 0, 255),
+        (255, 255, 255),
+        (0, 0, 0),
+        (128, 128, 128),
+        (200, 150, 120),
+    ]
     frame = np.zeros((64, 16 * len(colours), 3), np.uint8)
     for k, c in enumerate(colours):
         frame[:, 16 * k : 16 * (k + 1)] = c
@@ -137,7 +149,9 @@ def test_regions_over_a_background(tmp_path):
     """A region write changes only the region; moving it elsewhere restores the background."""
     background = pattern(0)
     bright, dark = np.full((20, 30, 3), 250, np.uint8), np.full((20, 30, 3), 10, np.uint8)
-    with VideoWriter(tmp_path / "r.mp4", settings=VideoSettings(fps=FPS, crf=12), background=background) as writer:
+    with VideoWriter(
+        tmp_path / "r.mp4", settings=VideoSettings(fps=FPS, crf=12), background=background
+    ) as writer:
         writer.write(bright, origin=(10, 8))
         writer.write(dark, origin=(50, 30))
         writer.write(pattern(5))  # a whole frame in between
@@ -145,14 +159,24 @@ def test_regions_over_a_background(tmp_path):
     frames = [f.astype(int) for f in read_frames(tmp_path / "r.mp4")]
     assert len(frames) == 4
 
-    def expected(region: np.ndarray | None, x: int, y: int, base: np.ndarray = background) -> np.ndarray:
+    def expected(
+        region: np.ndarray | None, x: int, y: int, base: np.ndarray = background
+    ) -> np.ndarray:
         out = base.astype(int)
         if region is not None:
             out[y : y + region.shape[0], x : x + region.shape[1]] = region
         return out
 
-    for got, want in zip(frames, [expected(bright, 10, 8), expected(dark, 50, 30), expected(None, 0, 0, pattern(5)),
-                                  expected(dark, 66, 44)], strict=True):
+    for got, want in zip(
+        frames,
+        [
+            expected(bright, 10, 8),
+            expected(dark, 50, 30),
+            expected(None, 0, 0, pattern(5)),
+            expected(dark, 66, 44),
+        ],
+        strict=True,
+    ):
         assert np.abs(got - want).mean() < 3
 
 
@@ -196,7 +220,10 @@ def test_odd_size_is_padded_by_replicating_edges(tmp_path, speech):
 
 def test_exception_mid_write_leaves_nothing(tmp_path, speech):
     out = tmp_path / "out" / "clip.mp4"
-    with pytest.raises(RuntimeError, match="render failed"), VideoWriter(out, audio=speech) as writer:
+    with (
+        pytest.raises(RuntimeError, match="render failed"),
+        VideoWriter(out, audio=speech) as writer,
+    ):
         for i in range(10):
             writer.write(pattern(i))
         raise RuntimeError("render failed")

@@ -19,7 +19,9 @@ from .types import MEL_HOP_S, MEL_PER_FRAME, N_MELS, Audio, AudioFeatures
 
 N_FFT = 400  # Whisper's STFT: 25 ms Hann window, 10 ms hop at 16 kHz
 HOP_LENGTH = 160
-MEL_BLOCK = 1000  # STFT frames per block (10 s): bounds the complex STFT to ~2 MB and the heap's growth
+MEL_BLOCK = (
+    1000  # STFT frames per block (10 s): bounds the complex STFT to ~2 MB and the heap's growth
+)
 ENVELOPE_BLOCK = 3000  # hops per block of the loudness envelope (30 s: a 4 MB float64 block)
 
 
@@ -91,8 +93,12 @@ def log_mel(audio: Audio, block: int = MEL_BLOCK) -> np.ndarray:
     out = torch.empty((num - 1, N_MELS), dtype=torch.float32)  # (N_mel, 80), filled per block
     for a in range(0, num - 1, block):
         b = min(a + block, num - 1)
-        chunk = torch.from_numpy(_reflect_padded(samples, a * HOP_LENGTH, (b - 1) * HOP_LENGTH + N_FFT, pad))
-        stft = torch.stft(chunk, N_FFT, HOP_LENGTH, window=window, center=False, return_complex=True)
+        chunk = torch.from_numpy(
+            _reflect_padded(samples, a * HOP_LENGTH, (b - 1) * HOP_LENGTH + N_FFT, pad)
+        )
+        stft = torch.stft(
+            chunk, N_FFT, HOP_LENGTH, window=window, center=False, return_complex=True
+        )
         out[a:b] = torch.clamp(filters @ (stft.abs() ** 2), min=1e-10).log10().T
     # In place (same arithmetic): floor 8 decades below the peak, then Whisper's scaling.
     out.clamp_(min=float(out.max()) - 8.0).add_(4.0).div_(4.0)
@@ -107,12 +113,18 @@ def loudness_envelope(audio: Audio, hop_s: float = MEL_HOP_S) -> np.ndarray:
     """
     hop = int(round(hop_s * audio.sample_rate))
     n = max(1, len(audio.samples) // hop)
-    frames = audio.samples[: n * hop].reshape(n, hop) if len(audio.samples) >= hop else audio.samples[None]
+    frames = (
+        audio.samples[: n * hop].reshape(n, hop)
+        if len(audio.samples) >= hop
+        else audio.samples[None]
+    )
     # Rows in blocks: a float64 copy of a whole 10-minute clip would be 77 MB.
-    power = np.concatenate([
-        np.mean(frames[i : i + ENVELOPE_BLOCK].astype(np.float64) ** 2, axis=1)
-        for i in range(0, len(frames), ENVELOPE_BLOCK)
-    ])
+    power = np.concatenate(
+        [
+            np.mean(frames[i : i + ENVELOPE_BLOCK].astype(np.float64) ** 2, axis=1)
+            for i in range(0, len(frames), ENVELOPE_BLOCK)
+        ]
+    )
     db = 10.0 * np.log10(power + 1e-10)
     floor = np.percentile(db, 10)
     loud = np.percentile(db, 95)
@@ -123,14 +135,18 @@ def loudness_envelope(audio: Audio, hop_s: float = MEL_HOP_S) -> np.ndarray:
     return np.convolve(env, kernel, mode="same").astype(np.float32)
 
 
-def compute_features(audio: Audio, fps: float, embedding: np.ndarray | None = None) -> AudioFeatures:
+def compute_features(
+    audio: Audio, fps: float, embedding: np.ndarray | None = None
+) -> AudioFeatures:
     """Align log-mel sub-frames and the envelope to ``fps`` video frames.
 
     ``embedding`` (N_enc, E) at 50 Hz (Whisper encoder rate) is resampled to (T, E) too.
     """
     num_frames = num_video_frames(audio.duration_s, fps)
     mel = log_mel(audio)
-    sub_t = (np.arange(num_frames)[:, None] + (np.arange(MEL_PER_FRAME)[None] + 0.5) / MEL_PER_FRAME) / fps
+    sub_t = (
+        np.arange(num_frames)[:, None] + (np.arange(MEL_PER_FRAME)[None] + 0.5) / MEL_PER_FRAME
+    ) / fps
     mel_frames = _resample_rows(mel, MEL_HOP_S, sub_t)  # (T, K, 80)
     env = loudness_envelope(audio)
     frame_t = (np.arange(num_frames) + 0.5) / fps

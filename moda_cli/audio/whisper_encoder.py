@@ -31,7 +31,9 @@ def _load(path: Path, device: str | torch.device) -> whisper.model.Whisper:
         return whisper.load_model(str(path.resolve()), device=device)
     except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"not an openai-whisper checkpoint ({first[:200]})", path=path, hint=_HINT) from None
+        raise ModelLoadError(
+            f"not an openai-whisper checkpoint ({first[:200]})", path=path, hint=_HINT
+        ) from None
 
 
 class WhisperEncoder:

@@ -37,8 +37,12 @@ def set_library_threads(threads: int) -> None:
     cv2.setNumThreads(threads)
 
 
-def execute_job(resolved: ResolvedJob, engine_options: EngineOptions,
-                progress: JobProgress | None = None, concurrent_jobs: int = 1) -> JobRecord:
+def execute_job(
+    resolved: ResolvedJob,
+    engine_options: EngineOptions,
+    progress: JobProgress | None = None,
+    concurrent_jobs: int = 1,
+) -> JobRecord:
     """Render one job unless it is already done or held by another process (with
     ``resolved.wait``, wait for that process and then look again). Never raises for a
     job's own failure: the record says what went wrong. ``concurrent_jobs``: how many
@@ -94,11 +98,13 @@ def _quality_check(job: Job, record: JobRecord, portrait: bool) -> None:
 
     try:
         still = job.portrait if portrait else None
-        report = run_qc(job.output, portrait=still, audio=job.audio,
-                        max_side=job.preset.render.max_side)
+        report = run_qc(
+            job.output, portrait=still, audio=job.audio, max_side=job.preset.render.max_side
+        )
     except Exception as exc:
         record.warnings.append(f"qc could not run: {failure_reason(exc)}")
         return
     record.qc = report.to_json()
-    record.warnings += [f"qc: {f.name} = {f.value:g} (want {f.limit}): {f.message}"
-                        for f in report.flags]
+    record.warnings += [
+        f"qc: {f.name} = {f.value:g} (want {f.limit}): {f.message}" for f in report.flags
+    ]

@@ -145,12 +145,14 @@ def _checkpoint(engine_options: EngineOptions) -> Path:
     return engine_options.motion_checkpoint or default_checkpoint_path()
 
 
-def resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions,
-            models: dict[str, str]) -> ResolvedJob | JobRecord:
+def resolve(
+    spec: JobSpec, options: BatchOptions, engine_options: EngineOptions, models: dict[str, str]
+) -> ResolvedJob | JobRecord:
     """``spec`` ready to run, or its failed record (a bad row, a missing input, a bad
     setting). ``models`` caches ``model_id`` by generator across the batch's jobs."""
-    record = JobRecord(spec.name, _str(spec.portrait), _str(spec.audio), _str(spec.output),
-                       "planned")
+    record = JobRecord(
+        spec.name, _str(spec.portrait), _str(spec.audio), _str(spec.output), "planned"
+    )
     if spec.error:
         record.status, record.error = "failed", spec.error
         return record
@@ -168,9 +170,11 @@ def resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions,
         if generator not in models:
             models[generator] = model_id(engine_options, generator)
         if "learned:missing" in models[generator]:  # every such job would fail at its motion stage
-            raise MissingDependency("motion checkpoint not found",
-                                    path=_checkpoint(engine_options),
-                                    hint="pass --motion-checkpoint FILE, or --generator baseline")
+            raise MissingDependency(
+                "motion checkpoint not found",
+                path=_checkpoint(engine_options),
+                hint="pass --motion-checkpoint FILE, or --generator baseline",
+            )
         record.preset, record.seed = preset.model_dump(), preset.seed
         record.model = models[generator]
         motion = _motion_files(spec)
@@ -178,8 +182,14 @@ def resolve(spec: JobSpec, options: BatchOptions, engine_options: EngineOptions,
     except (ModaError, OSError) as exc:
         record.status, record.error = "failed", failure_reason(exc, spec)
         return record
-    job = Job(spec.portrait, spec.audio, spec.output, preset, motion_in=spec.motion_in,
-              motion_out=spec.motion_out)
+    job = Job(
+        spec.portrait,
+        spec.audio,
+        spec.output,
+        preset,
+        motion_in=spec.motion_in,
+        motion_out=spec.motion_out,
+    )
     video = is_video_input(spec.portrait)
     return ResolvedJob(job, record, options.force, options.qc, video=video)
 
@@ -192,8 +202,9 @@ def _motion_files(spec: JobSpec) -> dict[str, str]:
     files = {}
     wanted = spec.motion_in or spec.motion_out
     if wanted and spec.portrait is not None and is_video_input(spec.portrait):
-        raise UsageError("motion_in and motion_out take a portrait, not a video to dub",
-                         path=spec.portrait)
+        raise UsageError(
+            "motion_in and motion_out take a portrait, not a video to dub", path=spec.portrait
+        )
     if spec.motion_in is not None:
         read_motion(spec.motion_in)
         files["motion_in"] = file_digest(spec.motion_in)

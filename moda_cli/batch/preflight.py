@@ -20,8 +20,9 @@ PREFLIGHT_THREADS = min(8, 2 * (os.cpu_count() or 1))
 FaceChecks = dict[tuple[str, str], tuple[int, BaseException | None]]
 
 
-def preflight(resolved: list[ResolvedJob], engine: Engine,
-              events: BatchEvents | None = None) -> list[JobRecord]:
+def preflight(
+    resolved: list[ResolvedJob], engine: Engine, events: BatchEvents | None = None
+) -> list[JobRecord]:
     """Decode every pending job's portrait (face found) and audio before rendering any.
 
     Jobs already done are marked skipped. A portrait shared by many jobs is checked once
@@ -65,7 +66,8 @@ def _preflight_portrait(item: ResolvedJob, engine: Engine, faces: FaceChecks) ->
         num_faces = _check_face(engine, job, faces)
         if num_faces > 1:
             record.warnings.append(
-                f"{job.portrait}: {num_faces} faces found, animating the largest")
+                f"{job.portrait}: {num_faces} faces found, animating the largest"
+            )
         return True
     except Exception as exc:
         record.status, record.error = "failed", failure_reason(exc)

@@ -40,8 +40,12 @@ class BatchOutcome:
         return 1 if any(r.status in ("failed", "busy") for r in self.records) else 0
 
 
-def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOptions,
-              events: BatchEvents | None = None) -> BatchOutcome:
+def run_batch(
+    plan: BatchPlan,
+    options: BatchOptions,
+    engine_options: EngineOptions,
+    events: BatchEvents | None = None,
+) -> BatchOutcome:
     """Resolve, preflight and render every job of ``plan``; never raises for a job.
 
     Raises UsageError (before any work) for bad options, a bad template, two jobs
@@ -52,8 +56,9 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
     start = time.perf_counter()
     _check_options(options)
     ffmpeg_exe()  # a missing ffmpeg or a wrong MODA_FFMPEG stops the batch, not each job
-    assign_outputs(plan, options.out_dir, options.template,
-                   allow_outside=options.allow_outside_output)
+    assign_outputs(
+        plan, options.out_dir, options.template, allow_outside=options.allow_outside_output
+    )
     models: dict[str, str] = {}
     items = [resolve(spec, options, engine_options, models) for spec in plan.jobs]
     records = [i.record if isinstance(i, ResolvedJob) else i for i in items]
@@ -74,7 +79,8 @@ def run_batch(plan: BatchPlan, options: BatchOptions, engine_options: EngineOpti
             options.out_dir.mkdir(parents=True, exist_ok=True)
             events.batch_started(len(todo))
             executor = EXECUTORS.get(options.executor)(
-                ExecutorContext(options, engine_options, events))
+                ExecutorContext(options, engine_options, events)
+            )
             run_on(executor, todo, events)
             # Jobs another process held: wait for it, then they are skipped (or ours to render).
             busy = [replace(i, wait=True) for i in todo if i.record.status == "busy"]
@@ -95,8 +101,9 @@ def _check_options(options: BatchOptions) -> None:
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {options.workers}")
     if options.executor not in EXECUTORS:
-        raise UsageError(f"--executor {options.executor!r}: choose one of "
-                         f"{', '.join(EXECUTORS.names())}")
+        raise UsageError(
+            f"--executor {options.executor!r}: choose one of {', '.join(EXECUTORS.names())}"
+        )
 
 
 def remove_partial_files(jobs: list[ResolvedJob]) -> None:

@@ -57,8 +57,13 @@ def dub_video_job(engine: Engine, job: Job) -> JobResult:
 
     result = Dubber(engine).dub(_dub_job(job))
     return JobResult(
-        output=result.output, frames=result.frames, audio_seconds=result.audio_seconds,
-        stage_seconds=result.stage_seconds, peak_rss_mb=result.peak_rss_mb,
-        seed=job.preset.seed, generator=job.preset.motion.generator, num_faces=1,
+        output=result.output,
+        frames=result.frames,
+        audio_seconds=result.audio_seconds,
+        stage_seconds=result.stage_seconds,
+        peak_rss_mb=result.peak_rss_mb,
+        seed=job.preset.seed,
+        generator=job.preset.motion.generator,
+        num_faces=1,
         warnings=result.warnings,
     )

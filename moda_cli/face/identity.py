@@ -34,7 +34,24 @@ IDENTITY_DIM = len(_PAIRS) + 1  # + nose depth
 # Descriptor of NASA's public-domain astronaut portrait (samples/astronaut.png), a typical
 # adult face; synthetic training identities are drawn around it.
 REFERENCE_IDENTITY = np.array(
-    [1.501, 1.746, 0.713, 0.046, 0.074, 0.113, 0.488, 0.173, 0.378, 0.111, 0.117, 0.189, 0.169, 0.391, 1.255, 1.050],
+    [
+        1.501,
+        1.746,
+        0.713,
+        0.046,
+        0.074,
+        0.113,
+        0.488,
+        0.173,
+        0.378,
+        0.111,
+        0.117,
+        0.189,
+        0.169,
+        0.391,
+        1.255,
+        1.050,
+    ],
     dtype=np.float32,
 )
 

@@ -20,7 +20,9 @@ def import_mediapipe() -> None:
         return
     placeholders = {}
     if "matplotlib" not in sys.modules:
-        placeholders = {name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")}
+        placeholders = {
+            name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")
+        }
         placeholders["matplotlib"].pyplot = placeholders["matplotlib.pyplot"]  # type: ignore[attr-defined]
     if "sounddevice" not in sys.modules:
         placeholders["sounddevice"] = types.ModuleType("sounddevice")

@@ -200,8 +200,9 @@ class TrackRecorder:
 
     def result(self) -> FaceTrackFrames:
         n = self.count
-        return FaceTrackFrames(self._points[:n], self._found[:n], self._shots[:n],
-                               self._redness[:n])
+        return FaceTrackFrames(
+            self._points[:n], self._found[:n], self._shots[:n], self._redness[:n]
+        )
 
 
 # Lip bands (between the outer and inner contours) and skin below the lower lip.

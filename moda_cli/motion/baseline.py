@@ -34,7 +34,9 @@ class BaselineGenerator:
 
     name = "baseline"
 
-    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
+    def stream(
+        self, request: MotionRequest, progress: ProgressFn | None = None
+    ) -> Iterator[np.ndarray]:
         """All of ``generate`` as one chunk: the baseline costs milliseconds."""
         yield self.generate(request, progress).params
 
@@ -45,8 +47,13 @@ class BaselineGenerator:
         env = feats.envelope
         activity = prior.speech_activity(env, fps)
         nonlip = prior.sample_nonlip_motion(
-            num_frames, fps, rng,
-            head=s.head, expression=s.expression, blink_rate=s.blink_rate, emotion=s.emotion,
+            num_frames,
+            fps,
+            rng,
+            head=s.head,
+            expression=s.expression,
+            blink_rate=s.blink_rate,
+            emotion=s.emotion,
             activity=activity,
             accents=prior.accents_from_envelope(env, fps),
             pauses=prior.pause_onsets(activity, fps),

@@ -52,7 +52,9 @@ class WindowBatcher:
         self._thread = threading.Thread(target=self._run, name="moda-windows", daemon=True)
         self._thread.start()
 
-    def sample(self, noise: torch.Tensor, cond: MotionCond, key: tuple[object, ...], solve: BatchSolve) -> torch.Tensor:
+    def sample(
+        self, noise: torch.Tensor, cond: MotionCond, key: tuple[object, ...], solve: BatchSolve
+    ) -> torch.Tensor:
         """One window, (1, W, D) noise -> (1, W, D) sample; blocks until its batch is solved.
 
         ``solve`` must give each row the result it would give that row alone (the model
@@ -88,7 +90,9 @@ class WindowBatcher:
                 start = time.thread_time()
                 error: BaseException | None = None
                 try:
-                    x = group[0].solve(torch.cat([w.noise for w in group]), MotionCond.cat([w.cond for w in group]))
+                    x = group[0].solve(
+                        torch.cat([w.noise for w in group]), MotionCond.cat([w.cond for w in group])
+                    )
                 except BaseException as exc:  # each waiting stream raises it
                     error = exc
                 share = (time.thread_time() - start) / len(group)

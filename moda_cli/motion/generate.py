@@ -120,15 +120,17 @@ _STAT_COLS = (
 )
 
 
-def given_intensity(plan: IntensityPlan, given: GivenPlan, frames: int, fps: float,
-                    norm: Normalization) -> IntensityPlan:
+def given_intensity(
+    plan: IntensityPlan, given: GivenPlan, frames: int, fps: float, norm: Normalization
+) -> IntensityPlan:
     """``plan`` with each statistic whose channels are all given measured on them instead:
     the model is then asked for motion as lively as what it is given (inside its range)."""
     measured = motion_stats(np.nan_to_num(given.raw[:frames]), fps)
     full = np.array([given.mask[:frames, cols].all() for cols in _STAT_COLS])
     inside = np.clip(measured, norm.stats_low, norm.stats_high)
-    return IntensityPlan(np.where(full, inside, plan.stats).astype(np.float32),
-                         plan.head_post, plan.expression_post)
+    return IntensityPlan(
+        np.where(full, inside, plan.stats).astype(np.float32), plan.head_post, plan.expression_post
+    )
 
 
 def plan_windows(num_frames: int, window: int, overlap: int, tail: int) -> list[int]:
@@ -158,14 +160,19 @@ def _check(request: MotionRequest) -> None:
     if f.num_frames < 1:
         raise InputError("audio features have no frames; the audio is too short")
     if f.mel.ndim != 3 or f.envelope.shape != (f.num_frames,):
-        raise InputError(f"audio features have mel {f.mel.shape} and envelope "
-                         f"{f.envelope.shape}; expected (T, K, M) and (T,)")
+        raise InputError(
+            f"audio features have mel {f.mel.shape} and envelope "
+            f"{f.envelope.shape}; expected (T, K, M) and (T,)"
+        )
     if np.asarray(request.identity).shape != (IDENTITY_DIM,):
-        raise InputError(f"identity must have shape ({IDENTITY_DIM},), "
-                         f"got {np.asarray(request.identity).shape}")
+        raise InputError(
+            f"identity must have shape ({IDENTITY_DIM},), got {np.asarray(request.identity).shape}"
+        )
     if request.given is not None and len(request.given.values) != f.num_frames:
-        raise InputError(f"given motion has {len(request.given.values)} rows for "
-                         f"{f.num_frames} audio frames; give one row per frame")
+        raise InputError(
+            f"given motion has {len(request.given.values)} rows for "
+            f"{f.num_frames} audio frames; give one row per frame"
+        )
 
 
 def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPlan) -> np.ndarray:
@@ -225,8 +232,9 @@ def blink_events(closure: np.ndarray, gap: int) -> np.ndarray:
     return np.nonzero((first_max == gap) & (closure > BLINK_THRESHOLD))[0]
 
 
-def filled_events(closure: np.ndarray, events: np.ndarray, lo: int, total: int,
-                  plan: FinishPlan) -> np.ndarray:
+def filled_events(
+    closure: np.ndarray, events: np.ndarray, lo: int, total: int, plan: FinishPlan
+) -> np.ndarray:
     """Blinks for the stretches (frames k * fill .. (k + 1) * fill of the clip) that hold
     none of ``events``: each at the stretch's highest ``closure`` at least ``blink_gap``
     frames from every event. closure, events: rows lo .. lo + len(closure) of a clip of
@@ -284,7 +292,9 @@ class LearnedGenerator:
     name = "learned"
 
     def __init__(
-        self, checkpoint_path: str | Path | None = None, device: str | torch.device = "cpu",
+        self,
+        checkpoint_path: str | Path | None = None,
+        device: str | torch.device = "cpu",
         batcher: WindowBatcher | None = None,
     ):
         self.device = torch.device(device)
@@ -292,9 +302,7 @@ class LearnedGenerator:
         self.model = self.ckpt.model
         self.batcher = batcher
 
-    def _static_cond(
-        self, request: MotionRequest, plan: IntensityPlan
-    ) -> dict[str, torch.Tensor]:
+    def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
         dev = self.device
         stats = self.ckpt.norm.stats_input(plan.stats)
         emotion = emotion_index(request.settings.emotion)

@@ -113,7 +113,9 @@ class MotionCond:
 
     @staticmethod
     def cat(conds: list[MotionCond]) -> MotionCond:
-        return MotionCond(**{f.name: torch.cat([getattr(c, f.name) for c in conds]) for f in fields(MotionCond)})
+        return MotionCond(
+            **{f.name: torch.cat([getattr(c, f.name) for c in conds]) for f in fields(MotionCond)}
+        )
 
 
 # ----------------------------------------------------------------------------- parts
@@ -150,7 +152,9 @@ def apply_rope(x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal features (B, dim) of flow time t in [0, 1] (scaled to 0..1000 like DiT)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    freqs = torch.exp(
+        -math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half
+    )
     args = 1000.0 * t.float()[:, None] * freqs[None]  # (B, half)
     return torch.cat([args.cos(), args.sin()], dim=-1)
 
@@ -283,8 +287,12 @@ class MotionDiT(nn.Module):
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
         # frame positions: motion 0..W-1, audio 0..W-1, global 0 (no rotation), prev 0..P-1
-        pos = torch.cat([torch.arange(W), torch.arange(W), torch.zeros(3, dtype=torch.long), torch.arange(P)])
-        self.register_buffer("rope", rope_table(pos, w // cfg.heads, cfg.rope_base), persistent=False)
+        pos = torch.cat(
+            [torch.arange(W), torch.arange(W), torch.zeros(3, dtype=torch.long), torch.arange(P)]
+        )
+        self.register_buffer(
+            "rope", rope_table(pos, w // cfg.heads, cfg.rope_base), persistent=False
+        )
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -299,11 +307,21 @@ class MotionDiT(nn.Module):
         motion = self.motion_in(x)  # (B, W, C)
         audio = self.audio_stem(cond.audio, cond.envelope)  # (B, W, C)
         audio = torch.where(cond.drop_audio[:, None, None], self.null_audio.to(audio.dtype), audio)
-        glob = torch.stack(
-            [self.emotion_emb(cond.emotion), self.identity_in(cond.identity), self.stats_in(cond.stats)], dim=1
-        ) + self.type_emb  # (B, 3, C)
+        glob = (
+            torch.stack(
+                [
+                    self.emotion_emb(cond.emotion),
+                    self.identity_in(cond.identity),
+                    self.stats_in(cond.stats),
+                ],
+                dim=1,
+            )
+            + self.type_emb
+        )  # (B, 3, C)
         has_prev = cond.has_prev.long()
-        prev = self.prev_in(cond.prev * has_prev[:, None, None]) + self.prev_flag(has_prev)[:, None]  # (B, P, C)
+        prev = (
+            self.prev_in(cond.prev * has_prev[:, None, None]) + self.prev_flag(has_prev)[:, None]
+        )  # (B, P, C)
         h = torch.cat([motion, audio, glob, prev], dim=1)  # (B, L, C)
         # modulation vector
         c = self.time_mlp(timestep_embedding(t, cfg.width))

@@ -94,9 +94,9 @@ class Normalization:
 
     def stats_input(self, stats: np.ndarray) -> np.ndarray:
         """Raw statistics (..., 3) -> the model's normalised condition (..., 3)."""
-        return ((np.log(np.maximum(stats, 0.0) + _LOG_EPS) - self.stats_centre) / self.stats_spread).astype(
-            np.float32
-        )
+        return (
+            (np.log(np.maximum(stats, 0.0) + _LOG_EPS) - self.stats_centre) / self.stats_spread
+        ).astype(np.float32)
 
     def to_json(self) -> dict:
         return {k: np.asarray(v).tolist() for k, v in asdict(self).items()}

@@ -23,8 +23,8 @@ What is modelled, and why:
 * Head: band-limited noise (two bands: a slow drift ~1.2 s and a sway ~0.35 s) scaled to
   natural spreads of pitch/yaw/roll (about 2.5 / 3.5 / 1.5 degrees at intensity 1),
   louder while speaking and decaying towards rest in long pauses; stressed syllables
-  trigger short nods (chin down, 1-2 degrees, about one in three); translation and scale follow the rotation
-  slightly, as a real head pivoting on the neck moves the face box.
+  trigger short nods (chin down, 1-2 degrees, about one in three); translation and scale
+  follow the rotation slightly, as a real head pivoting on the neck moves the face box.
 * Brows: raised briefly on some stressed syllables (emphasis), plus a little slow noise.
 * Emotion: constant offsets per class (happiness -> smile, sadness -> frown, slight furrow
   and head down, anger -> furrow and frown, surprise -> brows up and jaw open ...) with a
@@ -51,10 +51,22 @@ EMOTION_OFFSETS: dict[str, dict[str, float]] = {
     "anger": {"brow_furrow": 0.70, "frown": 0.30, "head_gain": 1.2},
     "contempt": {"smile": 0.25, "brow_furrow": 0.15, "roll": 2.0},
     "disgust": {"frown": 0.45, "brow_furrow": 0.45, "lip_spread": 0.10},
-    "fear": {"brow_raise": 0.60, "brow_furrow": 0.30, "lip_spread": 0.30, "jaw_open": 0.08, "head_gain": 0.8},
+    "fear": {
+        "brow_raise": 0.60,
+        "brow_furrow": 0.30,
+        "lip_spread": 0.30,
+        "jaw_open": 0.08,
+        "head_gain": 0.8,
+    },
     "happiness": {"smile": 0.75, "brow_raise": 0.10, "head_gain": 1.2},
     "neutral": {},
-    "sadness": {"frown": 0.50, "brow_furrow": 0.20, "brow_raise": 0.10, "pitch": 3.0, "head_gain": 0.7},
+    "sadness": {
+        "frown": 0.50,
+        "brow_furrow": 0.20,
+        "brow_raise": 0.10,
+        "pitch": 3.0,
+        "head_gain": 0.7,
+    },
     "surprise": {"brow_raise": 0.80, "jaw_open": 0.15, "pitch": -2.0},
 }
 assert set(EMOTION_OFFSETS) == set(EMOTIONS)
@@ -65,7 +77,9 @@ Frames = Sequence[int] | np.ndarray  # frame indices
 # ----------------------------------------------------------------------------- speech cues
 
 
-def speech_activity(envelope: np.ndarray, fps: float, threshold: float = 0.12, bridge_s: float = 0.25) -> np.ndarray:
+def speech_activity(
+    envelope: np.ndarray, fps: float, threshold: float = 0.12, bridge_s: float = 0.25
+) -> np.ndarray:
     """(T,) bool: speaking, with gaps shorter than ``bridge_s`` (stop closures) bridged."""
     active = np.asarray(envelope) > threshold
     return bridge_gaps(active, int(round(bridge_s * fps)))
@@ -97,12 +111,16 @@ def pause_onsets(activity: np.ndarray, fps: float, min_pause_s: float = 0.3) -> 
     return np.array(keep, dtype=np.int64)
 
 
-def accents_from_envelope(envelope: np.ndarray, fps: float, min_gap_s: float = 0.45, height: float = 0.55) -> np.ndarray:
+def accents_from_envelope(
+    envelope: np.ndarray, fps: float, min_gap_s: float = 0.45, height: float = 0.55
+) -> np.ndarray:
     """Loudness peaks (a proxy for stressed syllables) as frame indices."""
     env = gaussian_filter1d(np.asarray(envelope, np.float64), sigma=max(0.04 * fps, 0.5))
     if len(env) < 3:
         return np.zeros(0, np.int64)
-    peaks = np.nonzero((env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]) & (env[1:-1] > height))[0] + 1
+    peaks = (
+        np.nonzero((env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]) & (env[1:-1] > height))[0] + 1
+    )
     gap = int(round(min_gap_s * fps))
     keep: list[int] = []
     for p in peaks[np.argsort(-env[peaks])]:  # strongest first, drop weaker neighbours
@@ -141,8 +159,10 @@ class BlinkKinematics:
 def sample_kinematics(rng: np.random.Generator) -> BlinkKinematics:
     """A spontaneous blink's kinematics, drawn within the ranges of ``BlinkKinematics``."""
     return BlinkKinematics(
-        close_s=rng.uniform(0.07, 0.10), hold_s=rng.uniform(0.04, 0.08),
-        open_s=rng.uniform(0.15, 0.25), depth=rng.uniform(0.95, 1.0),
+        close_s=rng.uniform(0.07, 0.10),
+        hold_s=rng.uniform(0.04, 0.08),
+        open_s=rng.uniform(0.15, 0.25),
+        depth=rng.uniform(0.95, 1.0),
     )
 
 
@@ -151,13 +171,15 @@ def blink_profile(t_rel: np.ndarray, kin: BlinkKinematics) -> np.ndarray:
     the shut rest, an eased rise."""
     falling = np.clip(1.0 + t_rel / kin.close_s, 0.0, 1.0)
     rising = np.clip((t_rel - kin.hold_s) / kin.open_s, 0.0, 1.0)
-    shape = np.where(t_rel <= 0.0, 0.5 - 0.5 * np.cos(np.pi * falling),
-                     0.5 + 0.5 * np.cos(np.pi * rising))
+    shape = np.where(
+        t_rel <= 0.0, 0.5 - 0.5 * np.cos(np.pi * falling), 0.5 + 0.5 * np.cos(np.pi * rising)
+    )
     return kin.depth * shape
 
 
-def draw_blinks(frames: np.ndarray, fps: float, shut: Frames,
-                kinematics: Sequence[BlinkKinematics]) -> np.ndarray:
+def draw_blinks(
+    frames: np.ndarray, fps: float, shut: Frames, kinematics: Sequence[BlinkKinematics]
+) -> np.ndarray:
     """(len(frames),) float32 lid closure at ``frames`` for blinks shut at frames ``shut``.
 
     The one definition of a blink's shape: the prior's training targets and the learned
@@ -171,8 +193,14 @@ def draw_blinks(frames: np.ndarray, fps: float, shut: Frames,
     return out.astype(np.float32)
 
 
-def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
-                pause_onsets: Frames = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+def blink_times(
+    num_frames: int,
+    fps: float,
+    rate_per_min: float,
+    rng: np.random.Generator,
+    pause_onsets: Frames = (),
+    pause_blink_prob: float = 0.35,
+) -> np.ndarray:
     """Frame indices of fully-closed instants."""
     duration = num_frames / fps
     if rate_per_min <= 0 or num_frames == 0:
@@ -195,8 +223,14 @@ def blink_times(num_frames: int, fps: float, rate_per_min: float, rng: np.random
     return np.unique(np.clip(np.floor(all_times * fps), 0, num_frames - 1).astype(np.int64))
 
 
-def blink_track(num_frames: int, fps: float, rate_per_min: float, rng: np.random.Generator,
-                pause_onsets: Frames = (), pause_blink_prob: float = 0.35) -> np.ndarray:
+def blink_track(
+    num_frames: int,
+    fps: float,
+    rate_per_min: float,
+    rng: np.random.Generator,
+    pause_onsets: Frames = (),
+    pause_blink_prob: float = 0.35,
+) -> np.ndarray:
     """(T,) float32 lid closure 0..1 shared by both eyes."""
     shut = blink_times(num_frames, fps, rate_per_min, rng, pause_onsets, pause_blink_prob)
     kinematics = [sample_kinematics(rng) for _ in shut]
@@ -206,7 +240,9 @@ def blink_track(num_frames: int, fps: float, rate_per_min: float, rng: np.random
 # ----------------------------------------------------------------------------- head and brows
 
 
-def band_noise(num_frames: int, fps: float, sigma_s: float, rng: np.random.Generator, channels: int = 1) -> np.ndarray:
+def band_noise(
+    num_frames: int, fps: float, sigma_s: float, rng: np.random.Generator, channels: int = 1
+) -> np.ndarray:
     """(T, C) smooth Gaussian noise with unit std, bandwidth ~ 1 / (2 pi sigma_s) Hz.
 
     Normalised by the filter's theoretical gain, not the sample std, so short clips are
@@ -214,18 +250,25 @@ def band_noise(num_frames: int, fps: float, sigma_s: float, rng: np.random.Gener
     sigma = max(sigma_s * fps, 0.5)
     pad = int(4 * sigma)
     white = rng.standard_normal((num_frames + 2 * pad, channels))
-    smooth = gaussian_filter1d(white, sigma, axis=0, mode="wrap")[pad: pad + num_frames]
+    smooth = gaussian_filter1d(white, sigma, axis=0, mode="wrap")[pad : pad + num_frames]
     return smooth * np.sqrt(2.0 * np.sqrt(np.pi) * sigma)
 
 
-def _bumps(num_frames: int, fps: float, centres_s: np.ndarray, amps: np.ndarray, width_s: np.ndarray) -> np.ndarray:
+def _bumps(
+    num_frames: int, fps: float, centres_s: np.ndarray, amps: np.ndarray, width_s: np.ndarray
+) -> np.ndarray:
     t = (np.arange(num_frames) + 0.5) / fps
     if len(centres_s) == 0:
         return np.zeros(num_frames)
-    return np.sum(amps[:, None] * np.exp(-0.5 * ((t[None] - centres_s[:, None]) / width_s[:, None]) ** 2), axis=0)
+    return np.sum(
+        amps[:, None] * np.exp(-0.5 * ((t[None] - centres_s[:, None]) / width_s[:, None]) ** 2),
+        axis=0,
+    )
 
 
-def activity_gain(activity: np.ndarray | None, num_frames: int, fps: float, rest: float = 0.35) -> np.ndarray:
+def activity_gain(
+    activity: np.ndarray | None, num_frames: int, fps: float, rest: float = 0.35
+) -> np.ndarray:
     """(T,) 1 while speaking, easing to ``rest`` over ~1 s of silence (drift back to rest)."""
     if activity is None:
         return np.ones(num_frames)
@@ -233,9 +276,15 @@ def activity_gain(activity: np.ndarray | None, num_frames: int, fps: float, rest
     return rest + (1.0 - rest) * np.clip(1.6 * smooth, 0.0, 1.0)
 
 
-def head_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
-                activity: np.ndarray | None = None, accents: Frames = (),
-                nod_prob: float = 0.3) -> np.ndarray:
+def head_motion(
+    num_frames: int,
+    fps: float,
+    intensity: float,
+    rng: np.random.Generator,
+    activity: np.ndarray | None = None,
+    accents: Frames = (),
+    nod_prob: float = 0.3,
+) -> np.ndarray:
     """(T, 6) float32 pitch, yaw, roll (deg), tx, ty, scale; all zeros at intensity 0."""
     slow = band_noise(num_frames, fps, 1.2, rng, 6)
     sway = band_noise(num_frames, fps, 0.35, rng, 6)
@@ -252,13 +301,25 @@ def head_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Ge
     return (intensity * pose).astype(np.float32)
 
 
-def brow_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Generator,
-                accents: Frames = (), raise_prob: float = 0.3) -> np.ndarray:
+def brow_motion(
+    num_frames: int,
+    fps: float,
+    intensity: float,
+    rng: np.random.Generator,
+    accents: Frames = (),
+    raise_prob: float = 0.3,
+) -> np.ndarray:
     """(T, 2) float32 brow_raise, brow_furrow >= 0: emphasis raises plus slow noise."""
     acc = np.asarray(accents, np.int64)
     pick = rng.random(len(acc)) < raise_prob
     centres = (acc[pick] + 0.5) / fps
-    raise_ = _bumps(num_frames, fps, centres, rng.uniform(0.2, 0.5, len(centres)), rng.uniform(0.12, 0.25, len(centres)))
+    raise_ = _bumps(
+        num_frames,
+        fps,
+        centres,
+        rng.uniform(0.2, 0.5, len(centres)),
+        rng.uniform(0.12, 0.25, len(centres)),
+    )
     noise = band_noise(num_frames, fps, 1.0, rng, 2)
     raise_ = raise_ + 0.05 * np.abs(noise[:, 0])
     furrow = 0.04 * np.abs(noise[:, 1])
@@ -268,8 +329,14 @@ def brow_motion(num_frames: int, fps: float, intensity: float, rng: np.random.Ge
 # ----------------------------------------------------------------------------- emotion
 
 
-def emotion_offsets(emotion: str, expression: float, head: float, num_frames: int, fps: float,
-                    rng: np.random.Generator) -> tuple[np.ndarray, float]:
+def emotion_offsets(
+    emotion: str,
+    expression: float,
+    head: float,
+    num_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, float]:
     """(T, D) offsets of ``emotion`` ('none' or an EMOTIONS name) and its head gain.
 
     Expression entries scale with ``expression``, pose entries with ``head``; a slow
@@ -290,10 +357,19 @@ def emotion_offsets(emotion: str, expression: float, head: float, num_frames: in
 # ----------------------------------------------------------------------------- composition
 
 
-def sample_nonlip_motion(num_frames: int, fps: float, rng: np.random.Generator, *, head: float,
-                         expression: float, blink_rate: float, emotion: str = "none",
-                         activity: np.ndarray | None = None, accents: Frames = (),
-                         pauses: Frames = ()) -> np.ndarray:
+def sample_nonlip_motion(
+    num_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    *,
+    head: float,
+    expression: float,
+    blink_rate: float,
+    emotion: str = "none",
+    activity: np.ndarray | None = None,
+    accents: Frames = (),
+    pauses: Frames = (),
+) -> np.ndarray:
     """(T, D) float32: head pose, blinks, brows and emotion offsets; lips only carry the
     emotion's offsets (add speech lips with ``compose``). Draw order is fixed, so a seed
     fixes the result."""

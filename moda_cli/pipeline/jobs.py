@@ -97,13 +97,20 @@ def _check_motion_files(job: Job) -> None:
 
     if job.motion_in is not None:
         if job.preset.motion.pose_from is not None:
-            raise UsageError("a motion file gives the whole motion: leave out the pose "
-                             "reference (--pose-from, motion.pose_from)", path=job.motion_in)
+            raise UsageError(
+                "a motion file gives the whole motion: leave out the pose "
+                "reference (--pose-from, motion.pose_from)",
+                path=job.motion_in,
+            )
         read_motion(job.motion_in)
     if job.motion_out is not None:
         check_motion_path(job.motion_out, "out")
-        if job.motion_out.resolve() in (job.output.resolve(), job.portrait.resolve(),
-                                        job.audio.resolve()):
-            raise UsageError("the motion file would overwrite an input or the video",
-                             path=job.motion_out)
+        if job.motion_out.resolve() in (
+            job.output.resolve(),
+            job.portrait.resolve(),
+            job.audio.resolve(),
+        ):
+            raise UsageError(
+                "the motion file would overwrite an input or the video", path=job.motion_out
+            )
         job.motion_out.parent.mkdir(parents=True, exist_ok=True)

@@ -158,9 +158,7 @@ def _still_ring(points: np.ndarray) -> np.ndarray:
     return centre + RING_SCALE * (oval - centre)
 
 
-def lower_face_region(
-    points: np.ndarray, mouth: ShotMouth, size: tuple[int, int]
-) -> Region | None:
+def lower_face_region(points: np.ndarray, mouth: ShotMouth, size: tuple[int, int]) -> Region | None:
     """The box ``warp_lower_face`` may change in a frame of ``size`` (w, h) with mesh
     ``points``: the moving landmarks and the still ring, even corners; None when too small."""
     w, h = size
@@ -294,7 +292,11 @@ class MouthLibrary:
         self._look = analyse_mouth(face.pixels, lm.pad_iris(face.points), unit, self._px)
 
     def fill(
-        self, patch: np.ndarray, origin: tuple[int, int], points: np.ndarray, motion: np.ndarray,
+        self,
+        patch: np.ndarray,
+        origin: tuple[int, int],
+        points: np.ndarray,
+        motion: np.ndarray,
         weight: float,
     ) -> None:
         """Blend a source mouth into the target opening of ``patch`` (a warped box at
@@ -315,8 +317,9 @@ class MouthLibrary:
             painted = np.array(patch)
             unit = lm.eye_span(points)
             paint_mouth(painted, lm.pad_iris(target) - origin, self._look, unit, self._px)
-            box[...] = np.clip(box + (painted[y0:y1, x0:x1].astype(np.float32) - box) * alpha,
-                               0, 255).astype(np.uint8)
+            box[...] = np.clip(
+                box + (painted[y0:y1, x0:x1].astype(np.float32) - box) * alpha, 0, 255
+            ).astype(np.uint8)
             return
         gap = mouth_gap(target)
         # The nearest opening at least as wide: squeezing a wider mouth keeps its teeth,
@@ -345,7 +348,11 @@ def _light(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _crop(
-    frame: Yuv420Frame, points: np.ndarray, around: Sequence[int], margin: float, gap: float,
+    frame: Yuv420Frame,
+    points: np.ndarray,
+    around: Sequence[int],
+    margin: float,
+    gap: float,
     facing: float,
 ) -> _SourceMouth:
     """The frame's pixels around landmarks ``around`` (``margin`` eye spans more), in RGB."""
@@ -353,8 +360,10 @@ def _crop(
     pad = margin * lm.eye_span(points)
     w, h = frame.width, frame.height
     x0, y0 = (int(v) for v in np.clip(np.floor(pts.min(axis=0) - pad), 0, (w - 1, h - 1)))
-    x1, y1 = (int(v) for v in np.maximum(np.minimum(np.ceil(pts.max(axis=0) + pad), (w, h)),
-                                         (x0 + 1, y0 + 1)))
+    x1, y1 = (
+        int(v)
+        for v in np.maximum(np.minimum(np.ceil(pts.max(axis=0) + pad), (w, h)), (x0 + 1, y0 + 1))
+    )
     return _SourceMouth(rgb_box(frame, x0, y0, x1, y1), points[:, :2] - (x0, y0), gap, facing)
 
 
@@ -365,8 +374,9 @@ def _map_opening(
     of ``size`` (w, h) at (x0, y0) of the target's pixels: each pixel's place along the
     corners and between the inner lips is found in the source mouth's opening."""
     t, s = _opening(target), _opening(mouth.points)
-    xx, yy = np.meshgrid(np.arange(x0, x0 + size[0], dtype=np.float64),
-                         np.arange(y0, y0 + size[1], dtype=np.float64))
+    xx, yy = np.meshgrid(
+        np.arange(x0, x0 + size[0], dtype=np.float64), np.arange(y0, y0 + size[1], dtype=np.float64)
+    )
     rel = np.stack([xx, yy], axis=-1) - t.origin
     u = rel @ t.along / max(float(t.along @ t.along), 1e-6)
     y = rel @ t.down
@@ -379,5 +389,10 @@ def _map_opening(
     ys = s_top + v * (s_bottom - s_top)
     src = s.origin + u[..., None] * s.along + ys[..., None] * s.down
     maps = src.astype(np.float32)
-    return cv2.remap(mouth.pixels, maps, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
-                     borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    return cv2.remap(
+        mouth.pixels,
+        maps,
+        None,
+        cv2.INTER_LINEAR,  # type: ignore[call-overload]
+        borderMode=cv2.BORDER_REPLICATE,
+    ).astype(np.float32)

@@ -52,8 +52,9 @@ def _curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return np.interp(xs, pts[order, 0], pts[order, 1])
 
 
-def _skin(roi: np.ndarray, rows: np.ndarray, top: np.ndarray, edge: np.ndarray,
-          unit: float) -> np.ndarray:
+def _skin(
+    roi: np.ndarray, rows: np.ndarray, top: np.ndarray, edge: np.ndarray, unit: float
+) -> np.ndarray:
     """(w, 3) lid skin per column: a light pixel (SKIN_LEVEL) of a band about the crease, smoothed.
 
     Only there is the warp's picture of the lid reliable: towards the closing line its
@@ -84,8 +85,13 @@ def _lashes(roi: np.ndarray, rows: np.ndarray, margin: np.ndarray, reach: float)
 
 
 def paint_eyelid(
-    image: np.ndarray, crease: np.ndarray, upper: np.ndarray, lower: np.ndarray,
-    closure: float, unit: float, px: float,
+    image: np.ndarray,
+    crease: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    closure: float,
+    unit: float,
+    px: float,
 ) -> None:
     """Repaint a closing upper lid, in place.
 

@@ -60,16 +60,26 @@ class GridWarp:
         u = forward
         for _ in range(FIXED_POINT_ITERS):  # p <- q - d(p), in grid cells
             src = self._cells - u.permute(0, 2, 3, 1) / self.step  # (B, gh, gw, 2)
-            u = F.grid_sample(forward, _normalized(src, gw, gh), mode="bilinear",
-                              padding_mode="border", align_corners=True)
+            u = F.grid_sample(
+                forward,
+                _normalized(src, gw, gh),
+                mode="bilinear",
+                padding_mode="border",
+                align_corners=True,
+            )
         width, height = self.upsampled_size
         full = F.interpolate(u, size=(height, width), mode="bilinear", align_corners=False)
         h, w = self._pixels.shape[:2]
         maps = self._pixels - full[:, :, :h, :w].permute(0, 2, 3, 1)  # (B, h, w, 2) source pixels
         image_h, image_w = self._layer.shape[-2:]
         grid = _normalized(maps, image_w, image_h)
-        warped = F.grid_sample(self._layer.expand(b, -1, -1, -1), grid, mode="bilinear",
-                               padding_mode="border", align_corners=True).round_()
+        warped = F.grid_sample(
+            self._layer.expand(b, -1, -1, -1),
+            grid,
+            mode="bilinear",
+            padding_mode="border",
+            align_corners=True,
+        ).round_()
         behind = (self._plate * (255.0 - warped[:, 3:]) / 255.0).round_()  # (B, 3, h, w)
         out = (warped[:, :3] + behind).clamp_(0, 255)
         return out.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -58,8 +58,13 @@ def person_alpha(image: np.ndarray, crop: CropTransform, oval: np.ndarray) -> np
     x0, y0, x1, y1 = _around_crop(crop, image.shape[1], image.shape[0])
     to_crop = crop.matrix.copy()
     to_crop[:, 2] += to_crop[:, :2] @ (x0, y0)  # from the window's pixels
-    mask = cv2.warpAffine(person_mask(image[y0:y1, x0:x1]), to_crop, (side, side),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(
+        person_mask(image[y0:y1, x0:x1]),
+        to_crop,
+        (side, side),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
     _, labels = cv2.connectedComponents((mask > 0.5).astype(np.uint8))
     owners = np.unique(labels[(face > 0) & (labels > 0)])
     own = np.isin(labels, owners).astype(np.uint8)
@@ -90,8 +95,9 @@ class SceneLayer:
     plate: np.ndarray
 
 
-def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.ndarray,
-                crop_to_canvas: np.ndarray) -> SceneLayer:
+def scene_layer(
+    canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.ndarray, crop_to_canvas: np.ndarray
+) -> SceneLayer:
     """The canvas (H, W, 3) uint8 split into a person layer and a still plate inside ``box``.
 
     crop: (S, S, 3) uint8 working crop and alpha its (S, S) ``person_alpha``;
@@ -101,13 +107,22 @@ def scene_layer(canvas: np.ndarray, box: Region, crop: np.ndarray, alpha: np.nda
     edge must see the scene there as scene.
     """
     height, width = canvas.shape[:2]
-    outer = Region(max(box.x0 - EDGE, 0), max(box.y0 - EDGE, 0),
-                   min(box.x1 + EDGE, width), min(box.y1 + EDGE, height))
+    outer = Region(
+        max(box.x0 - EDGE, 0),
+        max(box.y0 - EDGE, 0),
+        min(box.x1 + EDGE, width),
+        min(box.y1 + EDGE, height),
+    )
     to_outer = crop_to_canvas - np.array([[0.0, 0.0, outer.x0], [0.0, 0.0, outer.y0]])
 
     def resampled(image: np.ndarray) -> np.ndarray:  # crop pixels -> outer's pixels
-        return cv2.warpAffine(image, to_outer, (outer.x1 - outer.x0, outer.y1 - outer.y0),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            image,
+            to_outer,
+            (outer.x1 - outer.x0, outer.y1 - outer.y0),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
 
     hole = _person_and_fringe(alpha)
     fill = cv2.inpaint(crop, hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)

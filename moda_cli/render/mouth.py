@@ -70,8 +70,9 @@ def _warp_layer(
     ``size`` (w, h) at (x0, y0)."""
     m = motion.copy()
     m[:, 2] += motion[:, :2] @ layer.origin - (x0, y0)
-    return cv2.warpAffine(layer.rgba, m, size, flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
+    return cv2.warpAffine(
+        layer.rgba, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
 
 
 @dataclass(frozen=True)

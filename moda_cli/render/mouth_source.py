@@ -183,7 +183,10 @@ def _mouth_box(shape: tuple[int, ...], points: np.ndarray, unit: float) -> _Box:
     u, v = uv[..., 0], uv[..., 1]
     half = np.where(u < 0, max(-frame.left, 1.0), max(frame.right, 1.0))
     return _Box(
-        int(x0), int(y0), u, v,
+        int(x0),
+        int(y0),
+        u,
+        v,
         contour_at(u, frame.uv(points[list(lm.UPPER_INNER_LIP)])),
         contour_at(u, frame.uv(points[list(lm.LOWER_INNER_LIP)])),
         np.clip(u / half, -1.0, 1.0),
@@ -212,8 +215,13 @@ def _split_rows(mask: np.ndarray, box: _Box, unit: float) -> float:
 
 
 def _synthesized(
-    box: _Box, colour: np.ndarray, cavity: np.ndarray, light: float, upper: bool,
-    unit: float, px: float,
+    box: _Box,
+    colour: np.ndarray,
+    cavity: np.ndarray,
+    light: float,
+    upper: bool,
+    unit: float,
+    px: float,
 ) -> np.ndarray:
     """(h, w, 4) straight-alpha RGBA of a row of teeth along the arch, sharp.
 
@@ -340,9 +348,9 @@ def analyse_mouth(image: np.ndarray, points: np.ndarray, unit: float, px: float)
     light = light_slope(lab, pts, unit)
     sides = (box.v < box.v_lower, box.v > box.v_upper)  # above the lower lip, below the upper
     layers = [
-        _photo_row(photo, row, inner, side, unit) if keep else _like_photo(
-            _synthesized(box, whites, cavity, light, upper, unit, px), blur, grain
-        )
+        _photo_row(photo, row, inner, side, unit)
+        if keep
+        else _like_photo(_synthesized(box, whites, cavity, light, upper, unit, px), blur, grain)
         for row, side, keep, upper in zip(rows, sides, shown, (True, False), strict=True)
     ]
     origin = np.array([box.x0 + x0, box.y0 + y0], np.float64)

@@ -42,8 +42,18 @@ if TYPE_CHECKING:
 _EYELIDS = tuple(
     (EXPRESSION_NAMES.index(name), np.array(crease), np.array(upper), np.array(lower))
     for name, crease, upper, lower in (
-        ("blink_right", lm.RIGHT_UPPER_CREASE, (33, *lm.RIGHT_UPPER_LID, 133), (33, *lm.RIGHT_LOWER_LID, 133)),
-        ("blink_left", lm.LEFT_UPPER_CREASE, (263, *lm.LEFT_UPPER_LID, 362), (263, *lm.LEFT_LOWER_LID, 362)),
+        (
+            "blink_right",
+            lm.RIGHT_UPPER_CREASE,
+            (33, *lm.RIGHT_UPPER_LID, 133),
+            (33, *lm.RIGHT_LOWER_LID, 133),
+        ),
+        (
+            "blink_left",
+            lm.LEFT_UPPER_CREASE,
+            (263, *lm.LEFT_UPPER_LID, 362),
+            (263, *lm.LEFT_LOWER_LID, 362),
+        ),
     )
 )
 
@@ -73,7 +83,11 @@ class Renderer:
     """
 
     def __init__(
-        self, portrait: Portrait, face: Face, settings: RenderSettings | None = None, device: str | None = None
+        self,
+        portrait: Portrait,
+        face: Face,
+        settings: RenderSettings | None = None,
+        device: str | None = None,
     ) -> None:
         self.settings = settings or RenderSettings.model_validate({})
         crop = crop_image(portrait.image, face.crop)
@@ -91,12 +105,16 @@ class Renderer:
         height, width = self.background.shape[:2]
         src = self.rig.control.source * self._scale + self._offset
         moving = self.rig.control.num_face + self.rig.control.num_ring
-        region = _moving_region(src, Delaunay(src).simplices, moving, width, height).even(width, height)
+        region = _moving_region(src, Delaunay(src).simplices, moving, width, height).even(
+            width, height
+        )
         # The field's grid is about FIELD_STEP crop pixels apart (whole canvas pixels), so
         # its cost follows the crop's size; only the final resampling is at the canvas's
         # own resolution.
         step = max(1, round(FIELD_STEP * self._scale))
-        self.warp = MeshWarp(src, region, step, preferred=self.rig.control.face_triangles, still_from=moving)
+        self.warp = MeshWarp(
+            src, region, step, preferred=self.rig.control.face_triangles, still_from=moving
+        )
         self.patch_box: Region = region
         self.unit_px = self.rig.basis.frame.unit * self._scale  # eye-corner distance on the canvas
         self._to_region = self._offset - (region.x0, region.y0)
@@ -106,7 +124,9 @@ class Renderer:
         self.mouth: MouthLook | None = None
         if self.settings.mouth_interior:
             landmarks = face.landmarks[:, :2] * self._scale + self._to_region
-            self.mouth = analyse_mouth(self.background[region.slices], landmarks, self.unit_px, self._scale)
+            self.mouth = analyse_mouth(
+                self.background[region.slices], landmarks, self.unit_px, self._scale
+            )
         # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
         # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
         self._grid: GridWarp | None = None
@@ -132,7 +152,15 @@ class Renderer:
             paint_mouth(region, at, self.mouth, self.unit_px, self._scale)
         expr = np.asarray(params, np.float64)[EXPRESSION_SLICE]
         for column, crease, upper, lower in _EYELIDS:
-            paint_eyelid(region, at[crease], at[upper], at[lower], float(expr[column]), self.unit_px, self._scale)
+            paint_eyelid(
+                region,
+                at[crease],
+                at[upper],
+                at[lower],
+                float(expr[column]),
+                self.unit_px,
+                self._scale,
+            )
         return region
 
     def render_patches(self, params: np.ndarray) -> list[np.ndarray]:
@@ -141,8 +169,10 @@ class Renderer:
         Writes nothing shared, so batches may render in several threads at once.
         """
         targets = [self.rig.face_targets(p) for p in params]
-        disps = [self.rig.displacements(t, p) * self._scale  # canvas pixels
-                 for t, p in zip(targets, params, strict=True)]
+        disps = [
+            self.rig.displacements(t, p) * self._scale  # canvas pixels
+            for t, p in zip(targets, params, strict=True)
+        ]
         if self._grid is not None:
             regions = list(self._grid.apply(np.stack(disps)))
         else:  # the person layer warped (colour and alpha in one RGBA remap) over the plate

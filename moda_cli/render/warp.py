@@ -41,8 +41,10 @@ class Region:
     def even(self, width: int, height: int) -> Region:
         """Grown to even corners (yuv420p encodes 2x2 blocks), kept inside width x height."""
         return Region(
-            self.x0 - self.x0 % 2, self.y0 - self.y0 % 2,
-            min(self.x1 + self.x1 % 2, width), min(self.y1 + self.y1 % 2, height),
+            self.x0 - self.x0 % 2,
+            self.y0 - self.y0 % 2,
+            min(self.x1 + self.x1 % 2, width),
+            min(self.y1 + self.y1 % 2, height),
         )
 
 
@@ -56,7 +58,11 @@ class MeshWarp:
     """
 
     def __init__(
-        self, source: np.ndarray, region: Region, step: int, preferred: np.ndarray | None = None,
+        self,
+        source: np.ndarray,
+        region: Region,
+        step: int,
+        preferred: np.ndarray | None = None,
         still_from: int | None = None,
     ) -> None:
         if step < 1:
@@ -99,7 +105,11 @@ class MeshWarp:
         # Terms that are always 0 left out: a fifth of a headshot's nodes lie among still points.
         moving = len(source) if still_from is None else still_from
         keep = (self.node_weights.ravel() != 0) & (self.node_vertices.ravel() < moving)
-        rows, cols, vals = rows[keep], self.node_vertices.ravel()[keep], self.node_weights.ravel()[keep]
+        rows, cols, vals = (
+            rows[keep],
+            self.node_vertices.ravel()[keep],
+            self.node_weights.ravel()[keep],
+        )
         # x and y interleaved, as (x0, y0, x1, y1, ...) in and out: one matrix-vector product
         # gives the (gh, gw, 2) field with no merge of two planes.
         self._interp = csr_matrix(
@@ -117,7 +127,9 @@ class MeshWarp:
     def cells(self) -> np.ndarray:
         """(gh, gw, 2) float32: each grid node's own (x, y) in grid cells."""
         gh, gw = self.grid_shape
-        return np.dstack(np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32)))
+        return np.dstack(
+            np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
+        )
 
     @property
     def pixels(self) -> np.ndarray:
@@ -176,7 +188,8 @@ def _rasterize(
     out: np.ndarray,
     offset: int,
 ) -> None:
-    """Write ``offset + k`` into ``out`` at the grid nodes (xx, yy), ``step`` apart, inside triangle k."""
+    """Write ``offset + k`` into ``out`` at the grid nodes (xx, yy), ``step`` apart, inside
+    triangle k."""
     h, w = out.shape
     corners = source[triangles]  # (T, 3, 2)
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)

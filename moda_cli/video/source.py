@@ -33,8 +33,9 @@ from .yuv import _YCBCR_ROWS, Yuv420Frame
 
 PixelFormat = Literal["rgb24", "yuv420p"]
 # yuv.py's RGB -> (Y, Cb, Cr) rows inverted: (Y, Cb, Cr, 1) -> RGB, for cv2.transform.
-_RGB_ROWS = np.hstack([np.linalg.inv(_YCBCR_ROWS[:, :3]),
-                       -np.linalg.inv(_YCBCR_ROWS[:, :3]) @ _YCBCR_ROWS[:, 3:]])
+_RGB_ROWS = np.hstack(
+    [np.linalg.inv(_YCBCR_ROWS[:, :3]), -np.linalg.inv(_YCBCR_ROWS[:, :3]) @ _YCBCR_ROWS[:, 3:]]
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ def probe_video(path: str | Path) -> VideoInfo:
         what = "an audio file" if info.has_audio else "no video stream"
         raise InputError(f"{what}, not a video", path=path, hint="give a video to dub")
     if frames == 1:
-        raise InputError("a still image, not a video", path=path,
-                         hint="use `moda render PORTRAIT AUDIO` to animate a photo")
+        raise InputError(
+            "a still image, not a video",
+            path=path,
+            hint="use `moda render PORTRAIT AUDIO` to animate a photo",
+        )
     assert info.width is not None and info.height is not None  # a video stream has a size
     if info.fps is None or info.fps <= 0:
         if not info.duration_s:
@@ -98,7 +102,9 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def read_video(
-    info: VideoInfo, size: tuple[int, int] | None = None, start: int = 0,
+    info: VideoInfo,
+    size: tuple[int, int] | None = None,
+    start: int = 0,
     pix_fmt: PixelFormat = "rgb24",
 ) -> Iterator[np.ndarray]:
     """The video's frames from frame ``start`` on, (H, W, 3) uint8 RGB read-only arrays,
@@ -122,8 +128,10 @@ def read_video(
         # source read as BT.601, as ffmpeg's RGB conversion reads it); odd sides padded.
         filters.append("scale=out_color_matrix=bt709:out_range=tv:flags=area")
         if w % 2 or h % 2:
-            filters.append(f"pad={w + w % 2}:{h + h % 2}:0:0,"
-                           f"fillborders=right={w % 2}:bottom={h % 2}:mode=smear")
+            filters.append(
+                f"pad={w + w % 2}:{h + h % 2}:0:0,"
+                f"fillborders=right={w % 2}:bottom={h % 2}:mode=smear"
+            )
             w, h = w + w % 2, h + h % 2
     args += ["-vf", ",".join(filters)] if filters else []
     shape = (h, w, 3) if pix_fmt == "rgb24" else (w * h * 3 // 2,)
@@ -166,9 +174,7 @@ def rgb_at(frame: Yuv420Frame, xy: np.ndarray) -> np.ndarray:
     return cv2.transform(ycbcr[None], _RGB_ROWS)[0]
 
 
-def read_frames_at(
-    info: VideoInfo, indices: np.ndarray, chunk: int = 16
-) -> Iterator[Yuv420Frame]:
+def read_frames_at(info: VideoInfo, indices: np.ndarray, chunk: int = 16) -> Iterator[Yuv420Frame]:
     """Frames ``indices`` as ``read_yuv`` gives them (in any order of forward and backward
     runs of consecutive frames, as a ping-pong extension makes them), decoded as a stream:
     a forward run is one decode, a backward run is decoded ``chunk`` frames at a time from

@@ -110,9 +110,7 @@ class VideoWriter:
         self.background = None if background is None else _checked_rgb(background)
         if self.background is not None:
             self.size = (self.background.shape[1], self.background.shape[0])
-        self._queue: queue.Queue[_Item | None] = queue.Queue(
-            maxsize=max(1, queue_frames)
-        )
+        self._queue: queue.Queue[_Item | None] = queue.Queue(maxsize=max(1, queue_frames))
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._thread: threading.Thread | None = None

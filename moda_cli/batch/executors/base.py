@@ -80,8 +80,12 @@ def run_on(executor: Executor, jobs: Sequence[ResolvedJob], events: BatchEvents)
         raise
 
 
-def run_futures(jobs: Sequence[ResolvedJob], submit: Callable[[ResolvedJob], Future[JobRecord]],
-                on_done: OnDone, stop: Callable[[], None]) -> None:
+def run_futures(
+    jobs: Sequence[ResolvedJob],
+    submit: Callable[[ResolvedJob], Future[JobRecord]],
+    on_done: OnDone,
+    stop: Callable[[], None],
+) -> None:
     """The body of an executor that hands jobs to futures (a pool, a cluster).
 
     ``submit`` starts one job and returns the future of its record; ``stop`` (on an

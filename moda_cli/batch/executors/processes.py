@@ -27,8 +27,12 @@ class ProcessExecutor:
 
     def run(self, jobs: Sequence[ResolvedJob], on_done: OnDone) -> None:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
-        pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                   initializer=_worker_init, initargs=(threads,))
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(threads,),
+        )
 
         def stop_jobs() -> None:
             for proc in list((getattr(pool, "_processes", None) or {}).values()):

@@ -62,8 +62,12 @@ def _start_ray(address: str | None, workers: int) -> tuple[Any, bool]:
     if address is None:
         cpus = workers if workers > 1 else (os.cpu_count() or 1)
         env = {"OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled"}
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": env})
+        ray.init(
+            num_cpus=cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": env},
+        )
     else:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     return ray, True

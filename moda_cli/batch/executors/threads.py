@@ -26,8 +26,9 @@ class ThreadExecutor:
 
         def submit(item: ResolvedJob) -> Future[JobRecord]:
             # The job's stages are not shown: its progress hook only stops it when asked.
-            return pool.submit(execute_job, item, self.context.engine_options,
-                               stop_when_asked, self.workers)
+            return pool.submit(
+                execute_job, item, self.context.engine_options, stop_when_asked, self.workers
+            )
 
         def stop_jobs() -> None:
             stop.set()
