@@ -5,7 +5,6 @@ stops its own workers)."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -58,10 +57,10 @@ def cli_with(name: str, executor: ExecutorFactory) -> Iterator[Any]:
     """The CLI built with ``executor`` registered as ``name``: one registration."""
     EXECUTORS.register(name, executor)
     try:
-        yield importlib.reload(moda_cli.cli).app  # Typer reads the choices as the CLI builds
+        yield moda_cli.cli.rebuild()  # Typer reads the choices as the CLI builds
     finally:
         EXECUTORS.unregister(name)
-        importlib.reload(moda_cli.cli)
+        moda_cli.cli.rebuild()
 
 
 def _batch(app: Any, *args: object) -> Any:

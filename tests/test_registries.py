@@ -3,7 +3,6 @@ valid preset value, listed in the preset schema and in `moda render --help`, and
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,11 +63,12 @@ def toys() -> Iterator[Any]:
     SOLVERS.register("midpoint", sample_midpoint)
     OUTPUT_FORMATS.register("mkv", LosslessMkv())
     try:
-        yield importlib.reload(moda_cli.cli)
+        moda_cli.cli.rebuild()
+        yield moda_cli.cli
     finally:
         SOLVERS.unregister("midpoint")
         OUTPUT_FORMATS.unregister("mkv")
-        importlib.reload(moda_cli.cli)
+        moda_cli.cli.rebuild()
 
 
 def _help(cli: Any, command: str) -> str:
