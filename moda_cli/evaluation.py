@@ -35,6 +35,7 @@ from .motion.generator import MotionGenerator, MotionRequest
 from .motion.train.dataset import SplitData, load_split
 from .motion.train.visemes import LABEL_BILABIAL, LABEL_OPEN_VOWEL, LABEL_SILENCE
 from .presets import load_preset
+from .qc.figures import runs
 from .render.renderer import Renderer
 
 EVAL_SIZE = 256  # render resolution for evaluation: the mesh measures it reliably, fast
@@ -70,12 +71,6 @@ def held_out_cases(data: SplitData, max_clips: int) -> list[EvalCase]:
     return cases
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of consecutive True runs."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
 def measured_gap(renderer: Renderer, meter_factory: Callable[[], FaceMeter], jaw: float) -> float:
     """Inner-lip gap the mesh measures on this portrait rendered with ``jaw_open = jaw``."""
     row = np.zeros(NUM_PARAMS, np.float32)
@@ -93,9 +88,9 @@ def closed_threshold(renderer: Renderer, meter_factory: Callable[[], FaceMeter])
 def lip_scores(m: FaceMeasurements, case: EvalCase, closed_below: float) -> dict[str, float]:
     gap, labels = np.nan_to_num(m.mouth_open, nan=0.0), case.labels
     pbm = [gap[max(0, a - 1) : b + 1].min() < closed_below
-           for a, b in _runs(labels == LABEL_BILABIAL)]
+           for a, b in runs(labels == LABEL_BILABIAL)]
     vowels = [gap[(a + b) // 2] >= closed_below
-              for a, b in _runs(labels == LABEL_OPEN_VOWEL) if b - a >= 2]
+              for a, b in runs(labels == LABEL_OPEN_VOWEL) if b - a >= 2]
     speech = labels != LABEL_SILENCE
     near = np.convolve(speech.astype(float), np.ones(11), mode="same") > 0  # within 0.2 s at 25 fps
     quiet = ~near

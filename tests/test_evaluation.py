@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from moda_cli.audio.types import AudioFeatures
-from moda_cli.evaluation import EvalCase, _runs, lip_scores
+from moda_cli.evaluation import EvalCase, lip_scores
 from moda_cli.face.measure import FaceMeasurements
 from moda_cli.motion.train.visemes import LABEL_BILABIAL as BILABIAL
 from moda_cli.motion.train.visemes import LABEL_OPEN_VOWEL as OPEN_VOWEL
 from moda_cli.motion.train.visemes import LABEL_SILENCE as SILENCE
+from moda_cli.qc.figures import runs
 
 
 def measurements(gap: np.ndarray) -> FaceMeasurements:
@@ -24,7 +25,7 @@ def case(labels: list[int], target: np.ndarray) -> EvalCase:
 
 
 def test_runs_finds_consecutive_spans():
-    assert _runs(np.array([0, 1, 1, 0, 1, 0, 0, 1], bool)) == [(1, 3), (4, 5), (7, 8)]
+    assert runs(np.array([0, 1, 1, 0, 1, 0, 0, 1], bool)) == [(1, 3), (4, 5), (7, 8)]
 
 
 def test_lip_scores_reward_closure_and_punish_a_babbling_mouth():

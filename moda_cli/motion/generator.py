@@ -12,7 +12,8 @@ from ..audio.types import AudioFeatures
 from ..facemodel.params import NUM_PARAMS, MotionSeq
 from .settings import MotionSettings
 
-# Called with (frames_done, frames_total) as sampling advances.
+# Called with (done, total) as work advances: frames sampled, clips or videos made into a
+# dataset (motion.train).
 ProgressFn = Callable[[int, int], None]
 
 

@@ -102,10 +102,11 @@ def lip_qc(series: FrameSeries, refs: References, thresholds: Thresholds) -> Lip
     )
 
 
-def _runs(mask: np.ndarray) -> np.ndarray:
-    """(K, 2) [start, end) of the runs of True in a (T,) bool mask."""
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a (T,) bool mask, in order."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
 def eye_ratio(opening: np.ndarray) -> np.ndarray | None:
@@ -126,7 +127,7 @@ def blink_qc(series: FrameSeries) -> BlinkQC:
         return BlinkQC(None, 0, 0, eyes_measured=0)
     shut = np.logical_or.reduce([r < SHUT for r in eyes])  # NaN compares False
     durations, winks = [], 0
-    for a, b in _runs(shut):
+    for a, b in runs(shut):
         around = slice(max(0, a - PAIRED), b + PAIRED)
         if all(np.nanmin(r[around]) < CLOSING for r in eyes):
             durations.append(int(b - a))

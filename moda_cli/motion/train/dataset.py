@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -47,12 +46,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...atomic import atomic_path, atomic_write
 from ...audio.features import compute_features
 from ...audio.types import SAMPLE_RATE, Audio
 from ...face.identity import IDENTITY_DIM, REFERENCE_IDENTITY
 from ...facemodel.emotions import EMOTION_LABELS, EMOTIONS, emotion_index
 from ...facemodel.params import NUM_PARAMS, PARAM_NAMES
 from .. import prior
+from ..generator import ProgressFn
 from . import corpus, flite, realclips, visemes
 from .augment import AugmentConfig, augment, silence
 from .perturb import VoicePerturbConfig, maybe_perturb
@@ -60,7 +61,6 @@ from .speech import PhonemeEvent, synthesize
 
 FORMAT = "moda-motion-dataset"
 FORMAT_VERSION = 1
-ProgressFn = Callable[[int, int], None]  # (clips done, clips total)
 
 
 @dataclass(frozen=True)
@@ -293,9 +293,9 @@ def _write_shard(path: Path, clips: list[Clip]) -> int:
     }
     for key in ("head", "expression", "lips", "blink_rate"):
         arrays[key] = np.array([c.conditions[key] for c in clips], dtype=np.float32)
-    tmp = path.with_name(path.stem + ".moda-tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    # A file object: np.savez would add ".npz" to the temp file's name.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     return int(lens.sum())
 
 
@@ -323,10 +323,7 @@ def write_split(out: Path, split: str, shards: Iterable[list[Clip]],
 
 def write_manifest(out: Path, info: dict) -> None:
     """dataset.json, written last and atomically: its presence means the dataset is whole."""
-    manifest = out / "dataset.json"
-    tmp = manifest.with_name("dataset.moda-tmp.json")
-    tmp.write_text(json.dumps(info, indent=1, ensure_ascii=False))
-    os.replace(tmp, manifest)
+    atomic_write(out / "dataset.json", json.dumps(info, indent=1, ensure_ascii=False))
 
 
 def _worker_init() -> None:

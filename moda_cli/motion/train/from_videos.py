@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,6 +31,7 @@ from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION
 from ...facemodel.inverse import invert_meshes
 from ...facemodel.params import PARAM_NAMES, MotionSeq, index
 from .. import prior
+from ..generator import ProgressFn
 from ..normalization import blink_count
 from . import visemes
 from .dataset import FORMAT, FORMAT_VERSION, Clip, DatasetInfo, write_manifest, write_split
@@ -45,7 +45,6 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 EXTRACT_VERSION = 3
 MIN_FACE_FRACTION = 0.5  # a clip with faces in fewer frames is rejected
 CLIPS_PER_SHARD = 200
-ProgressFn = Callable[[int, int], None]  # (videos done, videos total)
 
 
 # ----------------------------------------------------------------------------- data types

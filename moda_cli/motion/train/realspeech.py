@@ -117,6 +117,8 @@ def package_root(package: str, folder: str | Path, download: bool = False) -> Pa
         _run(["apt-get", "download", package], folder, package)
         debs = sorted(folder.glob(f"{package}_*.deb"))
     if debs:
+        # A whole tree, not a file: atomic.atomic_path removes a failed temp file but
+        # not a folder, so the half-extracted tree is cleared here before a new try.
         tmp = folder / f".{package}.moda-tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         _run(["dpkg-deb", "-x", str(debs[-1]), str(tmp)], folder, package)
