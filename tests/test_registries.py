@@ -3,6 +3,7 @@ valid preset value, listed in the preset schema and in `moda render --help`, and
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -187,3 +188,19 @@ def test_render_writes_the_toy_format_from_the_command_line(toys, tmp_path, smal
     assert result.exit_code == 0, result.output
     assert probe(out).video_codec == "ffv1"
     assert not list(tmp_path.glob(".*moda-tmp*"))
+
+
+def test_batch_names_and_checks_its_outputs_by_the_toy_format(toys, tmp_path, small_portrait):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "anna.png").write_bytes(Path(small_portrait).read_bytes())
+    write_wav(src / "anna__hi.wav", speechlike(0.8))
+    args = ["batch", src, "-o", out, "-q", "--set", "video.format=mkv", "--set"]
+    args += ["render.size=128", "--generator", "baseline", "--device", "cpu"]
+    result = CliRunner().invoke(toys.app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    video = out / "anna__anna__hi.mkv"  # the default template, {ext} from video.format
+    assert probe(video).video_codec == "ffv1" and len(list(read_frames(video))) == 20
+    assert not list(out.glob("*.mp4")) and not list(out.glob(".*moda-tmp*"))
+    report = json.loads((out / "report.json").read_text())
+    assert [(j["status"], j["output"]) for j in report["jobs"]] == [("done", str(video))]

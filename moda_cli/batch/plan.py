@@ -29,21 +29,27 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import UsageError, excerpt
+from ..errors import ModaError, UsageError, excerpt
+from ..presets import DEFAULT_PRESET, load_preset
 from ..safe_yaml import load_yaml
+from ..video.formats import OUTPUT_FORMATS
+from ..video.settings import VideoSettings
 from .videos import VIDEO_EXTS, is_video_input
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac",
               ".mp4", ".mov", ".mkv", ".webm"}
 MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
-DEFAULT_TEMPLATE = "{portrait}__{audio}.mp4"
+# {ext}: the extension of the job's video.format (".mp4")
+DEFAULT_TEMPLATE = "{portrait}__{audio}{ext}"
+TEMPLATE_FIELDS = "{portrait}, {audio}, {job}, {ext}"
 MANIFEST_KEYS = {"portrait", "video", "audio", "output", "preset", "seed", "set", "motion_in",
                  "motion_out"}
 
@@ -292,16 +298,17 @@ def plan_inputs(source: Path) -> BatchPlan:
     return plan_folder(source) if source.is_dir() else plan_manifest(source)
 
 
-def output_name(template: str, portrait: str, audio: str, job: str) -> str:
-    """Fill the output template; a malformed one is a usage error naming the fields."""
+def output_name(template: str, portrait: str, audio: str, job: str, ext: str = ".mp4") -> str:
+    """Fill the output template (``ext``: the video format's extension); a malformed one
+    is a usage error naming the fields."""
     try:
-        name = template.format(portrait=portrait, audio=audio, job=job)
+        name = template.format(portrait=portrait, audio=audio, job=job, ext=ext)
     except KeyError as exc:
         raise UsageError(f"output template {template!r} uses unknown field {exc}",
-                         hint="fields: {portrait}, {audio}, {job}") from None
+                         hint=f"fields: {TEMPLATE_FIELDS}") from None
     except (IndexError, ValueError, AttributeError, TypeError) as exc:
         raise UsageError(f"output template {template!r} is malformed: {exc}",
-                         hint="fields: {portrait}, {audio}, {job}; "
+                         hint=f"fields: {TEMPLATE_FIELDS}; "
                               "write a literal brace as {{ or }}") from None
     if not name.strip() or name.endswith(("/", os.sep)):
         raise UsageError(f"output template {template!r} gives an empty file name")
@@ -315,14 +322,35 @@ def inside(path: Path, folder: Path) -> bool:
     return os.path.commonpath([root, parent]) == root
 
 
+def output_extension(preset: str, overrides: tuple[str, ...]) -> str:
+    """The extension of ``preset``'s ``video.format`` under ``overrides`` (".mp4"). A
+    preset that does not load gives the default format's: its job fails when resolved."""
+    try:
+        name = load_preset(preset, list(overrides)).video.format
+    except ModaError:
+        name = VideoSettings().format
+    return OUTPUT_FORMATS.get(name).extension
+
+
 def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE, *,
+                   preset: str = DEFAULT_PRESET, overrides: Sequence[str] = (),
                    allow_outside: bool = False) -> None:
     """Fill in outputs from the template; two jobs writing one file is a usage error.
 
-    An output that would land outside ``out_dir`` fails its row (a template that does is
-    a usage error), unless ``allow_outside``.
+    Each output ends with the extension of its job's video format (the job's preset and
+    overrides over the batch's ``preset`` and ``overrides``). An output that would land
+    outside ``out_dir`` fails its row (a template that does is a usage error), unless
+    ``allow_outside``.
     """
-    sample = output_name(template, "portrait", "audio", "job")  # malformed: fail even with no jobs
+    extensions: dict[tuple[str, tuple[str, ...]], str] = {}  # a preset loads once a batch
+
+    def extension(name: str, changes: tuple[str, ...]) -> str:
+        if (name, changes) not in extensions:
+            extensions[name, changes] = output_extension(name, changes)
+        return extensions[name, changes]
+
+    ext = extension(preset, tuple(overrides))
+    sample = output_name(template, "portrait", "audio", "job", ext)  # malformed: fail now
     if not allow_outside and not inside(out_dir / sample, out_dir):
         raise UsageError(f"output template {template!r} writes outside the output folder",
                          hint="pass --allow-outside-output to allow it")
@@ -330,15 +358,16 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
     for job in plan.jobs:
         if job.error:
             continue
+        ext = extension(job.preset or preset, (*overrides, *job.overrides))
         if job.output is None:
             assert job.portrait is not None and job.audio is not None
             name = output_name(template, job.portrait.stem, job.audio.stem,
-                               job.name.replace("/", "_"))
+                               job.name.replace("/", "_"), ext)
             job.output = out_dir / name
         elif not job.output.is_absolute():
             job.output = out_dir / job.output
-        if job.output.suffix.lower() != ".mp4":
-            job.output = job.output.with_suffix(job.output.suffix + ".mp4")
+        if job.output.suffix.lower() != ext:
+            job.output = job.output.with_suffix(job.output.suffix + ext)
         if job.motion_out is not None and not job.motion_out.is_absolute():
             job.motion_out = out_dir / job.motion_out
         outside = [f"{label} {path}" for label, path in (("output", job.output),

@@ -57,7 +57,12 @@ def run_batch(
     _check_options(options)
     ffmpeg_exe()  # a missing ffmpeg or a wrong MODA_FFMPEG stops the batch, not each job
     assign_outputs(
-        plan, options.out_dir, options.template, allow_outside=options.allow_outside_output
+        plan,
+        options.out_dir,
+        options.template,
+        preset=options.preset,
+        overrides=options.overrides,
+        allow_outside=options.allow_outside_output,
     )
     models: dict[str, str] = {}
     items = [resolve(spec, options, engine_options, models) for spec in plan.jobs]
