@@ -67,7 +67,9 @@ def held_out_cases(data: SplitData, max_clips: int) -> list[EvalCase]:
         s, n = int(data.clip_start[c]), int(data.clip_len[c])
         mel = data.mel[s : s + n].astype(np.float32)
         feats = AudioFeatures(mel, data.envelope[s : s + n].copy(), data.fps, n / data.fps)
-        cases.append(EvalCase(feats, data.motion[s : s + n, jaw].copy(), data.labels[s : s + n].copy(), c))
+        cases.append(
+            EvalCase(feats, data.motion[s : s + n, jaw].copy(), data.labels[s : s + n].copy(), c)
+        )
     return cases
 
 
@@ -87,19 +89,27 @@ def closed_threshold(renderer: Renderer, meter_factory: Callable[[], FaceMeter])
 
 def lip_scores(m: FaceMeasurements, case: EvalCase, closed_below: float) -> dict[str, float]:
     gap, labels = np.nan_to_num(m.mouth_open, nan=0.0), case.labels
-    pbm = [gap[max(0, a - 1) : b + 1].min() < closed_below
-           for a, b in runs(labels == LABEL_BILABIAL)]
-    vowels = [gap[(a + b) // 2] >= closed_below
-              for a, b in runs(labels == LABEL_OPEN_VOWEL) if b - a >= 2]
+    pbm = [
+        gap[max(0, a - 1) : b + 1].min() < closed_below for a, b in runs(labels == LABEL_BILABIAL)
+    ]
+    vowels = [
+        gap[(a + b) // 2] >= closed_below for a, b in runs(labels == LABEL_OPEN_VOWEL) if b - a >= 2
+    ]
     speech = labels != LABEL_SILENCE
     near = np.convolve(speech.astype(float), np.ones(11), mode="same") > 0  # within 0.2 s at 25 fps
     quiet = ~near
-    corr = np.corrcoef(gap, case.target_jaw)[0, 1] if gap.std() > 1e-6 and case.target_jaw.std() > 1e-6 else 0.0
+    corr = (
+        np.corrcoef(gap, case.target_jaw)[0, 1]
+        if gap.std() > 1e-6 and case.target_jaw.std() > 1e-6
+        else 0.0
+    )
     return {
         "mouth_corr": float(corr),
         "pbm_closed": float(np.mean(pbm)) if pbm else float("nan"),
         "vowel_open": float(np.mean(vowels)) if vowels else float("nan"),
-        "silence_closed": float(np.mean(gap[quiet] < closed_below)) if quiet.any() else float("nan"),
+        "silence_closed": float(np.mean(gap[quiet] < closed_below))
+        if quiet.any()
+        else float("nan"),
     }
 
 
@@ -115,17 +125,30 @@ class Evaluator:
         self.closed_below = closed_threshold(self.renderer, FaceMeter)
         self.rest_gap = measured_gap(self.renderer, FaceMeter, 0.0)
 
-    def measure(self, generator: MotionGenerator, case: EvalCase, preset: str = "natural", seed: int = 0,
-                overrides: Sequence[str] = ()) -> FaceMeasurements:
+    def measure(
+        self,
+        generator: MotionGenerator,
+        case: EvalCase,
+        preset: str = "natural",
+        seed: int = 0,
+        overrides: Sequence[str] = (),
+    ) -> FaceMeasurements:
         settings = load_preset(preset, overrides).motion
         motion = generator.generate(MotionRequest(case.features, self.identity, settings, seed))
         frames = [self.renderer.render(row) for row in motion.params]
         return FaceMeter().measure_frames(frames)
 
 
-def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: Path, max_clips: int = 12,
-             progress: Callable[[str], None] | None = None, overrides: Sequence[str] = ()) -> dict[str, Scores]:
-    """Scores of each generator; ``overrides`` (``--set`` items) apply on top of every preset used."""
+def evaluate(
+    generators: dict[str, MotionGenerator],
+    data_dir: Path,
+    portrait: Path,
+    max_clips: int = 12,
+    progress: Callable[[str], None] | None = None,
+    overrides: Sequence[str] = (),
+) -> dict[str, Scores]:
+    """Scores of each generator; ``overrides`` (``--set`` items) apply on top of every
+    preset used."""
     say = progress or (lambda text: None)
     ev = Evaluator(portrait)
     cases = held_out_cases(load_split(data_dir, "heldout"), max_clips)
@@ -134,7 +157,11 @@ def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: P
         rows = []
         for i, case in enumerate(cases):
             say(f"{name}: clip {i + 1}/{len(cases)}")
-            rows.append(lip_scores(ev.measure(gen, case, seed=i, overrides=overrides), case, ev.closed_below))
+            rows.append(
+                lip_scores(
+                    ev.measure(gen, case, seed=i, overrides=overrides), case, ev.closed_below
+                )
+            )
         mean: dict[str, Any] = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         scores = Scores(**mean)
         probe_cases = cases[: min(3, len(cases))]
@@ -145,17 +172,25 @@ def evaluate(generators: dict[str, MotionGenerator], data_dir: Path, portrait: P
             scores.head_std_deg[preset] = float(np.nanmean(np.nanstd(rot, axis=0)))
         a, b = (ev.measure(gen, probe_cases[0], seed=s, overrides=overrides) for s in (1, 2))
         scores.seed_yaw_diff = float(np.nanmean(np.abs(a.yaw - b.yaw)))
-        scores.seed_lip_corr = float(np.corrcoef(np.nan_to_num(a.mouth_open), np.nan_to_num(b.mouth_open))[0, 1])
+        scores.seed_lip_corr = float(
+            np.corrcoef(np.nan_to_num(a.mouth_open), np.nan_to_num(b.mouth_open))[0, 1]
+        )
         results[name] = scores
     return results
 
 
 def markdown_table(results: dict[str, Scores]) -> str:
-    head = ("| generator | mouth corr | p/b/m closed | open vowels open | silence closed "
-            "| head std calm / natural / expressive (deg) | seed yaw diff (deg) | seed lip corr |")
+    head = (
+        "| generator | mouth corr | p/b/m closed | open vowels open | silence closed "
+        "| head std calm / natural / expressive (deg) | seed yaw diff (deg) | seed lip corr |"
+    )
     lines = [head, "|" + " --- |" * 8]
     for name, s in results.items():
-        hs = " / ".join(f"{s.head_std_deg.get(p, float('nan')):.2f}" for p in ("calm", "natural", "expressive"))
-        lines.append(f"| {name} | {s.mouth_corr:.3f} | {s.pbm_closed:.1%} | {s.vowel_open:.1%} | "
-                     f"{s.silence_closed:.1%} | {hs} | {s.seed_yaw_diff:.2f} | {s.seed_lip_corr:.3f} |")
+        hs = " / ".join(
+            f"{s.head_std_deg.get(p, float('nan')):.2f}" for p in ("calm", "natural", "expressive")
+        )
+        lines.append(
+            f"| {name} | {s.mouth_corr:.3f} | {s.pbm_closed:.1%} | {s.vowel_open:.1%} | "
+            f"{s.silence_closed:.1%} | {hs} | {s.seed_yaw_diff:.2f} | {s.seed_lip_corr:.3f} |"
+        )
     return "\n".join(lines)

@@ -33,10 +33,14 @@ def test_lip_scores_reward_closure_and_punish_a_babbling_mouth():
     labels = [SILENCE] * 12 + [OPEN_VOWEL] * 4 + [BILABIAL] * 2 + [OPEN_VOWEL] * 4 + [SILENCE] * 12
     target = np.array([0.0] * 12 + [0.8] * 4 + [0.0] * 2 + [0.8] * 4 + [0.0] * 12)
     good = lip_scores(measurements(target * 0.4), case(labels, target), closed_below=0.05)
-    assert good == pytest.approx({"mouth_corr": 1.0, "pbm_closed": 1.0, "vowel_open": 1.0, "silence_closed": 1.0})
+    assert good == pytest.approx(
+        {"mouth_corr": 1.0, "pbm_closed": 1.0, "vowel_open": 1.0, "silence_closed": 1.0}
+    )
 
     shut = lip_scores(measurements(np.zeros(len(labels))), case(labels, target), closed_below=0.05)
     assert shut["pbm_closed"] == 1.0 and shut["vowel_open"] == 0.0  # specificity catches it
 
-    never_closes = lip_scores(measurements(np.full(len(labels), 0.3)), case(labels, target), closed_below=0.05)
+    never_closes = lip_scores(
+        measurements(np.full(len(labels), 0.3)), case(labels, target), closed_below=0.05
+    )
     assert never_closes["pbm_closed"] == 0.0 and never_closes["silence_closed"] == 0.0

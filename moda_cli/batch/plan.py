@@ -44,14 +44,35 @@ from ..video.settings import VideoSettings
 from .videos import VIDEO_EXTS, is_video_input
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-AUDIO_EXTS = {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac",
-              ".mp4", ".mov", ".mkv", ".webm"}
+AUDIO_EXTS = {
+    ".wav",
+    ".mp3",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".flac",
+    ".mp4",
+    ".mov",
+    ".mkv",
+    ".webm",
+}
 MANIFEST_EXTS = {".csv", ".jsonl", ".yaml", ".yml"}
 # {ext}: the extension of the job's video.format (".mp4")
 DEFAULT_TEMPLATE = "{portrait}__{audio}{ext}"
 TEMPLATE_FIELDS = "{portrait}, {audio}, {job}, {ext}"
-MANIFEST_KEYS = {"portrait", "video", "audio", "output", "preset", "seed", "set", "motion_in",
-                 "motion_out"}
+MANIFEST_KEYS = {
+    "portrait",
+    "video",
+    "audio",
+    "output",
+    "preset",
+    "seed",
+    "set",
+    "motion_in",
+    "motion_out",
+}
 
 
 @dataclass
@@ -95,8 +116,9 @@ def _is_kind(path: Path, exts: set[str]) -> bool:
         return False
 
 
-def _pair_by_stem(images: list[Path], audios: list[Path],
-                  group: str) -> tuple[list[JobSpec], list[Path]]:
+def _pair_by_stem(
+    images: list[Path], audios: list[Path], group: str
+) -> tuple[list[JobSpec], list[Path]]:
     by_stem: dict[str, list[Path]] = {}
     for image in images:
         by_stem.setdefault(image.stem, []).append(image)
@@ -163,8 +185,9 @@ def _overrides(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, dict):
-        return [f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}"
-                for k, v in value.items()]
+        return [
+            f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in value.items()
+        ]
     if isinstance(value, list):
         return [str(v) for v in value]
     return [part.strip() for part in str(value).split(";") if part.strip()]
@@ -274,8 +297,9 @@ def _read_rows(path: Path) -> list[Any]:
     if isinstance(data, dict) and "jobs" in data:
         data = data["jobs"]
     if not isinstance(data, list):
-        raise UsageError("a YAML manifest must be a list of jobs (or have a 'jobs:' list)",
-                         path=path)
+        raise UsageError(
+            "a YAML manifest must be a list of jobs (or have a 'jobs:' list)", path=path
+        )
     return data
 
 
@@ -283,8 +307,9 @@ def plan_manifest(path: Path) -> BatchPlan:
     if not path.is_file():
         raise UsageError("manifest not found", path=path)
     if path.suffix.lower() not in MANIFEST_EXTS:
-        raise UsageError(f"unknown manifest type {path.suffix!r}", path=path,
-                         hint="use .csv, .jsonl or .yaml")
+        raise UsageError(
+            f"unknown manifest type {path.suffix!r}", path=path, hint="use .csv, .jsonl or .yaml"
+        )
     try:
         rows = _read_rows(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
@@ -304,12 +329,15 @@ def output_name(template: str, portrait: str, audio: str, job: str, ext: str = "
     try:
         name = template.format(portrait=portrait, audio=audio, job=job, ext=ext)
     except KeyError as exc:
-        raise UsageError(f"output template {template!r} uses unknown field {exc}",
-                         hint=f"fields: {TEMPLATE_FIELDS}") from None
+        raise UsageError(
+            f"output template {template!r} uses unknown field {exc}",
+            hint=f"fields: {TEMPLATE_FIELDS}",
+        ) from None
     except (IndexError, ValueError, AttributeError, TypeError) as exc:
-        raise UsageError(f"output template {template!r} is malformed: {exc}",
-                         hint=f"fields: {TEMPLATE_FIELDS}; "
-                              "write a literal brace as {{ or }}") from None
+        raise UsageError(
+            f"output template {template!r} is malformed: {exc}",
+            hint=f"fields: {TEMPLATE_FIELDS}; write a literal brace as {{{{ or }}}}",
+        ) from None
     if not name.strip() or name.endswith(("/", os.sep)):
         raise UsageError(f"output template {template!r} gives an empty file name")
     return name
@@ -332,9 +360,15 @@ def output_extension(preset: str, overrides: tuple[str, ...]) -> str:
     return OUTPUT_FORMATS.get(name).extension
 
 
-def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPLATE, *,
-                   preset: str = DEFAULT_PRESET, overrides: Sequence[str] = (),
-                   allow_outside: bool = False) -> None:
+def assign_outputs(
+    plan: BatchPlan,
+    out_dir: Path,
+    template: str = DEFAULT_TEMPLATE,
+    *,
+    preset: str = DEFAULT_PRESET,
+    overrides: Sequence[str] = (),
+    allow_outside: bool = False,
+) -> None:
     """Fill in outputs from the template; two jobs writing one file is a usage error.
 
     Each output ends with the extension of its job's video format (the job's preset and
@@ -352,8 +386,10 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
     ext = extension(preset, tuple(overrides))
     sample = output_name(template, "portrait", "audio", "job", ext)  # malformed: fail now
     if not allow_outside and not inside(out_dir / sample, out_dir):
-        raise UsageError(f"output template {template!r} writes outside the output folder",
-                         hint="pass --allow-outside-output to allow it")
+        raise UsageError(
+            f"output template {template!r} writes outside the output folder",
+            hint="pass --allow-outside-output to allow it",
+        )
     owners: dict[str, str] = {}
     for job in plan.jobs:
         if job.error:
@@ -361,8 +397,9 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
         ext = extension(job.preset or preset, (*overrides, *job.overrides))
         if job.output is None:
             assert job.portrait is not None and job.audio is not None
-            name = output_name(template, job.portrait.stem, job.audio.stem,
-                               job.name.replace("/", "_"), ext)
+            name = output_name(
+                template, job.portrait.stem, job.audio.stem, job.name.replace("/", "_"), ext
+            )
             job.output = out_dir / name
         elif not job.output.is_absolute():
             job.output = out_dir / job.output
@@ -370,12 +407,16 @@ def assign_outputs(plan: BatchPlan, out_dir: Path, template: str = DEFAULT_TEMPL
             job.output = job.output.with_suffix(job.output.suffix + ext)
         if job.motion_out is not None and not job.motion_out.is_absolute():
             job.motion_out = out_dir / job.motion_out
-        outside = [f"{label} {path}" for label, path in (("output", job.output),
-                                                         ("motion_out", job.motion_out))
-                   if path is not None and not allow_outside and not inside(path, out_dir)]
+        outside = [
+            f"{label} {path}"
+            for label, path in (("output", job.output), ("motion_out", job.motion_out))
+            if path is not None and not allow_outside and not inside(path, out_dir)
+        ]
         if outside:
-            job.error = (f"{outside[0]} is outside the output folder {out_dir} "
-                         "(pass --allow-outside-output to allow it)")
+            job.error = (
+                f"{outside[0]} is outside the output folder {out_dir} "
+                "(pass --allow-outside-output to allow it)"
+            )
             continue
         key = os.path.normcase(os.path.realpath(job.output))
         if key in owners:

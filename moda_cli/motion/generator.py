@@ -64,8 +64,11 @@ class MotionGenerator(Protocol):
         """Return a MotionSeq with exactly ``request.features.num_frames`` rows."""
         ...
 
-    def stream(self, request: MotionRequest, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
-        """The same rows as ``generate``, in order, as (n, NUM_PARAMS) chunks as soon as each is final.
+    def stream(
+        self, request: MotionRequest, progress: ProgressFn | None = None
+    ) -> Iterator[np.ndarray]:
+        """The same rows as ``generate``, in order, as (n, NUM_PARAMS) chunks as soon as
+        each is final.
 
         Rendering can start on the first chunk while later ones are still being sampled.
         """

@@ -31,18 +31,70 @@ from .visemes import normalize_ipa
 
 # CMU dictionary phones (stress digits stripped) in IPA; SIL is silence.
 ARPABET_IPA: dict[str, str] = {
-    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "ER": "ɝ",
-    "EY": "eɪ", "IH": "ɪ", "IY": "i", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "u",
-    "B": "b", "CH": "tʃ", "D": "d", "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ",
-    "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ŋ", "P": "p", "R": "ɹ", "S": "s",
-    "SH": "ʃ", "T": "t", "TH": "θ", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
+    "AA": "ɑ",
+    "AE": "æ",
+    "AH": "ʌ",
+    "AO": "ɔ",
+    "AW": "aʊ",
+    "AY": "aɪ",
+    "EH": "ɛ",
+    "ER": "ɝ",
+    "EY": "eɪ",
+    "IH": "ɪ",
+    "IY": "i",
+    "OW": "oʊ",
+    "OY": "ɔɪ",
+    "UH": "ʊ",
+    "UW": "u",
+    "B": "b",
+    "CH": "tʃ",
+    "D": "d",
+    "DH": "ð",
+    "F": "f",
+    "G": "ɡ",
+    "HH": "h",
+    "JH": "dʒ",
+    "K": "k",
+    "L": "l",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "P": "p",
+    "R": "ɹ",
+    "S": "s",
+    "SH": "ʃ",
+    "T": "t",
+    "TH": "θ",
+    "V": "v",
+    "W": "w",
+    "Y": "j",
+    "Z": "z",
+    "ZH": "ʒ",
 }
 # espeak's English IPA letters (normalised) -> ARPAbet, longest first when parsing.
 _IPA_ARPABET: dict[str, str] = {
     **{v: k for k, v in ARPABET_IPA.items()},
-    "ə": "AH", "ɚ": "ER", "ɜ": "ER", "ɐ": "AH", "a": "AE", "e": "EH", "o": "OW", "ɒ": "AA",
-    "ᵻ": "IH", "ɾ": "T", "ʔ": "T", "r": "R", "ɫ": "L", "x": "K", "ɬ": "L",
-    "əʊ": "OW", "eə": "EH", "ɪə": "IH", "ʊə": "UH", "aɪə": "AY", "aʊə": "AW",
+    "ə": "AH",
+    "ɚ": "ER",
+    "ɜ": "ER",
+    "ɐ": "AH",
+    "a": "AE",
+    "e": "EH",
+    "o": "OW",
+    "ɒ": "AA",
+    "ᵻ": "IH",
+    "ɾ": "T",
+    "ʔ": "T",
+    "r": "R",
+    "ɫ": "L",
+    "x": "K",
+    "ɬ": "L",
+    "əʊ": "OW",
+    "eə": "EH",
+    "ɪə": "IH",
+    "ʊə": "UH",
+    "aɪə": "AY",
+    "aʊə": "AW",
 }
 _SILENCE_PHONES = frozenset({"SIL", "+NSN+", "+SPN+", "+BREATH+", "+COUGH+", "+UM+", "+UH+"})
 
@@ -53,9 +105,28 @@ class AlignError(ValueError):
 
 # ----------------------------------------------------------------------------- English text
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-         "eighteen", "nineteen")
+_ONES = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
@@ -116,8 +187,10 @@ class EnglishAligner:
         except ImportError:
             from ...errors import MissingDependency
 
-            raise MissingDependency("pocketsphinx is not installed (English forced alignment)",
-                                    hint="pip install -c constraints.txt pocketsphinx") from None
+            raise MissingDependency(
+                "pocketsphinx is not installed (English forced alignment)",
+                hint="pip install -c constraints.txt pocketsphinx",
+            ) from None
         self._decoder_class = Decoder
 
     def _decoder(self, words: Sequence[str]) -> Any:
@@ -154,12 +227,24 @@ class EnglishAligner:
             raise AlignError(f"pocketsphinx could not align {text[:60]!r}: {exc}") from None
         if alignment is None:
             raise AlignError(f"pocketsphinx found no alignment for {text[:60]!r}")
-        phonemes = [PhonemeEvent(ARPABET_IPA[p.name.rstrip("012")], p.start * MEL_HOP_S,
-                                 (p.start + p.duration) * MEL_HOP_S)
-                    for p in alignment.phones() if p.name not in _SILENCE_PHONES]
-        spoken = [WordEvent(re.sub(r"\(\d+\)$", "", w.name), w.start * MEL_HOP_S,  # 'read(2)'
-                            (w.start + w.duration) * MEL_HOP_S)
-                  for w in alignment if w.name not in ("<s>", "</s>", "<sil>")]
+        phonemes = [
+            PhonemeEvent(
+                ARPABET_IPA[p.name.rstrip("012")],
+                p.start * MEL_HOP_S,
+                (p.start + p.duration) * MEL_HOP_S,
+            )
+            for p in alignment.phones()
+            if p.name not in _SILENCE_PHONES
+        ]
+        spoken = [
+            WordEvent(
+                re.sub(r"\(\d+\)$", "", w.name),
+                w.start * MEL_HOP_S,  # 'read(2)'
+                (w.start + w.duration) * MEL_HOP_S,
+            )
+            for w in alignment
+            if w.name not in ("<s>", "</s>", "<sil>")
+        ]
         if not phonemes:
             raise AlignError(f"pocketsphinx aligned no phones for {text[:60]!r}")
         return SpeechClip(samples=samples, phonemes=phonemes, words=spoken, text=text, voice="")
@@ -262,8 +347,13 @@ def dtw_align(samples: np.ndarray, text: str, voice: str, off_diagonal: float = 
 
     phonemes = [PhonemeEvent(p.ipa, warp(p.start_s), warp(p.end_s)) for p in reference.phonemes]
     words = [WordEvent(w.text, warp(w.start_s), warp(w.end_s)) for w in reference.words]
-    return SpeechClip(samples=samples, phonemes=[p for p in phonemes if p.end_s > p.start_s],
-                      words=words, text=text, voice=voice)
+    return SpeechClip(
+        samples=samples,
+        phonemes=[p for p in phonemes if p.end_s > p.start_s],
+        words=words,
+        text=text,
+        voice=voice,
+    )
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -275,6 +365,7 @@ def boundary_errors(reference: Sequence[PhonemeEvent], test: Sequence[PhonemeEve
     The inventories differ (CMU vs espeak), so both sequences are reduced to their
     normalised first IPA letters and matched as sequences (difflib); only matched phones
     count, each by its start time."""
+
     def letters(ph: Sequence[PhonemeEvent]) -> list[str]:
         return [normalize_ipa(p.ipa)[:1] or "?" for p in ph]
 

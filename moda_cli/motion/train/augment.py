@@ -38,11 +38,14 @@ def _power(x: np.ndarray) -> float:
     if n == 0:
         return float(np.mean(x**2) + 1e-12)
     frames = np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1)
-    return float(np.mean(np.sort(frames)[n // 2:]) + 1e-12)
+    return float(np.mean(np.sort(frames)[n // 2 :]) + 1e-12)
 
 
-def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, colour: float = 0.0) -> np.ndarray:
-    """Stationary noise at ``snr_db`` below the speech; colour 0 = white, 1 = pink-ish, 2 = brown-ish."""
+def add_noise(
+    x: np.ndarray, snr_db: float, rng: np.random.Generator, colour: float = 0.0
+) -> np.ndarray:
+    """Stationary noise at ``snr_db`` below the speech; colour 0 = white, 1 = pink-ish,
+    2 = brown-ish."""
     noise = rng.standard_normal(len(x))
     if colour > 0:
         spec = np.fft.rfft(noise)
@@ -80,7 +83,9 @@ def via_8k(x: np.ndarray) -> np.ndarray:
     return resample_poly(resample_poly(x, 1, 2), 2, 1)[: len(x)].astype(np.float32)
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
+def augment(
+    x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()
+) -> np.ndarray:
     """A random chain: room, channel (phone / 8 kHz), noise, then level. Draw order is fixed."""
     draws = rng.random(4)
     if draws[0] < cfg.p_reverb:

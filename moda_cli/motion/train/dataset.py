@@ -100,7 +100,8 @@ class DataRecipe:
     flite_voices: tuple[str, ...] = flite.VOICES
 
     def recipe_hash(self) -> str:
-        """Stable over runs and machines: sha256 of the sorted JSON of the fields + format version."""
+        """Stable over runs and machines: sha256 of the sorted JSON of the fields + format
+        version."""
         text = json.dumps({"format_version": FORMAT_VERSION, **self.to_json()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -167,7 +168,9 @@ def identity_lip_gain(identity: np.ndarray) -> float:
     return float(np.clip(np.sqrt(gap) * np.sqrt(lips), 0.8, 1.25))
 
 
-def _speech(recipe: DataRecipe, split: corpus.Split, rng: np.random.Generator) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
+def _speech(
+    recipe: DataRecipe, split: corpus.Split, rng: np.random.Generator
+) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
     """Sentences with pauses until the clip's target length; samples and shifted phonemes."""
     language = str(rng.choice(recipe.languages))
     voice = str(rng.choice(corpus.voices(language, split)))
@@ -193,7 +196,13 @@ def _speech(recipe: DataRecipe, split: corpus.Split, rng: np.random.Generator) -
         texts.append(text)
         t += clip.duration_s
     parts.append(silence(rng.uniform(*recipe.edge_silence_seconds)))
-    meta = {"language": language, "voice": voice, "sentences": texts, "rate_wpm": rate, "pitch": pitch}
+    meta = {
+        "language": language,
+        "voice": voice,
+        "sentences": texts,
+        "rate_wpm": rate,
+        "pitch": pitch,
+    }
     return np.concatenate(parts).astype(np.float32), phonemes, meta
 
 
@@ -218,8 +227,9 @@ def speech_kind(recipe: DataRecipe, split: corpus.Split, index: int) -> SpeechKi
     return "flite" if u < recipe.real_fraction + recipe.flite_fraction else "espeak"
 
 
-def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
-              real_speech: Path | None = None) -> Clip:
+def make_clip(
+    recipe: DataRecipe, split: corpus.Split, index: int, real_speech: Path | None = None
+) -> Clip:
     """Clip ``index`` of ``split``: the same arguments always give the same clip.
 
     ``real_speech`` is the folder of the Debian packages (``realspeech``; flite's too, else
@@ -231,17 +241,28 @@ def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
         if real_speech is None:
             raise ValueError("the recipe mixes recorded speech: give the packages' folder")
         samples, phonemes, meta = realclips.real_speech(
-            recipe.real_sources, real_speech, target_s, recipe.pause_seconds,
-            recipe.edge_silence_seconds, rng)
+            recipe.real_sources,
+            real_speech,
+            target_s,
+            recipe.pause_seconds,
+            recipe.edge_silence_seconds,
+            rng,
+        )
     elif kind == "flite":
         samples, phonemes, meta = flite.flite_speech(
-            recipe.flite_voices, flite.find_flite(real_speech), target_s, recipe.pause_seconds,
-            recipe.edge_silence_seconds, rng)
+            recipe.flite_voices,
+            flite.find_flite(real_speech),
+            target_s,
+            recipe.pause_seconds,
+            recipe.edge_silence_seconds,
+            rng,
+        )
     else:
         samples, phonemes, meta = _speech(recipe, split, rng)
     if split == "train":  # its own stream: the other draws stay those of an unperturbed recipe
         samples, phonemes, factors = maybe_perturb(
-            samples, phonemes, recipe.voice, np.random.default_rng([recipe.seed, 0, index, 2]))
+            samples, phonemes, recipe.voice, np.random.default_rng([recipe.seed, 0, index, 2])
+        )
         meta.update(factors)
     if rng.random() >= recipe.p_clean:
         samples = augment(samples, rng, recipe.augment)
@@ -250,9 +271,14 @@ def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
     feats = compute_features(Audio(samples), recipe.fps)
     num_frames, fps = feats.num_frames, recipe.fps
 
-    identity = (REFERENCE_IDENTITY * (1.0 + recipe.identity_noise * np.clip(rng.standard_normal(IDENTITY_DIM), -3, 3))).astype(np.float32)
+    identity = (
+        REFERENCE_IDENTITY
+        * (1.0 + recipe.identity_noise * np.clip(rng.standard_normal(IDENTITY_DIM), -3, 3))
+    ).astype(np.float32)
     lip_amp = rng.uniform(*recipe.lip_amplitude)
-    track = visemes.lip_track(phonemes, num_frames, fps, amplitude=lip_amp * identity_lip_gain(identity))
+    track = visemes.lip_track(
+        phonemes, num_frames, fps, amplitude=lip_amp * identity_lip_gain(identity)
+    )
 
     cond = {
         "head": float(rng.uniform(*recipe.head_intensity)),
@@ -263,16 +289,28 @@ def make_clip(recipe: DataRecipe, split: corpus.Split, index: int,
     emotion = "none" if rng.random() < recipe.p_emotion_none else str(rng.choice(EMOTIONS))
     activity = prior.bridge_gaps(track.labels != visemes.LABEL_SILENCE, int(round(0.25 * fps)))
     nonlip = prior.sample_nonlip_motion(
-        num_frames, fps, rng, head=cond["head"], expression=cond["expression"],
-        blink_rate=cond["blink_rate"], emotion=emotion, activity=activity,
-        accents=_accents(phonemes, fps, num_frames), pauses=prior.pause_onsets(activity, fps),
+        num_frames,
+        fps,
+        rng,
+        head=cond["head"],
+        expression=cond["expression"],
+        blink_rate=cond["blink_rate"],
+        emotion=emotion,
+        activity=activity,
+        accents=_accents(phonemes, fps, num_frames),
+        pauses=prior.pause_onsets(activity, fps),
     )
     motion = prior.compose(nonlip, track.curves)
     meta.update(seconds=round(len(samples) / SAMPLE_RATE, 3), emotion=emotion, **cond)
     return Clip(
-        mel=feats.mel.astype(np.float16), motion=motion, labels=track.labels,
-        envelope=feats.envelope.astype(np.float32), emotion=emotion_index(emotion),
-        identity=identity, conditions=cond, meta=meta,
+        mel=feats.mel.astype(np.float16),
+        motion=motion,
+        labels=track.labels,
+        envelope=feats.envelope.astype(np.float32),
+        emotion=emotion_index(emotion),
+        identity=identity,
+        conditions=cond,
+        meta=meta,
     )
 
 
@@ -299,8 +337,12 @@ def _write_shard(path: Path, clips: list[Clip]) -> int:
     return int(lens.sum())
 
 
-def write_split(out: Path, split: str, shards: Iterable[list[Clip]],
-                on_shard: Callable[[int], None] | None = None) -> dict:
+def write_split(
+    out: Path,
+    split: str,
+    shards: Iterable[list[Clip]],
+    on_shard: Callable[[int], None] | None = None,
+) -> dict:
     """Write ``split``'s shards as they come (its old ones removed first), then its clips.json.
 
     Returns the split's entry of dataset.json (shards, clips, frames, hours); ``on_shard``
@@ -318,7 +360,12 @@ def write_split(out: Path, split: str, shards: Iterable[list[Clip]],
             on_shard(len(clips))
     (out / split / "clips.json").write_text(json.dumps(metas, ensure_ascii=False, indent=0))
     seconds = sum(m["seconds"] for m in metas)
-    return {"shards": names, "clips": len(metas), "frames": frames, "hours": round(seconds / 3600, 4)}
+    return {
+        "shards": names,
+        "clips": len(metas),
+        "frames": frames,
+        "hours": round(seconds / 3600, 4),
+    }
 
 
 def write_manifest(out: Path, info: dict) -> None:
@@ -337,26 +384,44 @@ def _make_batch(args: tuple[DataRecipe, str, list[int], Path | None]) -> list[Cl
     return [make_clip(recipe, split, i, real_speech) for i in indices]  # type: ignore[arg-type]
 
 
-def _made_shards(recipe: DataRecipe, split: str, count: int, pool: ProcessPoolExecutor | None,
-                 workers: int, real_folder: Path | None) -> Iterator[list[Clip]]:
+def _made_shards(
+    recipe: DataRecipe,
+    split: str,
+    count: int,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    real_folder: Path | None,
+) -> Iterator[list[Clip]]:
     """``split``'s clips 0..count-1 in shards of ``clips_per_shard``, made by ``workers``."""
     for first in range(0, count, recipe.clips_per_shard):
         indices = list(range(first, min(first + recipe.clips_per_shard, count)))
-        batches = [(recipe, split, indices[k::workers], real_folder) for k in range(max(workers, 1))]
+        batches = [
+            (recipe, split, indices[k::workers], real_folder) for k in range(max(workers, 1))
+        ]
         if pool is None:
             results = [_make_batch(b) for b in batches]
         else:
             results = list(pool.map(_make_batch, batches))
-        by_index = {i: c for b, r in zip(batches, results, strict=True) for i, c in zip(b[2], r, strict=True)}
+        by_index = {
+            i: c
+            for b, r in zip(batches, results, strict=True)
+            for i, c in zip(b[2], r, strict=True)
+        }
         clips = [by_index[i] for i in indices]
         for i, c in zip(indices, clips, strict=True):
             c.meta = {"index": i, **c.meta}
         yield clips
 
 
-def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn | None = None,
-                  workers: int = 2, overwrite: bool = False, real_speech: str | Path | None = None,
-                  fetch: bool = False) -> DatasetInfo:
+def build_dataset(
+    recipe: DataRecipe,
+    out_dir: str | Path,
+    progress: ProgressFn | None = None,
+    workers: int = 2,
+    overwrite: bool = False,
+    real_speech: str | Path | None = None,
+    fetch: bool = False,
+) -> DatasetInfo:
     """Write the dataset for ``recipe`` under ``out_dir`` (see the module doc for the format).
 
     An existing dataset with the same recipe hash is reused unless ``overwrite``.
@@ -370,7 +435,10 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
         if info.get("recipe_hash") == recipe.recipe_hash():
             return _info(out, info, reused=True)
     if recipe.num_clips < 1 or recipe.heldout_clips < 0:
-        raise ValueError(f"num_clips must be >= 1 and heldout_clips >= 0, got {recipe.num_clips}, {recipe.heldout_clips}")
+        raise ValueError(
+            "num_clips must be >= 1 and heldout_clips >= 0, "
+            f"got {recipe.num_clips}, {recipe.heldout_clips}"
+        )
     unknown = [lang for lang in recipe.languages if lang not in corpus.LANGUAGES]
     if unknown:
         raise ValueError(f"unknown languages {unknown}; available: {', '.join(corpus.LANGUAGES)}")
@@ -388,7 +456,11 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
             progress(done, total)
 
     splits: dict[str, dict] = {}
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) if workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init)
+        if workers > 1
+        else None
+    )
     try:
         for split, count in (("train", recipe.num_clips), ("heldout", recipe.heldout_clips)):
             made = _made_shards(recipe, split, count, pool, workers, real_folder)
@@ -398,11 +470,18 @@ def build_dataset(recipe: DataRecipe, out_dir: str | Path, progress: ProgressFn 
             pool.shutdown()
     elapsed = time.perf_counter() - started
     info = {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "recipe": recipe.to_json(), "recipe_hash": recipe.recipe_hash(), "fps": recipe.fps,
-        "param_names": list(PARAM_NAMES), "emotions": list(EMOTION_LABELS),
-        "label_names": list(visemes.LABEL_NAMES), "splits": splits,
-        "build_seconds": round(elapsed, 2), "clips_per_second": round(total / elapsed, 3), "workers": workers,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recipe": recipe.to_json(),
+        "recipe_hash": recipe.recipe_hash(),
+        "fps": recipe.fps,
+        "param_names": list(PARAM_NAMES),
+        "emotions": list(EMOTION_LABELS),
+        "label_names": list(visemes.LABEL_NAMES),
+        "splits": splits,
+        "build_seconds": round(elapsed, 2),
+        "clips_per_second": round(total / elapsed, 3),
+        "workers": workers,
     }
     write_manifest(out, info)
     return _info(out, info, reused=False)
@@ -416,8 +495,10 @@ def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool)
     if recipe.real_fraction <= 0.0:
         return folder
     if real_speech is None:
-        raise ValueError(f"real_fraction {recipe.real_fraction} needs the folder of the recorded-speech "
-                         "packages (moda train --real-speech FOLDER)")
+        raise ValueError(
+            f"real_fraction {recipe.real_fraction} needs the folder of the recorded-speech "
+            "packages (moda train --real-speech FOLDER)"
+        )
     realclips.check_sources(recipe.real_sources, Path(real_speech), fetch)
     return Path(real_speech)
 
@@ -425,10 +506,14 @@ def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool)
 def _info(out: Path, info: dict, reused: bool) -> DatasetInfo:
     sp = info["splits"]
     return DatasetInfo(
-        out_dir=out, recipe_hash=info["recipe_hash"],
-        clips={k: v["clips"] for k, v in sp.items()}, frames={k: v["frames"] for k, v in sp.items()},
-        hours={k: v["hours"] for k, v in sp.items()}, build_seconds=info["build_seconds"],
-        clips_per_second=info["clips_per_second"], reused=reused,
+        out_dir=out,
+        recipe_hash=info["recipe_hash"],
+        clips={k: v["clips"] for k, v in sp.items()},
+        frames={k: v["frames"] for k, v in sp.items()},
+        hours={k: v["hours"] for k, v in sp.items()},
+        build_seconds=info["build_seconds"],
+        clips_per_second=info["clips_per_second"],
+        reused=reused,
     )
 
 
@@ -468,28 +553,50 @@ def load_split(data_dir: str | Path, split: corpus.Split) -> SplitData:
         raise FileNotFoundError(f"{manifest} not found: build the dataset first (build_dataset)")
     info = json.loads(manifest.read_text())
     if info.get("format") != FORMAT or info.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{manifest}: format {info.get('format')} v{info.get('format_version')}, expected {FORMAT} v{FORMAT_VERSION}")
+        raise ValueError(
+            f"{manifest}: format {info.get('format')} v{info.get('format_version')}, "
+            f"expected {FORMAT} v{FORMAT_VERSION}"
+        )
     if split not in info["splits"]:
         raise KeyError(f"{manifest} has no split {split!r}; it has {', '.join(info['splits'])}")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in (*_FRAME_KEYS, *_CLIP_KEYS, *_COND_KEYS, "clip_start")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in (*_FRAME_KEYS, *_CLIP_KEYS, *_COND_KEYS, "clip_start")
+    }
     offset = 0
     for name in info["splits"][split]["shards"]:
         with np.load(data_dir / name, allow_pickle=False) as z:
             for k in (*_FRAME_KEYS, *_CLIP_KEYS):
                 parts[k].append(z[k])
             for k in _COND_KEYS:
-                parts[k].append(z[k] if k in z.files else np.full(len(z["clip_len"]), np.nan, np.float32))
+                parts[k].append(
+                    z[k] if k in z.files else np.full(len(z["clip_len"]), np.nan, np.float32)
+                )
             parts["clip_start"].append(z["clip_start"] + offset)
             offset += len(z["labels"])
     if not parts["labels"]:
         empty = {k: np.zeros((0,), np.float32) for k in _COND_KEYS}
-        return SplitData(np.zeros((0, 4, 80), np.float16), np.zeros((0, NUM_PARAMS), np.float32),
-                         np.zeros(0, np.int8), np.zeros(0, np.float32), np.zeros(0, np.int64),
-                         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, IDENTITY_DIM), np.float32),
-                         empty, float(info["fps"]))
+        return SplitData(
+            np.zeros((0, 4, 80), np.float16),
+            np.zeros((0, NUM_PARAMS), np.float32),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros((0, IDENTITY_DIM), np.float32),
+            empty,
+            float(info["fps"]),
+        )
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     return SplitData(
-        mel=cat["mel"], motion=cat["motion"], labels=cat["labels"], envelope=cat["envelope"],
-        clip_start=cat["clip_start"], clip_len=cat["clip_len"], emotion=cat["emotion"],
-        identity=cat["identity"], conditions={k: cat[k] for k in _COND_KEYS}, fps=float(info["fps"]),
+        mel=cat["mel"],
+        motion=cat["motion"],
+        labels=cat["labels"],
+        envelope=cat["envelope"],
+        clip_start=cat["clip_start"],
+        clip_len=cat["clip_len"],
+        emotion=cat["emotion"],
+        identity=cat["identity"],
+        conditions={k: cat[k] for k in _COND_KEYS},
+        fps=float(info["fps"]),
     )

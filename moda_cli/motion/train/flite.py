@@ -52,8 +52,10 @@ def find_flite(folder: Path | None, download: bool = False) -> Flite:
     found = shutil.which("flite")
     if found is None:
         raise realspeech.RealSpeechMissing(
-            "flite is not installed", hint="apt-get download flite libflite1 into the "
-            "--real-speech folder, or apt-get install flite")
+            "flite is not installed",
+            hint="apt-get download flite libflite1 into the "
+            "--real-speech folder, or apt-get install flite",
+        )
     return Flite(Path(found), None)
 
 
@@ -76,19 +78,35 @@ def synthesize(text: str, voice: str, flite: Flite, stretch: float = 1.0) -> Spe
         env["LD_LIBRARY_PATH"] = f"{flite.lib_dir}:{env.get('LD_LIBRARY_PATH', '')}"
     with tempfile.TemporaryDirectory(prefix="moda-flite-") as tmp:
         wav = Path(tmp) / "out.wav"
-        cmd = [str(flite.exe), "-voice", voice, "-psdur", "--setf", f"duration_stretch={stretch}",
-               "-t", text, "-o", str(wav)]
+        cmd = [
+            str(flite.exe),
+            "-voice",
+            voice,
+            "-psdur",
+            "--setf",
+            f"duration_stretch={stretch}",
+            "-t",
+            text,
+            "-o",
+            str(wav),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0 or not wav.is_file():
             raise RuntimeError(f"flite failed ({proc.returncode}): {proc.stderr.strip()[-300:]}")
         samples = realspeech.decode_file(wav)
-    return SpeechClip(samples=samples, phonemes=parse_segments(proc.stdout), text=text,
-                      voice=f"flite-{voice}")
+    return SpeechClip(
+        samples=samples, phonemes=parse_segments(proc.stdout), text=text, voice=f"flite-{voice}"
+    )
 
 
-def flite_speech(voices: Sequence[str], flite: Flite, target_s: float,
-                 pause_s: tuple[float, float], edge_s: tuple[float, float],
-                 rng: np.random.Generator) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
+def flite_speech(
+    voices: Sequence[str],
+    flite: Flite,
+    target_s: float,
+    pause_s: tuple[float, float],
+    edge_s: tuple[float, float],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
     """Training sentences (English, train split) in one flite voice with pauses."""
     voice = str(rng.choice(list(voices)))
     pool = corpus.sentences("en", "train")

@@ -53,8 +53,10 @@ class VoiceFactors:
 
 def draw_factors(cfg: VoicePerturbConfig, rng: np.random.Generator) -> VoiceFactors:
     """Three log-uniform factors; the draw order is fixed."""
-    formant, pitch, tempo = (float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-                             for lo, hi in (cfg.formant, cfg.pitch, cfg.tempo))
+    formant, pitch, tempo = (
+        float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        for lo, hi in (cfg.formant, cfg.pitch, cfg.tempo)
+    )
     return VoiceFactors(formant, pitch, tempo)
 
 
@@ -63,8 +65,26 @@ def tempo_and_pitch(samples: np.ndarray, tempo: float, pitch: float) -> np.ndarr
     raw = np.ascontiguousarray(samples, dtype="<f4").tobytes()
     rate = str(SAMPLE_RATE)
     chain = f"rubberband=tempo={tempo:.6f}:pitch={pitch:.6f}"
-    out = run_ffmpeg(["-f", "f32le", "-ar", rate, "-ac", "1", "-i", "pipe:0",
-                      "-af", chain, "-f", "f32le", "-ar", rate, "pipe:1"], input=raw)
+    out = run_ffmpeg(
+        [
+            "-f",
+            "f32le",
+            "-ar",
+            rate,
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-af",
+            chain,
+            "-f",
+            "f32le",
+            "-ar",
+            rate,
+            "pipe:1",
+        ],
+        input=raw,
+    )
     return np.frombuffer(out, dtype="<f4").astype(np.float32)
 
 
@@ -103,13 +123,20 @@ def rescale_events(phonemes: Sequence[PhonemeEvent], tempo: float) -> list[Phone
     return [PhonemeEvent(p.ipa, p.start_s / tempo, p.end_s / tempo) for p in phonemes]
 
 
-def maybe_perturb(samples: np.ndarray, phonemes: Sequence[PhonemeEvent], cfg: VoicePerturbConfig,
-                  rng: np.random.Generator) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
+def maybe_perturb(
+    samples: np.ndarray,
+    phonemes: Sequence[PhonemeEvent],
+    cfg: VoicePerturbConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
     """With probability ``cfg.p``: the perturbed samples, rescaled phonemes and the factors
     (for the clip's description); else the inputs unchanged and an empty dict."""
     if cfg.p <= 0.0 or rng.random() >= cfg.p:
         return samples, list(phonemes), {}
     f = draw_factors(cfg, rng)
-    meta = {"formant": round(f.formant, 4), "pitch_factor": round(f.pitch, 4),
-            "tempo": round(f.tempo, 4)}
+    meta = {
+        "formant": round(f.formant, 4),
+        "pitch_factor": round(f.pitch, 4),
+        "tempo": round(f.tempo, 4),
+    }
     return perturb_voice(samples, f), rescale_events(phonemes, f.tempo), meta

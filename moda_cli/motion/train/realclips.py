@@ -25,8 +25,9 @@ from .speech import PhonemeEvent, SpeechClip
 @cache
 def train_prompts(source: str, folder: Path) -> tuple[realspeech.Prompt, ...]:
     """Prompts of ``source`` usable for training: train split, with a transcript."""
-    return tuple(p for p in realspeech.prompts(source, folder)
-                 if p.split == "train" and p.text is not None)
+    return tuple(
+        p for p in realspeech.prompts(source, folder) if p.split == "train" and p.text is not None
+    )
 
 
 @cache
@@ -53,9 +54,14 @@ def check_sources(sources: Sequence[str], folder: Path, download: bool = False) 
     return counts
 
 
-def real_speech(sources: Sequence[str], folder: Path, target_s: float,
-                pause_s: tuple[float, float], edge_s: tuple[float, float],
-                rng: np.random.Generator) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
+def real_speech(
+    sources: Sequence[str],
+    folder: Path,
+    target_s: float,
+    pause_s: tuple[float, float],
+    edge_s: tuple[float, float],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[PhonemeEvent], dict]:
     """Prompts of one speaker with pauses: samples (N,), shifted phonemes, description."""
     source = str(rng.choice(list(sources)))
     pool = train_prompts(source, Path(folder))

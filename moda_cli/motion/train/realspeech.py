@@ -71,16 +71,50 @@ class RealSource:
 SOURCES: dict[str, RealSource] = {
     s.name: s
     for s in (
-        RealSource("en-allison", "en", "en-us",
-                   ("asterisk-core-sounds-en-g722", "asterisk-core-sounds-en"),
-                   "usr/share/asterisk/sounds/en_US_f_Allison", ".g722", "g722",
-                   "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz", False),
-        RealSource("es-co", "es", "es-419", ("asterisk-prompt-es-co",),
-                   "usr/share/asterisk/sounds/es", ".gsm", "gsm", None, True),
-        RealSource("fr-armelle", "fr", "fr", ("asterisk-prompt-fr-armelle",),
-                   "usr/share/asterisk/sounds/fr", ".gsm", "gsm", None, True),
-        RealSource("it-menardi", "it", "it", ("asterisk-prompt-it-menardi-wav",),
-                   "usr/share/asterisk/sounds/it_IT_f_Menardi", ".wav", None, None, False),
+        RealSource(
+            "en-allison",
+            "en",
+            "en-us",
+            ("asterisk-core-sounds-en-g722", "asterisk-core-sounds-en"),
+            "usr/share/asterisk/sounds/en_US_f_Allison",
+            ".g722",
+            "g722",
+            "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
+            False,
+        ),
+        RealSource(
+            "es-co",
+            "es",
+            "es-419",
+            ("asterisk-prompt-es-co",),
+            "usr/share/asterisk/sounds/es",
+            ".gsm",
+            "gsm",
+            None,
+            True,
+        ),
+        RealSource(
+            "fr-armelle",
+            "fr",
+            "fr",
+            ("asterisk-prompt-fr-armelle",),
+            "usr/share/asterisk/sounds/fr",
+            ".gsm",
+            "gsm",
+            None,
+            True,
+        ),
+        RealSource(
+            "it-menardi",
+            "it",
+            "it",
+            ("asterisk-prompt-it-menardi-wav",),
+            "usr/share/asterisk/sounds/it_IT_f_Menardi",
+            ".wav",
+            None,
+            None,
+            False,
+        ),
     )
 }
 
@@ -97,8 +131,10 @@ def check_allowed(package: str) -> None:
 
 
 def _fetch_hint(package: str, folder: Path) -> str:
-    return (f"cd {folder} && apt-get download {package} && dpkg-deb -x {package}_*.deb {package}"
-            " (or pass --fetch to let moda do it)")
+    return (
+        f"cd {folder} && apt-get download {package} && dpkg-deb -x {package}_*.deb {package}"
+        " (or pass --fetch to let moda do it)"
+    )
 
 
 def package_root(package: str, folder: str | Path, download: bool = False) -> Path:
@@ -127,18 +163,22 @@ def package_root(package: str, folder: str | Path, download: bool = False) -> Pa
     for merged in (folder, Path("/")):
         if (merged / "usr/share/doc" / package).is_dir():
             return merged
-    raise RealSpeechMissing(f"Debian package {package} not found in {folder}",
-                            hint=_fetch_hint(package, folder))
+    raise RealSpeechMissing(
+        f"Debian package {package} not found in {folder}", hint=_fetch_hint(package, folder)
+    )
 
 
 def _run(cmd: list[str], cwd: Path, package: str) -> None:
     if shutil.which(cmd[0]) is None:
-        raise RealSpeechMissing(f"{cmd[0]} is not available to fetch {package}",
-                                hint=f"on a Debian system: {_fetch_hint(package, cwd)}")
+        raise RealSpeechMissing(
+            f"{cmd[0]} is not available to fetch {package}",
+            hint=f"on a Debian system: {_fetch_hint(package, cwd)}",
+        )
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RealSpeechMissing(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-300:]}",
-                                hint=_fetch_hint(package, cwd))
+        raise RealSpeechMissing(
+            f"{' '.join(cmd)} failed: {proc.stderr.strip()[-300:]}", hint=_fetch_hint(package, cwd)
+        )
 
 
 # ----------------------------------------------------------------------------- prompts
@@ -188,14 +228,17 @@ def read_transcripts(path: Path) -> dict[str, str | None]:
 def prompts(source_name: str, folder: str | Path, download: bool = False) -> list[Prompt]:
     """Every recording of ``source_name`` (see ``SOURCES``), sorted by key."""
     if source_name not in SOURCES:
-        raise ValueError(f"unknown real-speech source {source_name!r}; "
-                         f"available: {', '.join(SOURCES)}")
+        raise ValueError(
+            f"unknown real-speech source {source_name!r}; available: {', '.join(SOURCES)}"
+        )
     src = SOURCES[source_name]
     roots = [package_root(p, folder, download) for p in src.packages]
     sounds = roots[0] / src.sounds
     if not sounds.is_dir():
-        raise RealSpeechMissing(f"{sounds} does not exist: is {src.packages[0]} unpacked whole?",
-                                hint=_fetch_hint(src.packages[0], Path(folder)))
+        raise RealSpeechMissing(
+            f"{sounds} does not exist: is {src.packages[0]} unpacked whole?",
+            hint=_fetch_hint(src.packages[0], Path(folder)),
+        )
     texts = read_transcripts(roots[-1] / src.transcripts) if src.transcripts else {}
     out = []
     for path in sorted(sounds.rglob("*" + src.suffix)):

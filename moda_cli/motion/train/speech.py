@@ -45,7 +45,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,14 @@ class _Engine:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         data = espeakng_loader.get_data_path().encode()
         rate = lib.espeak_Initialize(
@@ -125,8 +133,16 @@ class _Engine:
             i += 1
         return 0
 
-    def run(self, text: str, voice: str, rate_wpm: int, pitch: int, pitch_range: int,
-            word_gap: int, volume: int) -> tuple[np.ndarray, list]:
+    def run(
+        self,
+        text: str,
+        voice: str,
+        rate_wpm: int,
+        pitch: int,
+        pitch_range: int,
+        word_gap: int,
+        volume: int,
+    ) -> tuple[np.ndarray, list]:
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice {voice!r} (e.g. 'en', 'de', 'en-us+f3')")
         self.lib.espeak_SetParameter(_PARAM_RATE, int(rate_wpm), 0)
@@ -136,7 +152,9 @@ class _Engine:
         self.lib.espeak_SetParameter(_PARAM_WORDGAP, int(word_gap), 0)
         self._chunks, self._events = [], []
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        err = self.lib.espeak_Synth(
+            data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+        )
         self.lib.espeak_Synchronize()
         if err != 0:
             raise RuntimeError(f"espeak_Synth failed with code {err} for {text[:40]!r}")
@@ -155,7 +173,9 @@ def _engine() -> _Engine:
     return _ENGINE
 
 
-def _timings(events: list, text: str, rate: int, duration_s: float) -> tuple[list[PhonemeEvent], list[WordEvent]]:
+def _timings(
+    events: list, text: str, rate: int, duration_s: float
+) -> tuple[list[PhonemeEvent], list[WordEvent]]:
     """Phoneme intervals (each ends where the next event, phoneme or pause, starts)."""
     marks: list[tuple[float, str]] = []  # (time, ipa) with "" = pause
     words: list[tuple[float, str]] = []
@@ -165,7 +185,7 @@ def _timings(events: list, text: str, rate: int, duration_s: float) -> tuple[lis
         if typ == _EV_PHONEME:
             marks.append((t, str(name)))
         elif typ == _EV_WORD:
-            words.append((t, text[max(pos - 1, 0): max(pos - 1, 0) + length]))
+            words.append((t, text[max(pos - 1, 0) : max(pos - 1, 0) + length]))
     marks.sort(key=lambda m: m[0])
     phonemes = []
     for i, (t, name) in enumerate(marks):
@@ -180,8 +200,15 @@ def _timings(events: list, text: str, rate: int, duration_s: float) -> tuple[lis
     return phonemes, word_events
 
 
-def synthesize(text: str, voice: str = "en", rate_wpm: int = 160, pitch: int = 50,
-               pitch_range: int = 50, word_gap: int = 0, volume: int = 50) -> SpeechClip:
+def synthesize(
+    text: str,
+    voice: str = "en",
+    rate_wpm: int = 160,
+    pitch: int = 50,
+    pitch_range: int = 50,
+    word_gap: int = 0,
+    volume: int = 50,
+) -> SpeechClip:
     """Speak ``text`` with an espeak-ng voice; samples resampled to 16 kHz, float32 in [-1, 1].
 
     voice:       espeak voice name, optionally with a variant ('en', 'en-us+f3', 'de+m2').

@@ -83,7 +83,10 @@ class WindowSampler:
         # per clip: its quietest frame, used as silence outside the clip
         energy = data.mel.mean(axis=(1, 2), dtype=np.float32) + data.envelope
         self.silence = np.array(
-            [s + int(np.argmin(energy[s : s + n])) for s, n in zip(data.clip_start, data.clip_len, strict=True)]
+            [
+                s + int(np.argmin(energy[s : s + n]))
+                for s, n in zip(data.clip_start, data.clip_len, strict=True)
+            ]
         )
         room = np.maximum(data.clip_len - cfg.window + 1, 1).astype(np.float64)
         self.p_clip = room / room.sum()
@@ -107,7 +110,9 @@ class WindowSampler:
         }
 
 
-def fit_normalization(data: SplitData, sampler: WindowSampler, n: int, rng: np.random.Generator) -> Normalization:
+def fit_normalization(
+    data: SplitData, sampler: WindowSampler, n: int, rng: np.random.Generator
+) -> Normalization:
     windows = sampler.sample(rng, n)["motion"]
     return Normalization.fit(data.motion, motion_stats(windows, data.fps))
 
@@ -122,8 +127,13 @@ def loss_weights(cfg: TrainConfig) -> torch.Tensor:
 
 
 def make_batch(
-    raw: dict[str, np.ndarray], norm: Normalization, fps: float, cfg: TrainConfig, rng: np.random.Generator,
-    train: bool, device: torch.device,
+    raw: dict[str, np.ndarray],
+    norm: Normalization,
+    fps: float,
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    train: bool,
+    device: torch.device,
 ) -> tuple[torch.Tensor, MotionCond, torch.Tensor]:
     """-> (x1 normalised target (B, W, D), condition, frame mask (B, W))."""
     n, P = len(raw["emotion"]), cfg.model.prev_frames
@@ -139,9 +149,14 @@ def make_batch(
         prev += cfg.prev_noise * rng.standard_normal(prev.shape).astype(np.float32)
     t = lambda a, dt=None: torch.as_tensor(a, dtype=dt).to(device)  # noqa: E731
     cond = MotionCond(
-        audio=t(raw["audio"]), envelope=t(raw["envelope"]), emotion=t(emotion, torch.long),
-        identity=t(raw["identity"]), stats=t(norm.stats_input(motion_stats(raw["motion"], fps))),
-        prev=t(prev), has_prev=t(has_prev), drop_audio=t(drop_audio),
+        audio=t(raw["audio"]),
+        envelope=t(raw["envelope"]),
+        emotion=t(emotion, torch.long),
+        identity=t(raw["identity"]),
+        stats=t(norm.stats_input(motion_stats(raw["motion"], fps))),
+        prev=t(prev),
+        has_prev=t(has_prev),
+        drop_audio=t(drop_audio),
     )
     return t(x1), cond, t(raw["mask"])
 
@@ -149,7 +164,9 @@ def make_batch(
 def flow_loss(model: MotionDiT, x1, cond, mask, weights, gen: torch.Generator) -> torch.Tensor:
     x0 = torch.randn(x1.shape, generator=gen).to(x1.device)
     path = rectified_flow_path(x0, x1, sample_time(len(x1), gen).to(x1.device))
-    err = (model(path.x_t, path.t, cond=cond) - path.velocity).pow(2) * weights.to(x1.device)  # (B, W, D)
+    err = (model(path.x_t, path.t, cond=cond) - path.velocity).pow(2) * weights.to(
+        x1.device
+    )  # (B, W, D)
     return (err.mean(-1) * mask).sum() / mask.sum().clamp(min=1.0)
 
 
@@ -194,7 +211,10 @@ def _ema_update(ema: MotionDiT, model: MotionDiT, decay: float) -> None:
 
 
 def train_model(
-    data_dir: str | Path, cfg: TrainConfig, out_path: str | Path, device: str = "cpu",
+    data_dir: str | Path,
+    cfg: TrainConfig,
+    out_path: str | Path,
+    device: str = "cpu",
     progress: TrainProgress | None = None,
 ) -> TrainResult:
     """Train on ``data_dir`` (dataset.json + shards) and save the EMA model to ``out_path``."""
@@ -218,8 +238,12 @@ def train_model(
     decay_params = [p for p in model.parameters() if p.ndim >= 2]
     other_params = [p for p in model.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay_params, "weight_decay": cfg.weight_decay}, {"params": other_params, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.99),
+        [
+            {"params": decay_params, "weight_decay": cfg.weight_decay},
+            {"params": other_params, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.99),
     )
     state = _LoopState(time.perf_counter())
     summary = lambda: _summary(cfg, train, heldout, state, model)  # noqa: E731
@@ -234,7 +258,9 @@ def train_model(
         for g in opt.param_groups:
             g["lr"] = cfg.lr * _lr_factor(step, frac, cfg)
         model.train()
-        x1, cond, mask = make_batch(sampler.sample(rng, cfg.batch_size), norm, train.fps, cfg, rng, True, dev)
+        x1, cond, mask = make_batch(
+            sampler.sample(rng, cfg.batch_size), norm, train.fps, cfg, rng, True, dev
+        )
         loss = flow_loss(model, x1, cond, mask, weights, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -274,7 +300,9 @@ def _recipe_hash(data_dir: Path) -> str:
         return ""
 
 
-def _summary(cfg: TrainConfig, train: SplitData, heldout, state: _LoopState, model: MotionDiT) -> dict:
+def _summary(
+    cfg: TrainConfig, train: SplitData, heldout, state: _LoopState, model: MotionDiT
+) -> dict:
     seconds = time.perf_counter() - state.t0
     cfg_json = asdict(cfg)
     cfg_json.pop("model")
@@ -294,10 +322,14 @@ def _summary(cfg: TrainConfig, train: SplitData, heldout, state: _LoopState, mod
 def _result(path: Path, state: _LoopState, model: MotionDiT) -> TrainResult:
     seconds = time.perf_counter() - state.t0
     return TrainResult(
-        checkpoint=Path(path), steps=state.steps, seconds=seconds,
-        steps_per_second=state.steps / max(seconds, 1e-9), num_params=model.num_params(),
+        checkpoint=Path(path),
+        steps=state.steps,
+        seconds=seconds,
+        steps_per_second=state.steps / max(seconds, 1e-9),
+        num_params=model.num_params(),
         train_loss=float(np.mean(state.losses[-50:])) if state.losses else float("nan"),
-        val_loss=state.val[-1][1] if state.val else float("nan"), val_history=state.val,
+        val_loss=state.val[-1][1] if state.val else float("nan"),
+        val_history=state.val,
     )
 
 
@@ -317,21 +349,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
     ap.add_argument("--save-every", type=int, default=TrainConfig.save_every)
     args = ap.parse_args(argv)
-    cfg = TrainConfig(steps=args.steps, max_minutes=args.minutes, batch_size=args.batch_size,
-                      threads=args.threads, seed=args.seed, eval_every=args.eval_every,
-                      save_every=args.save_every)
+    cfg = TrainConfig(
+        steps=args.steps,
+        max_minutes=args.minutes,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        save_every=args.save_every,
+    )
     t0 = time.perf_counter()
 
     def report(step: int, total: int, info: dict) -> None:
         if step % 10 == 0 or "val_loss" in info:
             extra = f" val {info['val_loss']:.4f}" if "val_loss" in info else ""
             rate = step / (time.perf_counter() - t0)
-            print(f"step {step}/{total} loss {info['loss']:.4f} lr {info['lr']:.2e} {rate:.2f} steps/s{extra}", flush=True)
+            print(
+                f"step {step}/{total} loss {info['loss']:.4f} lr {info['lr']:.2e} "
+                f"{rate:.2f} steps/s{extra}",
+                flush=True,
+            )
 
     res = train_model(args.data_dir, cfg, args.out, device=args.device, progress=report)
-    print(f"done: {res.steps} steps in {res.seconds:.0f} s ({res.steps_per_second:.2f} steps/s), "
-          f"{res.num_params} params, train loss {res.train_loss:.4f}, val loss {res.val_loss:.4f} -> {res.checkpoint}",
-          flush=True)
+    print(
+        f"done: {res.steps} steps in {res.seconds:.0f} s ({res.steps_per_second:.2f} steps/s), "
+        f"{res.num_params} params, train loss {res.train_loss:.4f}, "
+        f"val loss {res.val_loss:.4f} -> {res.checkpoint}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -61,16 +61,36 @@ def _vowel(jaw: float, rnd: float, spread: float) -> Viseme:
 VOWELS: dict[str, Viseme] = {
     ch: _vowel(*v)
     for ch, v in {
-        "a": (0.90, 0.0, 0.15), "ɑ": (0.95, 0.0, 0.0), "æ": (0.85, 0.0, 0.35),
-        "ɐ": (0.70, 0.0, 0.05), "ɒ": (0.85, 0.35, 0.0), "ɶ": (0.80, 0.5, 0.0),
-        "ɔ": (0.65, 0.6, 0.0), "ʌ": (0.60, 0.0, 0.05), "ɛ": (0.60, 0.0, 0.4),
-        "œ": (0.55, 0.55, 0.0), "ɜ": (0.45, 0.0, 0.1), "ɞ": (0.45, 0.4, 0.0),
-        "ə": (0.40, 0.0, 0.0), "ɚ": (0.35, 0.3, 0.0), "ɝ": (0.40, 0.3, 0.0),
-        "e": (0.45, 0.0, 0.6), "ø": (0.35, 0.7, 0.0), "o": (0.45, 0.85, 0.0),
-        "ɤ": (0.40, 0.0, 0.2), "ɘ": (0.35, 0.0, 0.1), "ɵ": (0.35, 0.6, 0.0),
-        "i": (0.20, 0.0, 0.9), "ɪ": (0.28, 0.0, 0.6), "y": (0.18, 0.9, 0.0),
-        "ʏ": (0.25, 0.7, 0.0), "ɨ": (0.22, 0.0, 0.3), "ᵻ": (0.25, 0.0, 0.3),
-        "ʉ": (0.20, 0.8, 0.0), "ɯ": (0.20, 0.0, 0.4), "u": (0.18, 1.0, 0.0),
+        "a": (0.90, 0.0, 0.15),
+        "ɑ": (0.95, 0.0, 0.0),
+        "æ": (0.85, 0.0, 0.35),
+        "ɐ": (0.70, 0.0, 0.05),
+        "ɒ": (0.85, 0.35, 0.0),
+        "ɶ": (0.80, 0.5, 0.0),
+        "ɔ": (0.65, 0.6, 0.0),
+        "ʌ": (0.60, 0.0, 0.05),
+        "ɛ": (0.60, 0.0, 0.4),
+        "œ": (0.55, 0.55, 0.0),
+        "ɜ": (0.45, 0.0, 0.1),
+        "ɞ": (0.45, 0.4, 0.0),
+        "ə": (0.40, 0.0, 0.0),
+        "ɚ": (0.35, 0.3, 0.0),
+        "ɝ": (0.40, 0.3, 0.0),
+        "e": (0.45, 0.0, 0.6),
+        "ø": (0.35, 0.7, 0.0),
+        "o": (0.45, 0.85, 0.0),
+        "ɤ": (0.40, 0.0, 0.2),
+        "ɘ": (0.35, 0.0, 0.1),
+        "ɵ": (0.35, 0.6, 0.0),
+        "i": (0.20, 0.0, 0.9),
+        "ɪ": (0.28, 0.0, 0.6),
+        "y": (0.18, 0.9, 0.0),
+        "ʏ": (0.25, 0.7, 0.0),
+        "ɨ": (0.22, 0.0, 0.3),
+        "ᵻ": (0.25, 0.0, 0.3),
+        "ʉ": (0.20, 0.8, 0.0),
+        "ɯ": (0.20, 0.0, 0.4),
+        "u": (0.18, 1.0, 0.0),
         "ʊ": (0.28, 0.7, 0.0),
     }.items()
 }
@@ -78,14 +98,26 @@ VOWELS: dict[str, Viseme] = {
 _LOW = (0.5, 0.2, 0.2, 0.5, 0.5)  # consonants that leave the lips to their neighbours
 
 
-def _cons(jaw: float, rnd: float = 0.0, spread: float = 0.0, press: float = 0.0, tuck: float = 0.0,
-          dom: tuple[float, float, float, float, float] = _LOW, label: int = LABEL_SPEECH,
-          lead: float = 0.08, lag: float = 0.05) -> Viseme:
+def _cons(
+    jaw: float,
+    rnd: float = 0.0,
+    spread: float = 0.0,
+    press: float = 0.0,
+    tuck: float = 0.0,
+    dom: tuple[float, float, float, float, float] = _LOW,
+    label: int = LABEL_SPEECH,
+    lead: float = 0.08,
+    lag: float = 0.05,
+) -> Viseme:
     return Viseme((jaw, rnd, spread, press, tuck), dom, label, lead, lag)
 
 
-_BILABIAL = _cons(0.0, press=1.0, dom=(4.0, 0.3, 0.3, 4.0, 2.0), label=LABEL_BILABIAL, lead=0.05, lag=0.03)
-_LABIODENTAL = _cons(0.08, tuck=1.0, dom=(2.0, 0.3, 0.3, 1.0, 3.0), label=LABEL_LABIODENTAL, lead=0.06, lag=0.04)
+_BILABIAL = _cons(
+    0.0, press=1.0, dom=(4.0, 0.3, 0.3, 4.0, 2.0), label=LABEL_BILABIAL, lead=0.05, lag=0.03
+)
+_LABIODENTAL = _cons(
+    0.08, tuck=1.0, dom=(2.0, 0.3, 0.3, 1.0, 3.0), label=LABEL_LABIODENTAL, lead=0.06, lag=0.04
+)
 _CORONAL = _cons(0.20, spread=0.1, dom=(0.6, 0.2, 0.2, 0.5, 0.5))
 _SIBILANT = _cons(0.10, spread=0.35, dom=(0.8, 0.3, 0.5, 0.5, 0.5))
 _POSTALVEOLAR = _cons(0.15, rnd=0.6, dom=(0.6, 0.8, 0.5, 0.5, 0.5))
@@ -119,7 +151,9 @@ _DROP = set("ˈˌːˑ-#'\",.͜͡˞ʰʲˤʼ̃ⁿ") | {"\u200d"}
 def normalize_ipa(name: str) -> str:
     """'ˈɑː' -> 'ɑ', 'ɔ̃' -> 'ɔ', 'ə-' -> 'ə': letters only, ASCII 'g' kept (as ɡ)."""
     decomposed = unicodedata.normalize("NFD", name)
-    return "".join(ch for ch in decomposed if ch not in _DROP and not unicodedata.combining(ch)).replace("g", "ɡ")
+    return "".join(
+        ch for ch in decomposed if ch not in _DROP and not unicodedata.combining(ch)
+    ).replace("g", "ɡ")
 
 
 @cache
@@ -141,7 +175,16 @@ def phoneme_visemes(name: str) -> tuple[Viseme, ...]:
     if not out:  # a bare modifier such as Polish 'ʲ': palatalisation
         out = [CONSONANTS["j"] if "ʲ" in name else _FALLBACK]
     if rounded:
-        out = [Viseme((v.target[0], max(v.target[1], 0.6), *v.target[2:]), v.dominance, v.label, v.lead_s, v.lag_s) for v in out]
+        out = [
+            Viseme(
+                (v.target[0], max(v.target[1], 0.6), *v.target[2:]),
+                v.dominance,
+                v.label,
+                v.lead_s,
+                v.lag_s,
+            )
+            for v in out
+        ]
     return tuple(out)
 
 
@@ -165,7 +208,10 @@ def segments(phonemes: Sequence[PhonemeEvent], duration_s: float) -> list[Segmen
             out.append(Segment(t, start, SILENCE))
         parts = phoneme_visemes(ph.ipa)
         edges = np.linspace(start, end, len(parts) + 1)
-        out.extend(Segment(float(a), float(b), v) for a, b, v in zip(edges[:-1], edges[1:], parts, strict=True))
+        out.extend(
+            Segment(float(a), float(b), v)
+            for a, b, v in zip(edges[:-1], edges[1:], parts, strict=True)
+        )
         t = end
     if t < duration_s:
         out.append(Segment(t, duration_s, SILENCE))
@@ -194,8 +240,9 @@ class LipTrack:
     labels: np.ndarray
 
 
-def lip_track(phonemes: Sequence[PhonemeEvent], num_frames: int, fps: float,
-              amplitude: float = 1.0) -> LipTrack:
+def lip_track(
+    phonemes: Sequence[PhonemeEvent], num_frames: int, fps: float, amplitude: float = 1.0
+) -> LipTrack:
     """Co-articulated lip curves and labels for ``num_frames`` video frames.
 
     amplitude scales jaw_open, lip_round and lip_spread (a speaker's articulation size);
@@ -226,7 +273,9 @@ def _labels(segs: list[Segment], times: np.ndarray) -> np.ndarray:
     return np.array([segs[i].viseme.label for i in idx], dtype=np.int8)
 
 
-def _force_contacts(segs: list[Segment], times: np.ndarray, curves: np.ndarray, labels: np.ndarray) -> None:
+def _force_contacts(
+    segs: list[Segment], times: np.ndarray, curves: np.ndarray, labels: np.ndarray
+) -> None:
     """Every p/b/m closes (jaw 0, press 1) and every f/v tucks on at least one frame."""
     for label in (LABEL_LABIODENTAL, LABEL_BILABIAL):  # bilabials last: they win ties
         for seg in segs:
