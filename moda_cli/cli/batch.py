@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..batch.plan import DEFAULT_TEMPLATE
+from ..batch.plan import DEFAULT_TEMPLATE, TEMPLATE_FIELDS
 from ..choices import Pool, ReportFormat
 from ..errors import ModaError
 from ..presets import DEFAULT_PRESET, load_preset
@@ -59,7 +59,7 @@ def batch(
         typer.Option(
             "--template",
             rich_help_panel=OUTPUT,
-            help="Output names: fields {portrait}, {audio}, {job}.",
+            help=f"Output names: fields {TEMPLATE_FIELDS}.",
         ),
     ] = DEFAULT_TEMPLATE,
     workers: Annotated[
