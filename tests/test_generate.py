@@ -8,7 +8,8 @@ from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
 from moda_cli.facemodel.params import HIGH, LOW, POSE_SLICE, index
 from moda_cli.motion.checkpoint import save_checkpoint
-from moda_cli.motion.generate import FinishPlan, LearnedGenerator, finish, plan_windows
+from moda_cli.motion.finish import FinishPlan, finish
+from moda_cli.motion.generate import LearnedGenerator, plan_windows
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats

@@ -13,7 +13,7 @@ Stages of ``LearnedGenerator.generate``:
    (``GivenMotion``: a pose reference, a dubbed video's head) are inpainted, not sampled
    (``sampling.inpainting_velocity``), so the sampled ones are drawn coherent with them
 5. post-process: lip and head scales, pose moving average, blinks redrawn with a person's
-   lid kinematics at the model's blink instants (``FinishPlan``), clip to the documented
+   lid kinematics at the model's blink instants (``finish.FinishPlan``), clip to the documented
    ranges; given channels come out as given; ``stream`` yields each window's final frames
    as soon as nothing after them can change them, so rendering overlaps sampling
 
@@ -46,26 +46,19 @@ from ..facemodel.params import (
     MotionSeq,
     indices,
 )
-from . import prior
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .finish import FinishPlan, finish
 from .generator import MotionRequest, ProgressFn
 from .model import MotionCond
 from .normalization import Normalization, motion_stats, pad_audio, silence_frame
 from .reference import request_given
 from .sampling import get_solver, guided_velocity, inpainting_velocity, time_grid
 from .settings import MotionSettings
-from .smoothing import moving_average
 
 TAIL_SILENCE_S = 2.0
 _LIP_COLS = indices(LIP_NAMES)
 _EXPR_SCALED_COLS = indices(("smile", "frown", "brow_raise", "brow_furrow"))
-_BLINK_COLS = indices(BLINK_NAMES)
-BLINK = prior.BlinkKinematics()  # the generator's blinks: the middle of a person's ranges
-BLINK_THRESHOLD = 0.4  # a model blink: both lids' mean closure peaks over this
-BLINK_GAP = 0.35  # of the asked mean interval between blinks: weaker peaks closer are dropped
-MAX_BLINK_GAP_S = 2.0  # so that a low rate does not hold frames back for long
-FILL = 1.5  # of the asked mean interval: a stretch this long without a blink gets one
 
 
 @dataclass
@@ -116,7 +109,7 @@ class GivenPlan:
 _STAT_COLS = (
     list(range(ROTATION_SLICE.stop)),
     indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES),
-    _BLINK_COLS,
+    indices(BLINK_NAMES),
 )
 
 
@@ -182,103 +175,6 @@ def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPla
     out[:, _EXPR_SCALED_COLS] *= plan.expression_post
     out[:, _LIP_COLS] *= settings.lips
     return out
-
-
-@dataclass(frozen=True)
-class FinishPlan:
-    """What ``finish`` does to post-processed rows: the pose's moving average over
-    ``smoothing`` frames, and blinks redrawn with a person's lid kinematics.
-
-    The model decides when to blink, but its blink channels learned the one-frame shape of
-    older training targets and sample the two eyes apart. Its blinks are taken as events
-    (peaks of both lids' mean closure over BLINK_THRESHOLD) and both lids are redrawn with
-    ``prior.draw_blinks``, the shape the prior trains on. The model's rate follows its
-    condition loosely: it fires in clusters of peaks close together, and it can go quiet
-    for many seconds. A peak that has a stronger one within ``blink_gap`` frames
-    (BLINK_GAP of the asked mean interval) is dropped; and every stretch of ``fill``
-    frames (counted from the clip's start, FILL of the asked mean interval) without a blink
-    gets one, where the model came closest to blinking. Both rules read a bounded number
-    of rows, so a stream finishes the same rows as the whole clip.
-    """
-
-    smoothing: int
-    fps: float
-    blink_gap: int  # frames
-    fill: int  # frames; 0: the preset asks for no blinks, none are drawn
-
-    @staticmethod
-    def for_settings(settings: MotionSettings, fps: float) -> FinishPlan:
-        if settings.blink_rate <= 0:
-            return FinishPlan(settings.smoothing, fps, 0, 0)
-        mean_s = 60.0 / settings.blink_rate
-        gap_s = min(BLINK_GAP * mean_s, MAX_BLINK_GAP_S)
-        return FinishPlan(settings.smoothing, fps, round(gap_s * fps), round(FILL * mean_s * fps))
-
-    @property
-    def reach(self) -> tuple[int, int]:
-        """(behind, ahead): rows before and after the finished ones that finishing reads."""
-        left = (self.smoothing - 1) // 2
-        right = self.smoothing - 1 - left
-        before, after = (math.ceil(s * self.fps) for s in BLINK.reach_s)
-        context = self.fill + 2 * self.blink_gap  # a stretch and its neighbours' peaks
-        return max(left, after + context), max(right, before + context)
-
-
-def blink_events(closure: np.ndarray, gap: int) -> np.ndarray:
-    """Frames where (T,) ``closure`` peaks over BLINK_THRESHOLD with nothing higher within
-    ``gap`` frames either side (the first of equal values): int64 indices."""
-    padded = np.pad(closure, gap, constant_values=-np.inf)
-    first_max = np.lib.stride_tricks.sliding_window_view(padded, 2 * gap + 1).argmax(axis=1)
-    return np.nonzero((first_max == gap) & (closure > BLINK_THRESHOLD))[0]
-
-
-def filled_events(
-    closure: np.ndarray, events: np.ndarray, lo: int, total: int, plan: FinishPlan
-) -> np.ndarray:
-    """Blinks for the stretches (frames k * fill .. (k + 1) * fill of the clip) that hold
-    none of ``events``: each at the stretch's highest ``closure`` at least ``blink_gap``
-    frames from every event. closure, events: rows lo .. lo + len(closure) of a clip of
-    ``total`` frames, in row indices; returns row indices. A stretch cut short by the
-    clip's end gets one only if it is at least half as long."""
-    first, last = -(-lo // plan.fill), (lo + len(closure)) // plan.fill  # whole stretches here
-    near = np.zeros(len(closure), bool)
-    for e in events:
-        near[max(e - plan.blink_gap, 0) : e + plan.blink_gap + 1] = True
-    out = []
-    for k in range(first, last + 1):
-        a, b = k * plan.fill - lo, min((k + 1) * plan.fill, total) - lo
-        if b - a < plan.fill / 2 or b > len(closure) or a < 0 or near[a:b].all():
-            continue
-        if not np.any((events >= a) & (events < b)):
-            out.append(a + int(np.argmax(np.where(near[a:b], -np.inf, closure[a:b]))))
-    return np.array(out, np.int64)
-
-
-def redraw_blinks(rows: np.ndarray, lo: int, total: int, plan: FinishPlan) -> np.ndarray:
-    """(T,) closure of both lids for (T, D) rows lo .. lo + T of a clip of ``total`` frames:
-    the model's blinks, with a person's shape."""
-    if plan.fill <= 0:
-        return np.zeros(len(rows), np.float32)
-    closure = rows[:, _BLINK_COLS].mean(axis=1)
-    events = blink_events(closure, plan.blink_gap)
-    events = np.concatenate([events, filled_events(closure, events, lo, total, plan)])
-    return prior.draw_blinks(np.arange(len(rows)), plan.fps, events, [BLINK] * len(events))
-
-
-def finish(motion: np.ndarray, start: int, stop: int, plan: FinishPlan) -> np.ndarray:
-    """Rows start:stop of the post-processed (T, D) motion, finished (``FinishPlan``) and
-    clipped to range.
-
-    Only the rows ``plan.reach`` names are read, so a stream can finish the frames that
-    are final while later windows are still being sampled, and any split into chunks gives
-    the rows finishing the whole clip at once gives.
-    """
-    behind, ahead = plan.reach
-    lo, hi = max(start - behind, 0), min(stop + ahead, len(motion))
-    rows = motion[lo:hi].copy()
-    rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], plan.smoothing)
-    rows[:, _BLINK_COLS] = redraw_blinks(rows, lo, len(motion), plan)[:, None]
-    return np.clip(rows[start - lo : stop - lo], LOW, HIGH).astype(np.float32)
 
 
 class LearnedGenerator:
