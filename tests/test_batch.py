@@ -126,7 +126,9 @@ def _audios(tmp: Path) -> dict[str, object]:
         "truncated_snd.wav": wav.read_bytes()[:60],
         "text_snd.wav": b"not audio\n" * 50,
         "silent.wav": lambda p: write_wav(p, np.zeros(9600, np.float32)),
-        "noisy.wav": lambda p: write_wav(p, speech + 0.2 * rng.standard_normal(len(speech)).astype(np.float32)),
+        "noisy.wav": lambda p: write_wav(
+            p, speech + 0.2 * rng.standard_normal(len(speech)).astype(np.float32)
+        ),
         "short.wav": lambda p: write_wav(p, speechlike(0.1)),
         "rate8k.wav": lambda p: write_wav(p, speechlike(0.6, rate=8000), rate=8000),
         "stereo48k.wav": stereo48,
@@ -146,8 +148,14 @@ def _write(path: Path, what: object) -> None:
 # Good portraits take a good audio variant each, so one render checks one of each; the
 # rest get a plain wav. Bad audio is paired with the gray portrait (it fails before any
 # render), bad portraits with the plain wav.
-GOOD_AUDIO_FOR = {"group": "snd_mp3", "gray": "snd_ogg", "rgba": "snd_m4a", "cmyk": "rate8k",
-                  "sixteen": "stereo48k", "with space": "noisy"}
+GOOD_AUDIO_FOR = {
+    "group": "snd_mp3",
+    "gray": "snd_ogg",
+    "rgba": "snd_m4a",
+    "cmyk": "rate8k",
+    "sixteen": "stereo48k",
+    "with space": "noisy",
+}
 BAD_AUDIO = ["zero_snd", "truncated_snd", "text_snd", "silent", "short"]
 
 
@@ -157,7 +165,9 @@ def matrix(tmp_path_factory, small_portrait, good_wav):
     root = tmp_path_factory.mktemp("matrix")
     src, out = root / "in", root / "out"
     src.mkdir()
-    audios = {Path(k).stem: (Path(k).suffix, v) for k, v in _audios(root).items()}  # kind -> (ext, what)
+    audios = {
+        Path(k).stem: (Path(k).suffix, v) for k, v in _audios(root).items()
+    }  # kind -> (ext, what)
     for name, what in _images(small_portrait).items():
         stem = Path(name).stem
         _write(src / name, what)
@@ -204,8 +214,16 @@ EXPECTED_FAILURES = {
     "gray__silent": ("silent.wav", "silent"),
     "gray__short": ("short.wav", "too short"),
 }
-EXPECTED_DONE = ["group__snd_mp3", "gray__snd_ogg", "rgba__snd_m4a", "cmyk__rate8k", "sixteen__stereo48k",
-                 "exif", "ünïcødé 名前", "-dash"]
+EXPECTED_DONE = [
+    "group__snd_mp3",
+    "gray__snd_ogg",
+    "rgba__snd_m4a",
+    "cmyk__rate8k",
+    "sixteen__stereo48k",
+    "exif",
+    "ünïcødé 名前",
+    "-dash",
+]
 
 
 def test_matrix_each_job_fails_clearly_or_renders(matrix):
@@ -231,7 +249,9 @@ def test_matrix_each_job_fails_clearly_or_renders(matrix):
 # -- manifests, relative paths, usage errors -------------------------------------------
 
 
-def test_manifest_rows_fail_alone_and_paths_resolve_against_the_manifest(tmp_path, small_portrait, good_wav):
+def test_manifest_rows_fail_alone_and_paths_resolve_against_the_manifest(
+    tmp_path, small_portrait, good_wav
+):
     media = tmp_path / "project" / "media"
     media.mkdir(parents=True)
     shutil.copy(small_portrait, media / "anna.png")
@@ -261,7 +281,10 @@ def test_manifest_rows_fail_alone_and_paths_resolve_against_the_manifest(tmp_pat
     assert "row 3: missing column(s) audio" in jobs[2]["error"]
     assert "missing.png" in jobs[3]["error"] and "not found" in jobs[3]["error"]
     assert "not an integer" in jobs[4]["error"]
-    assert (probe(Path(jobs[1]["output"])).width, jobs[1]["preset"]["render"]["output"]) == (128, "crop")
+    assert (probe(Path(jobs[1]["output"])).width, jobs[1]["preset"]["render"]["output"]) == (
+        128,
+        "crop",
+    )
     assert not leftovers(out)
 
 
@@ -290,7 +313,9 @@ def test_usage_errors_exit_2_before_any_work(tmp_path, small_portrait, good_wav,
     assert not (tmp_path / "out").exists()
 
 
-def test_template_names_outputs_and_same_stems_in_subfolders_collide(tmp_path, small_portrait, good_wav):
+def test_template_names_outputs_and_same_stems_in_subfolders_collide(
+    tmp_path, small_portrait, good_wav
+):
     src = tmp_path / "in"
     for sub in ("x", "y"):
         (src / sub).mkdir(parents=True)
@@ -298,7 +323,17 @@ def test_template_names_outputs_and_same_stems_in_subfolders_collide(tmp_path, s
         shutil.copy(good_wav, src / sub / "take.wav")
     collide = moda("batch", src, "-o", tmp_path / "out", "--dry-run", *FAST)
     assert collide.exit_code == 2 and "would both write" in collide.output
-    ok = moda("batch", src, "-o", tmp_path / "out", "--dry-run", "--json", "--template", "{job}.mp4", *FAST)
+    ok = moda(
+        "batch",
+        src,
+        "-o",
+        tmp_path / "out",
+        "--dry-run",
+        "--json",
+        "--template",
+        "{job}.mp4",
+        *FAST,
+    )
     assert ok.exit_code == 0, ok.output
     doc = json.loads(ok.stdout)
     assert sorted(Path(j["output"]).name for j in doc["jobs"]) == ["x_take.mp4", "y_take.mp4"]
@@ -317,7 +352,9 @@ def _folder(root: Path, portrait: Path, n: int, seconds: float = 0.5) -> Path:
 
 def _popen(*args: object, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([str(MODA), *map(str, args)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(
+        [str(MODA), *map(str, args)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env
+    )
 
 
 def test_resume_skips_matching_outputs_and_renders_changed_settings(tmp_path, small_portrait):
@@ -337,20 +374,45 @@ def test_resume_skips_matching_outputs_and_renders_changed_settings(tmp_path, sm
     assert run("--seed", "5", "--preset", "calm")["status"] == "done"
     assert run("--seed", "5", "--preset", "calm", "--force")["status"] == "done"
     sidecar = json.loads((out / "p0__p0.mp4.moda.json").read_text())
-    assert sidecar["seed"] == 5 and sidecar["preset"]["name"] == "calm" and sidecar["status"] == "done"
-    (src / "p0.wav").write_bytes(write_wav(tmp_path / "new.wav", speechlike(0.5, freq=300)).read_bytes())
+    assert (
+        sidecar["seed"] == 5 and sidecar["preset"]["name"] == "calm" and sidecar["status"] == "done"
+    )
+    (src / "p0.wav").write_bytes(
+        write_wav(tmp_path / "new.wav", speechlike(0.5, freq=300)).read_bytes()
+    )
     assert run("--seed", "5", "--preset", "calm")["status"] == "done"  # changed input bytes
 
 
-@pytest.mark.parametrize(("sig", "workers", "pool"),
-                         [(signal.SIGTERM, 1, "auto"), (signal.SIGINT, 2, "processes"), (signal.SIGTERM, 2, "threads")])
-def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path, small_portrait, sig, workers, pool):
+@pytest.mark.parametrize(
+    ("sig", "workers", "pool"),
+    [(signal.SIGTERM, 1, "auto"), (signal.SIGINT, 2, "processes"), (signal.SIGTERM, 2, "threads")],
+)
+def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(
+    tmp_path, small_portrait, sig, workers, pool
+):
     src, out = _folder(tmp_path / "in", small_portrait, 3, seconds=1.0), tmp_path / "out"
-    args = ("batch", src, "-o", out, "--workers", workers, "--pool", pool, *FAST[:2], "--set", "render.size=160", *FAST[2:])
+    args = (
+        "batch",
+        src,
+        "-o",
+        out,
+        "--workers",
+        workers,
+        "--pool",
+        pool,
+        *FAST[:2],
+        "--set",
+        "render.size=160",
+        *FAST[2:],
+    )
     proc = _popen(*args, log=tmp_path / "log.txt")
     deadline = time.monotonic() + 120
     # Interrupt once a video is being written (its temp file exists), the first one done or not.
-    while not list(out.glob(".*.moda-tmp.mp4")) and proc.poll() is None and time.monotonic() < deadline:
+    while (
+        not list(out.glob(".*.moda-tmp.mp4"))
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.02)
     assert proc.poll() is None, (tmp_path / "log.txt").read_text()
     time.sleep(0.2)
@@ -361,7 +423,9 @@ def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path
         assert (out / f"{video.name}.moda.json").is_file()
         probe(video)
     jobs = json.loads((out / "report.json").read_text())["jobs"]
-    assert {j["status"] for j in jobs} <= {"done", "interrupted"} and "interrupted" in {j["status"] for j in jobs}
+    assert {j["status"] for j in jobs} <= {"done", "interrupted"} and "interrupted" in {
+        j["status"] for j in jobs
+    }
     finished = {j["name"] for j in jobs if j["status"] == "done"}
     if workers > 1:
         return  # resuming is the same whichever executor was interrupted
@@ -375,14 +439,28 @@ def test_interrupt_exits_130_leaves_no_partial_file_and_rerun_completes(tmp_path
 
 def test_two_processes_on_one_folder_render_each_job_once(tmp_path, small_portrait):
     src, out = _folder(tmp_path / "in", small_portrait, 3), tmp_path / "out"
-    procs = [_popen("batch", src, "-o", out, "--report", tmp_path / f"r{i}.json", *FAST, log=tmp_path / f"log{i}.txt")
-             for i in range(2)]
+    procs = [
+        _popen(
+            "batch",
+            src,
+            "-o",
+            out,
+            "--report",
+            tmp_path / f"r{i}.json",
+            *FAST,
+            log=tmp_path / f"log{i}.txt",
+        )
+        for i in range(2)
+    ]
     codes = [p.wait(180) for p in procs]
     assert codes == [0, 0], [(tmp_path / f"log{i}.txt").read_text()[-2000:] for i in range(2)]
     reports = [jobs_by_name(tmp_path / f"r{i}.json") for i in range(2)]
     for name in reports[0]:
         statuses = sorted(r[name]["status"] for r in reports)
-        assert statuses == ["done", "skipped"], (name, statuses)  # rendered by one, skipped by the other
+        assert statuses == ["done", "skipped"], (
+            name,
+            statuses,
+        )  # rendered by one, skipped by the other
         assert_video_matches_audio(Path(reports[0][name]["output"]), 0.5)
     assert not leftovers(out) and not list(out.glob(".*.lock"))
 
@@ -414,7 +492,9 @@ def test_two_workers_give_the_same_videos_as_one(serial_run):
     _same_videos(root / "serial", root / "pool", [f"p{i}__p{i}.mp4" for i in range(3)])
 
 
-def test_threads_batch_the_learned_models_windows_and_each_job_keeps_its_own(tmp_path, small_portrait):
+def test_threads_batch_the_learned_models_windows_and_each_job_keeps_its_own(
+    tmp_path, small_portrait
+):
     """--pool threads: one engine for all jobs; windows that jobs ask for at the same time
     are sampled in one forward (how often depends on timing; test_generate forces it and
     checks each stream gets its own rows). Each video must still be its own job's, the
@@ -422,23 +502,43 @@ def test_threads_batch_the_learned_models_windows_and_each_job_keeps_its_own(tmp
     src = tmp_path / "in"
     src.mkdir()
     pause = 0.002 * np.random.default_rng(0).standard_normal(16_000)
-    clips = {"talk": speechlike(1.2, freq=160), "pause": np.concatenate([pause, speechlike(0.3, freq=200)]),
-             "short": speechlike(0.6, freq=250)}
+    clips = {
+        "talk": speechlike(1.2, freq=160),
+        "pause": np.concatenate([pause, speechlike(0.3, freq=200)]),
+        "short": speechlike(0.6, freq=250),
+    }
     for name, clip in clips.items():
         shutil.copy(small_portrait, src / f"{name}.png")
         write_wav(src / f"{name}.wav", clip)
-    learned = ["--set", "render.size=128", "--generator", "learned", "--device", "cpu", "--seed", "3"]
+    learned = [
+        "--set",
+        "render.size=128",
+        "--generator",
+        "learned",
+        "--device",
+        "cpu",
+        "--seed",
+        "3",
+    ]
     runs = {}
     for label, extra in (("serial", []), ("threads", ["--workers", "3", "--pool", "threads"])):
         result = moda("batch", src, "-o", tmp_path / label, "-q", *learned, *extra)
         assert result.exit_code == 0, result.output
         runs[label] = jobs_by_name(tmp_path / label / "report.json")
-    assert {j["worker"] for j in runs["threads"].values()} == {os.getpid()}  # threads of this process
+    assert {j["worker"] for j in runs["threads"].values()} == {
+        os.getpid()
+    }  # threads of this process
     for name in clips:
-        serial, threaded = frames_of(tmp_path / "serial" / f"{name}__{name}.mp4"), frames_of(tmp_path / "threads" / f"{name}__{name}.mp4")
+        serial, threaded = (
+            frames_of(tmp_path / "serial" / f"{name}__{name}.mp4"),
+            frames_of(tmp_path / "threads" / f"{name}__{name}.mp4"),
+        )
         assert serial.shape == threaded.shape, name
         assert np.abs(serial.astype(np.int16) - threaded).mean() < 0.3, name
-        cpu = runs["threads"][name]["stage_cpu_seconds"]["motion"], runs["serial"][name]["stage_cpu_seconds"]["motion"]
+        cpu = (
+            runs["threads"][name]["stage_cpu_seconds"]["motion"],
+            runs["serial"][name]["stage_cpu_seconds"]["motion"],
+        )
         # The batcher's solves are charged to the jobs: uncharged, a job reads near 0. A solve
         # batched for three jobs costs less than three, so a job's share can fall well under
         # its serial CPU (0.23 of it measured on a busy machine).
@@ -468,10 +568,28 @@ def test_ray_executor_gives_the_same_videos(serial_run, tmp_path, monkeypatch):
     src, root = serial_run
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     manifest = tmp_path / "two.jsonl"
-    manifest.write_text("".join(json.dumps({"portrait": str(src / f"p{i}.png"), "audio": str(src / f"p{i}.wav")}) + "\n"
-                                for i in range(2)))
-    result = moda("batch", manifest, "-o", root / "ray", "-q", "--seed", "11", "--executor", "ray", "--workers", "2",
-                  "--template", "{portrait}__{audio}.mp4", *FAST)
+    manifest.write_text(
+        "".join(
+            json.dumps({"portrait": str(src / f"p{i}.png"), "audio": str(src / f"p{i}.wav")}) + "\n"
+            for i in range(2)
+        )
+    )
+    result = moda(
+        "batch",
+        manifest,
+        "-o",
+        root / "ray",
+        "-q",
+        "--seed",
+        "11",
+        "--executor",
+        "ray",
+        "--workers",
+        "2",
+        "--template",
+        "{portrait}__{audio}.mp4",
+        *FAST,
+    )
     assert result.exit_code == 0, result.output
     jobs = json.loads((root / "ray" / "report.json").read_text())["jobs"]
     assert [j["status"] for j in jobs] == ["done", "done"]
@@ -514,27 +632,53 @@ def test_preflight_fails_bad_jobs_before_rendering_any(tmp_path, small_portrait)
     assert failed < rendering, result.output
     jobs = jobs_by_name(out / "report.json")
     assert jobs["p0"]["status"] == "done" and jobs["zz_noface"]["status"] == "failed"
-    assert jobs["zz_noface"]["stage_seconds"] == {} and jobs["zz_noface"]["seconds"] is None  # never started
+    assert (
+        jobs["zz_noface"]["stage_seconds"] == {} and jobs["zz_noface"]["seconds"] is None
+    )  # never started
     assert not (out / "zz_noface__zz_noface.mp4").exists() and not leftovers(out)
 
 
 def test_report_fields_json_on_stdout_and_jsonl(tmp_path, small_portrait):
     src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
-    proc = subprocess.run([str(MODA), "batch", str(src), "-o", str(out), "--json", "--report-format", "jsonl",
-                           *FAST], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(MODA), "batch", str(src), "-o", str(out), "--json", "--report-format", "jsonl", *FAST],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # stdout is the JSON document and nothing else
     (job,) = doc["jobs"]
     assert job["portrait"] == str(src / "p0.png") and job["audio"] == str(src / "p0.wav")
-    assert job["output"] == str(out / "p0__p0.mp4") and job["status"] == "done" and job["error"] is None
-    assert job["preset"]["name"] == "natural" and job["preset"]["render"]["size"] == 128 and job["seed"] == 42
+    assert (
+        job["output"] == str(out / "p0__p0.mp4")
+        and job["status"] == "done"
+        and job["error"] is None
+    )
+    assert (
+        job["preset"]["name"] == "natural"
+        and job["preset"]["render"]["size"] == 128
+        and job["seed"] == 42
+    )
     assert job["model"] == "baseline" and len(job["key"]) == 32
-    assert set(job["stage_seconds"]) == {"face", "audio", "motion", "render", "encode"} and job["frames"] == 12
+    assert (
+        set(job["stage_seconds"]) == {"face", "audio", "motion", "render", "encode"}
+        and job["frames"] == 12
+    )
     assert job["realtime_factor"] > 0 and job["seconds"] >= sum(job["stage_seconds"].values())
-    assert set(job["stage_cpu_seconds"]) == set(job["stage_seconds"]) and job["stage_cpu_seconds"]["encode"] > 0
-    assert (doc["summary"]["jobs"], doc["summary"]["done"], doc["summary"]["exit_code"]) == (1, 1, 0)
+    assert (
+        set(job["stage_cpu_seconds"]) == set(job["stage_seconds"])
+        and job["stage_cpu_seconds"]["encode"] > 0
+    )
+    assert (doc["summary"]["jobs"], doc["summary"]["done"], doc["summary"]["exit_code"]) == (
+        1,
+        1,
+        0,
+    )
     lines = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
-    assert [line["type"] for line in lines] == ["job", "summary"] and lines[1]["summary"]["done"] == 1
+    assert [line["type"] for line in lines] == ["job", "summary"] and lines[1]["summary"][
+        "done"
+    ] == 1
     assert "done" in proc.stderr and "p0__p0.mp4" in proc.stderr  # the human lines went to stderr
 
 
@@ -561,7 +705,9 @@ def test_progress_bars_on_a_terminal_and_quiet_lines_elsewhere(tmp_path):
         assert display.overall.tasks[0].completed == 2 and not display.current.tasks
     assert "\x1b[" in buffer.getvalue()  # drawn with terminal control codes
     plain = io.StringIO()
-    with BatchDisplay(Console(file=plain, force_terminal=False, width=200), live=False, quiet=True) as display:
+    with BatchDisplay(
+        Console(file=plain, force_terminal=False, width=200), live=False, quiet=True
+    ) as display:
         display.batch_started(2)
         display.job_finished(done)
         display.job_finished(failed)
@@ -570,7 +716,14 @@ def test_progress_bars_on_a_terminal_and_quiet_lines_elsewhere(tmp_path):
 
 def test_a_missing_motion_checkpoint_fails_each_job_before_rendering(tmp_path, small_portrait):
     src, out = _folder(tmp_path / "in", small_portrait, 1), tmp_path / "out"
-    args = ["--device", "cpu", "--generator", "learned", "--motion-checkpoint", tmp_path / "none.safetensors"]
+    args = [
+        "--device",
+        "cpu",
+        "--generator",
+        "learned",
+        "--motion-checkpoint",
+        tmp_path / "none.safetensors",
+    ]
     result = moda("batch", src, "-o", out, "--dry-run", "--json", *args)
     assert result.exit_code == 1
     (job,) = json.loads(result.stdout)["jobs"]
@@ -582,14 +735,22 @@ def test_plan_ignores_earlier_outputs_hidden_files_and_reads_spreadsheet_csv(tmp
 
     for name in ("anna.png", "anna.wav", "anna__anna.mp4", ".anna.mp4.moda-tmp.mp4", ".hidden.wav"):
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "anna__anna.mp4.moda.json").write_text("{}")  # an earlier batch's output, same folder
+    (tmp_path / "anna__anna.mp4.moda.json").write_text(
+        "{}"
+    )  # an earlier batch's output, same folder
     plan = plan_folder(tmp_path)
-    assert [(j.portrait.name, j.audio.name) for j in plan.jobs] == [("anna.png", "anna.wav")] and not plan.unpaired
+    assert [(j.portrait.name, j.audio.name) for j in plan.jobs] == [
+        ("anna.png", "anna.wav")
+    ] and not plan.unpaired
     (tmp_path / "presets").mkdir()
-    (tmp_path / "jobs.csv").write_text("portrait, audio, preset\n anna.png , anna.wav , presets/mine.yaml\n"
-                                       "anna.png,anna.wav,calm\n")
+    (tmp_path / "jobs.csv").write_text(
+        "portrait, audio, preset\n anna.png , anna.wav , presets/mine.yaml\n"
+        "anna.png,anna.wav,calm\n"
+    )
     jobs = plan_manifest(tmp_path / "jobs.csv").jobs
     assert jobs[0].error is None and jobs[0].audio == tmp_path / "anna.wav"
     assert jobs[0].preset == str(tmp_path / "presets" / "mine.yaml") and jobs[1].preset == "calm"
     with pytest.raises(Exception, match=r"anna.png \+ anna.wav"):
-        assign_outputs(plan_manifest(tmp_path / "jobs.csv"), tmp_path / "out")  # both rows write one file
+        assign_outputs(
+            plan_manifest(tmp_path / "jobs.csv"), tmp_path / "out"
+        )  # both rows write one file

@@ -24,8 +24,12 @@ def test_folder_pairing_rules(tmp_path: Path):
     (tmp_path / "self").symlink_to(tmp_path / "self")
     plan = plan_folder(tmp_path)
     pairs = sorted((j.portrait.name, j.audio.name) for j in plan.jobs)
-    assert pairs == [("anna.jpg", "anna.wav"), ("bob.png", "bob__de.mp3"), ("bob.png", "bob__en.wav"),
-                     ("face.jpg", "take one.wav")]
+    assert pairs == [
+        ("anna.jpg", "anna.wav"),
+        ("bob.png", "bob__de.mp3"),
+        ("bob.png", "bob__en.wav"),
+        ("face.jpg", "take one.wav"),
+    ]
     assert sorted(p.name for p in plan.unpaired) == ["lonely.png", "orphan.wav"]
 
 
@@ -42,15 +46,24 @@ def test_manifest_formats_and_row_errors(tmp_path: Path):
     assert jobs[0].overrides == ["motion.head=0.5", "video.crf=20"]
     assert "missing column(s) audio" in jobs[1].error
     assert "not an integer" in jobs[2].error
-    (tmp_path / "jobs.jsonl").write_text(json.dumps({"portrait": "a.jpg", "audio": "a.wav", "set": {"motion.lips": 1.2}}) + "\n{bad\n")
+    (tmp_path / "jobs.jsonl").write_text(
+        json.dumps({"portrait": "a.jpg", "audio": "a.wav", "set": {"motion.lips": 1.2}})
+        + "\n{bad\n"
+    )
     jsonl = plan_manifest(tmp_path / "jobs.jsonl").jobs
     assert jsonl[0].overrides == ["motion.lips=1.2"] and jsonl[1].error
-    (tmp_path / "jobs.yaml").write_text("jobs:\n  - {portrait: a.jpg, audio: a.wav, preset: calm, colour: red}\n")
+    (tmp_path / "jobs.yaml").write_text(
+        "jobs:\n  - {portrait: a.jpg, audio: a.wav, preset: calm, colour: red}\n"
+    )
     assert "unknown column(s) colour" in plan_manifest(tmp_path / "jobs.yaml").jobs[0].error
 
 
 def test_output_template_and_collisions(tmp_path: Path):
-    touch(tmp_path / "in" / "anna.jpg"), touch(tmp_path / "in" / "anna__en.wav"), touch(tmp_path / "in" / "anna__de.wav")
+    (
+        touch(tmp_path / "in" / "anna.jpg"),
+        touch(tmp_path / "in" / "anna__en.wav"),
+        touch(tmp_path / "in" / "anna__de.wav"),
+    )
     plan = plan_folder(tmp_path / "in")
     assign_outputs(plan, tmp_path / "out")
     assert sorted(j.output.name for j in plan.jobs) == ["anna__anna__de.mp4", "anna__anna__en.mp4"]
@@ -62,9 +75,15 @@ def test_output_template_and_collisions(tmp_path: Path):
 
 
 def test_resume_key_changes_with_inputs_and_settings(tmp_path: Path):
-    img, wav, out = touch(tmp_path / "a.jpg", b"img"), touch(tmp_path / "a.wav", b"wav"), tmp_path / "a.mp4"
+    img, wav, out = (
+        touch(tmp_path / "a.jpg", b"img"),
+        touch(tmp_path / "a.wav", b"wav"),
+        tmp_path / "a.mp4",
+    )
     key = job_key(img, wav, {"seed": 1}, "m")
-    assert key != job_key(img, wav, {"seed": 2}, "m") and key != job_key(img, wav, {"seed": 1}, "m2")
+    assert key != job_key(img, wav, {"seed": 2}, "m") and key != job_key(
+        img, wav, {"seed": 1}, "m2"
+    )
     assert not is_done(out, key)
     out.write_bytes(b"video")
     write_sidecar(out, key, {"status": "done"})

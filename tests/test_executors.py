@@ -90,13 +90,18 @@ def test_an_interrupt_is_handled_around_any_executor(tmp_path, small_portrait):
     assert result.exit_code == 130, result.output
     jobs = json.loads((out / "report.json").read_text())["jobs"]
     assert [j["status"] for j in jobs] == ["done", "interrupted", "interrupted"], jobs[0]["error"]
-    assert sorted(p.name for p in out.iterdir()) == ["p0__p0.mp4", "p0__p0.mp4.moda.json",
-                                                     "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "p0__p0.mp4",
+        "p0__p0.mp4.moda.json",
+        "report.json",
+    ]
 
 
 def test_an_unknown_executor_is_a_usage_error_naming_the_choices(tmp_path):
-    result = CliRunner().invoke(moda_cli.cli.app, ["batch", str(tmp_path), "-o",
-                                                   str(tmp_path / "o"), "--executor", "inline"])
+    result = CliRunner().invoke(
+        moda_cli.cli.app,
+        ["batch", str(tmp_path), "-o", str(tmp_path / "o"), "--executor", "inline"],
+    )
     assert result.exit_code == 2 and "--executor" in result.output
     assert "'inline' is not one of 'local'," in result.output
     assert EXECUTORS.names() == ("local", "ray")  # the toys are gone
@@ -133,8 +138,10 @@ def test_run_on_settles_records_from_other_processes_and_lost_workers():
         run_on(Remote(), [a, b, c], events)
     assert (a.record.status, a.record.frames) == ("done", 12)
     assert (b.record.status, b.record.error) == ("failed", "worker failed: MemoryError: killed")
-    assert (c.record.status, c.record.error) == ("interrupted",
-                                                 "stopped before the video was complete")
+    assert (c.record.status, c.record.error) == (
+        "interrupted",
+        "stopped before the video was complete",
+    )
     assert events.names == ["a", "b"]
 
 

@@ -74,7 +74,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
         for row in hand:
             w.write(renderer.render(row))
 
-    # 2. The engine with the baseline generator at 30 fps; its motion recomputed from the same request.
+    # 2. The engine with the baseline generator at 30 fps; its motion recomputed from the
+    # same request.
     preset30 = load_preset("natural", ["motion.generator=baseline", "video.fps=30"])
     engine.render(Job(small_portrait, speech, videos / "engine.mp4", preset30))
     feats = compute_features(load_audio(speech), 30.0)
@@ -83,7 +84,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
     )
     baseline = BaselineGenerator().generate(request).params
 
-    # 3. What a user's folder also holds: a broken file, a silent video, one without a face, other files.
+    # 3. What a user's folder also holds: a broken file, a silent video, one without a face,
+    # other files.
     (videos / "broken.mkv").write_bytes(b"\x1a\x45\xdf\xa3 not really a video")
     transcode(
         videos / "hand.mp4",

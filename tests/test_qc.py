@@ -168,6 +168,7 @@ def test_a_profile_counts_the_seen_eyes_closures_as_blinks_and_hidden_eyes_count
     none = blink_qc(_series(np.zeros(100), downcast, downcast))
     assert (none.per_minute, none.count, none.eyes_measured) == (None, 0, 0)
 
+
 def test_mouth_following_the_loudness_correlates_above_chance_and_rests_in_silence():
     rng = np.random.default_rng(0)
     loud = np.clip(np.sin(np.arange(250) / 3.0), 0, None) * (

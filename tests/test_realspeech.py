@@ -48,11 +48,21 @@ def package_folder(tmp_path: Path) -> Path:
     (tree / "DEBIAN").mkdir()
     (tree / "DEBIAN" / "control").write_text(
         f"Package: {PACKAGE}\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@t>\n"
-        "Description: test prompts\n")
+        "Description: test prompts\n"
+    )
     folder = tmp_path / "packages"
     folder.mkdir()
-    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree),
-                    str(folder / f"{PACKAGE}_1.0_all.deb")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "dpkg-deb",
+            "--build",
+            "--root-owner-group",
+            str(tree),
+            str(folder / f"{PACKAGE}_1.0_all.deb"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return folder
 
 
@@ -73,8 +83,16 @@ def test_a_missing_package_says_how_to_get_it(tmp_path: Path):
     assert "apt-get download asterisk-prompt-fr-armelle" in str(info.value)
 
 
-@pytest.mark.parametrize("package", ["asterisk-core-sounds-fr", "asterisk-core-sounds-ru-gsm",
-                                     "pocketsphinx-testdata", "codec2-examples", "alsa-utils"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "asterisk-core-sounds-fr",
+        "asterisk-core-sounds-ru-gsm",
+        "pocketsphinx-testdata",
+        "codec2-examples",
+        "alsa-utils",
+    ],
+)
 def test_packages_kept_for_independent_measurement_are_refused(package: str, tmp_path: Path):
     with pytest.raises(ValueError, match="independent measurement"):
         realspeech.package_root(package, tmp_path, download=True)
@@ -83,10 +101,16 @@ def test_packages_kept_for_independent_measurement_are_refused(package: str, tmp
 
 def test_transcripts_and_splits(tmp_path: Path):
     path = tmp_path / "t.txt.gz"
-    path.write_bytes(gzip.compress(b"; comment\nhello: Hello there.\nbeep: [a tone]\n"
-                                   b"silence/1: (1 second of silence)\n"))
-    assert realspeech.read_transcripts(path) == {"hello": "Hello there.", "beep": None,
-                                                 "silence/1": None}
+    path.write_bytes(
+        gzip.compress(
+            b"; comment\nhello: Hello there.\nbeep: [a tone]\nsilence/1: (1 second of silence)\n"
+        )
+    )
+    assert realspeech.read_transcripts(path) == {
+        "hello": "Hello there.",
+        "beep": None,
+        "silence/1": None,
+    }
     english = [realspeech.Prompt("en-allison", f"p{i}", path, "x") for i in range(400)]
     share = np.mean([p.split == "heldout" for p in english])
     assert abs(share - realspeech.HELDOUT_PROMPT_FRACTION) < 0.06
@@ -104,15 +128,19 @@ def test_real_speech_metrics_on_known_answers():
     assert silence_ratio(follows, speech, rest_gap=0.1) == pytest.approx(0.0)
     always_open = np.full(300, 0.5)
     assert silence_ratio(always_open, speech, rest_gap=0.1) == pytest.approx(1.0)
-    feats = AudioFeatures(np.zeros((300, 4, 80), np.float32), envelope.astype(np.float32), 25.0, 12.0)
-    gate = speech_gate_corr(RealCase(EvalCase(feats, envelope, speech.astype(np.int8), 0), speech,
-                                     "es-co", []))
+    feats = AudioFeatures(
+        np.zeros((300, 4, 80), np.float32), envelope.astype(np.float32), 25.0, 12.0
+    )
+    gate = speech_gate_corr(
+        RealCase(EvalCase(feats, envelope, speech.astype(np.int8), 0), speech, "es-co", [])
+    )
     assert abs(gate) < 0.5 * r  # a speech detector scores far below a mouth that follows
 
 
 def test_a_recipe_mixes_recorded_prompts_into_training_clips(package_folder: Path):
-    recipe = DataRecipe(num_clips=2, clip_seconds=(2.0, 3.0), real_fraction=1.0,
-                        real_sources=("it-menardi",))
+    recipe = DataRecipe(
+        num_clips=2, clip_seconds=(2.0, 3.0), real_fraction=1.0, real_sources=("it-menardi",)
+    )
     clip = make_clip(recipe, "train", 0, package_folder)
     assert clip.meta["real"] and set(clip.meta["sentences"]) == {"5"}  # never held-out '7'
     speech = clip.labels != LABEL_SILENCE
@@ -137,7 +165,11 @@ def test_cli_checks_real_speech_arguments_before_any_work(tmp_path: Path):
     assert result.exit_code == 2 and "--real-speech" in result.output
     result = runner.invoke(app, ["eval", "--suite", "bogus"])
     assert result.exit_code == 2 and "espeak, real or both" in result.output
-    result = runner.invoke(app, ["train", "--data", str(tmp_path / "d"), "--clips", "1",
-                                 "--real-speech", str(tmp_path)])
-    assert result.exit_code != 0 and "apt-get download asterisk-core-sounds-en-g722" in result.output
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(tmp_path / "d"), "--clips", "1", "--real-speech", str(tmp_path)],
+    )
+    assert (
+        result.exit_code != 0 and "apt-get download asterisk-core-sounds-en-g722" in result.output
+    )
     assert not (tmp_path / "d" / "dataset.json").exists()

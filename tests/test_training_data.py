@@ -56,12 +56,16 @@ def test_silence_closes_the_mouth():
     n = int(round(clip.duration_s * FPS)) + 2 * pad
     shifted = [PhonemeEvent(p.ipa, p.start_s + 1.0, p.end_s + 1.0) for p in clip.phonemes]
     track = visemes.lip_track(shifted, n, FPS)
-    assert np.all(track.curves[: pad - 5] == 0) and np.all(track.curves[-pad + 5:] == 0)
+    assert np.all(track.curves[: pad - 5] == 0) and np.all(track.curves[-pad + 5 :] == 0)
     assert np.all(track.labels[: pad - 5] == visemes.LABEL_SILENCE)
 
 
 def test_rounding_anticipates_the_vowel():
-    phonemes = [PhonemeEvent("s", 0.50, 0.60), PhonemeEvent("t", 0.60, 0.66), PhonemeEvent("ˈuː", 0.66, 0.90)]
+    phonemes = [
+        PhonemeEvent("s", 0.50, 0.60),
+        PhonemeEvent("t", 0.60, 0.66),
+        PhonemeEvent("ˈuː", 0.66, 0.90),
+    ]
     fps = 100.0  # fine frames to see the onset
     track = visemes.lip_track(phonemes, 120, fps)
     rnd = track.curves[:, 1]
@@ -91,8 +95,14 @@ def test_corpus_splits_are_disjoint_and_large():
 def test_augmentations_keep_length_and_range():
     rng = np.random.default_rng(0)
     x = synthesize("Bob bought a map.", "en").samples
-    for y in (augment.add_noise(x, 10, rng), augment.reverb(x, 0.4, rng), augment.telephone(x),
-              augment.via_8k(x), augment.set_gain(x, 12), augment.augment(x, rng)):
+    for y in (
+        augment.add_noise(x, 10, rng),
+        augment.reverb(x, 0.4, rng),
+        augment.telephone(x),
+        augment.via_8k(x),
+        augment.set_gain(x, 12),
+        augment.augment(x, rng),
+    ):
         assert y.shape == x.shape and y.dtype == np.float32 and np.abs(y).max() <= 1.0
     noisy = augment.add_noise(x, 10, np.random.default_rng(1))
     assert 7 < 10 * np.log10(augment._power(x) / augment._power(noisy - x)) < 13
@@ -109,7 +119,9 @@ def test_make_clip_is_deterministic_and_conditions_vary():
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
-    recipe = DataRecipe(num_clips=5, heldout_clips=3, clip_seconds=(3.0, 5.0), clips_per_shard=3, seed=7)
+    recipe = DataRecipe(
+        num_clips=5, heldout_clips=3, clip_seconds=(3.0, 5.0), clips_per_shard=3, seed=7
+    )
     calls = []
     info = build_dataset(recipe, out, progress=lambda d, t: calls.append((d, t)), workers=1)
     return out, recipe, info, calls
@@ -132,7 +144,9 @@ def test_dataset_format(tiny_dataset):
         assert z["clip_start"][0] == 0 and z["clip_start"][-1] + z["clip_len"][-1] == n
         assert z["emotion"].dtype == np.int64 and np.all((z["emotion"] >= 0) & (z["emotion"] <= 8))
         assert z["identity"].shape == (c, 16) and z["identity"].dtype == np.float32
-        assert set(np.unique(z["labels"])) <= {0, 1, 2, 3, 4} and {0, 1, 2} <= set(np.unique(z["labels"]))
+        assert set(np.unique(z["labels"])) <= {0, 1, 2, 3, 4} and {0, 1, 2} <= set(
+            np.unique(z["labels"])
+        )
     data = load_split(out, "train")
     assert data.num_clips == 5 and data.clip_start[-1] + data.clip_len[-1] == len(data.labels)
     assert np.isfinite(data.motion).all() and np.isfinite(data.mel.astype(np.float32)).all()
@@ -146,7 +160,9 @@ def test_dataset_splits_disjoint(tiny_dataset):
     out = tiny_dataset[0]
     train = json.loads((out / "train/clips.json").read_text())
     held = json.loads((out / "heldout/clips.json").read_text())
-    assert not {s for c in train for s in c["sentences"]} & {s for c in held for s in c["sentences"]}
+    assert not {s for c in train for s in c["sentences"]} & {
+        s for c in held for s in c["sentences"]
+    }
     assert not {c["voice"] for c in train} & {c["voice"] for c in held}
     held_voices = {v for lang in corpus.LANGUAGES for v in corpus.voices(lang, "heldout")}
     assert all(c["voice"] in held_voices for c in held)
