@@ -731,7 +731,9 @@ def test_a_missing_motion_checkpoint_fails_each_job_before_rendering(tmp_path, s
 
 
 def test_plan_ignores_earlier_outputs_hidden_files_and_reads_spreadsheet_csv(tmp_path):
-    from moda_cli.batch.plan import assign_outputs, plan_folder, plan_manifest
+    from moda_cli.batch.manifest import plan_manifest
+    from moda_cli.batch.outputs import assign_outputs
+    from moda_cli.batch.plan import plan_folder
 
     for name in ("anna.png", "anna.wav", "anna__anna.mp4", ".anna.mp4.moda-tmp.mp4", ".hidden.wav"):
         (tmp_path / name).write_bytes(b"x")

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from moda_cli.batch.plan import assign_outputs, plan_folder, plan_manifest
+from moda_cli.batch.manifest import plan_manifest
+from moda_cli.batch.outputs import assign_outputs
+from moda_cli.batch.plan import plan_folder
 from moda_cli.batch.state import JobBusy, is_done, job_key, job_lock, write_sidecar
 from moda_cli.errors import UsageError
 

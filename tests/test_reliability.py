@@ -22,7 +22,8 @@ import pytest
 from _media import job_folder, speechlike, write_wav
 from typer.testing import CliRunner
 
-from moda_cli.batch.plan import plan_folder, plan_manifest
+from moda_cli.batch.manifest import plan_manifest
+from moda_cli.batch.plan import plan_folder
 from moda_cli.cli import app
 from moda_cli.ffmpeg import count_video_frames, probe
 

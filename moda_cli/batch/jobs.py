@@ -12,7 +12,8 @@ from ..errors import MissingDependency, ModaError, UsageError, missing_file_erro
 from ..pipeline import EngineOptions, Job, JobResult
 from ..presets import DEFAULT_PRESET, load_preset
 from .executors import ExecutorName
-from .plan import DEFAULT_TEMPLATE, JobSpec
+from .outputs import DEFAULT_TEMPLATE
+from .spec import JobSpec
 from .state import file_digest, job_key
 from .videos import is_video_input
 

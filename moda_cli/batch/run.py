@@ -17,8 +17,9 @@ from ..pipeline import EngineOptions
 from .execute import process_engine
 from .executors import EXECUTORS, ExecutorContext, run_on
 from .jobs import BatchEvents, BatchOptions, JobRecord, ResolvedJob, Status, resolve
-from .plan import BatchPlan, assign_outputs
+from .outputs import assign_outputs
 from .preflight import preflight
+from .spec import BatchPlan
 from .state import JobBusy, job_lock
 
 

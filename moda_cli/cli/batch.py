@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..batch.plan import DEFAULT_TEMPLATE, TEMPLATE_FIELDS
+from ..batch.outputs import DEFAULT_TEMPLATE, TEMPLATE_FIELDS
 from ..choices import Pool, ReportFormat
 from ..errors import ModaError
 from ..presets import DEFAULT_PRESET, load_preset
@@ -159,7 +159,8 @@ def batch(
 ) -> None:
     """Render every job of a folder or manifest; failed jobs do not stop the others."""
     from ..batch.jobs import BatchOptions
-    from ..batch.plan import output_name, plan_inputs
+    from ..batch.outputs import output_name
+    from ..batch.plan import plan_inputs
     from ..batch.report import build_report, write_report
     from ..batch.run import run_batch
     from ..progress import BatchDisplay, print_plan, print_summary
