@@ -1,5 +1,7 @@
 """Text and voices for synthetic training speech, with fixed train / held-out splits.
 
+Long because it is mostly data: ``TEXTS``, the word lists and templates of 8 languages.
+
 Sentences are built from per-language templates and word lists chosen to be rich in
 bilabials (p, b, m), labiodentals (f, v) and open vowels, the sounds whose lip shapes
 loudness alone cannot predict. Each language yields thousands of distinct sentences.
