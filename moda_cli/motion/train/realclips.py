@@ -1,6 +1,6 @@
 """Training speech from recorded prompts (``realspeech``), aligned (``align``).
 
-A real clip is built like a synthetic one (``dataset._speech``): prompts of one speaker
+A real clip is built like a synthetic one (``clip._speech``): prompts of one speaker
 joined with pauses until the clip's target length, with their phoneme timings shifted to
 the joined time. Only prompts on the *train* side of ``realspeech``'s split and with a
 transcript are used; English is force-aligned by pocketsphinx, other languages by
