@@ -5,23 +5,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from _models import TINY
 from safetensors.torch import save_file
 
 from moda_cli.errors import MissingDependency, ModelLoadError
 from moda_cli.motion.checkpoint import default_checkpoint_path, load_checkpoint, save_checkpoint
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization
-
-TINY = dict(
-    width=32,
-    heads=2,
-    depth_multi=1,
-    depth_dual=1,
-    depth_single=1,
-    mlp_ratio=2.0,
-    window=24,
-    prev_frames=8,
-)
 
 
 def _norm(d=17):

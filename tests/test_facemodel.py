@@ -9,8 +9,9 @@ from typing import get_args
 import numpy as np
 import pytest
 import torch
+from _models import TINY
 from safetensors import safe_open
-from test_checkpoint import TINY, _norm
+from test_checkpoint import _norm
 
 from moda_cli.errors import ModelLoadError
 from moda_cli.facemodel.emotions import (

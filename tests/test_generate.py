@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _models import TINY
 
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
@@ -15,17 +16,6 @@ from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization, motion_stats
 from moda_cli.motion.settings import MotionSettings
 from moda_cli.motion.smoothing import moving_average
-
-TINY = dict(
-    width=32,
-    heads=2,
-    depth_multi=1,
-    depth_dual=1,
-    depth_single=1,
-    mlp_ratio=2.0,
-    window=24,
-    prev_frames=8,
-)
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from _models import TINY
 
 from moda_cli.facemodel.emotions import EMOTION_NONE
 from moda_cli.motion.model import MotionCond, MotionDiT, MotionDiTConfig
-
-TINY = dict(
-    width=32,
-    heads=2,
-    depth_multi=1,
-    depth_dual=1,
-    depth_single=1,
-    mlp_ratio=2.0,
-    window=24,
-    prev_frames=8,
-)
 
 
 def make_cond(cfg: MotionDiTConfig, B: int, seed: int = 0) -> MotionCond:
