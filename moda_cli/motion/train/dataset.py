@@ -174,7 +174,7 @@ def build_dataset(
     if manifest.is_file() and not overwrite:
         info = json.loads(manifest.read_text())
         if info.get("recipe_hash") == recipe.recipe_hash():
-            return _info(out, info, reused=True)
+            return dataset_info(out, info, reused=True)
     if recipe.num_clips < 1 or recipe.heldout_clips < 0:
         raise ValueError(
             "num_clips must be >= 1 and heldout_clips >= 0, "
@@ -225,7 +225,7 @@ def build_dataset(
         "workers": workers,
     }
     write_manifest(out, info)
-    return _info(out, info, reused=False)
+    return dataset_info(out, info, reused=False)
 
 
 def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool) -> Path | None:
@@ -244,7 +244,8 @@ def _check_real(recipe: DataRecipe, real_speech: str | Path | None, fetch: bool)
     return Path(real_speech)
 
 
-def _info(out: Path, info: dict, reused: bool) -> DatasetInfo:
+def dataset_info(out: Path, info: dict, reused: bool) -> DatasetInfo:
+    """The summary of a dataset from its ``dataset.json`` (``info``)."""
     sp = info["splits"]
     return DatasetInfo(
         out_dir=out,

@@ -34,7 +34,15 @@ from .. import prior
 from ..generator import ProgressFn
 from ..normalization import blink_count
 from . import visemes
-from .dataset import FORMAT, FORMAT_VERSION, Clip, DatasetInfo, write_manifest, write_split
+from .dataset import (
+    FORMAT,
+    FORMAT_VERSION,
+    Clip,
+    DatasetInfo,
+    dataset_info,
+    write_manifest,
+    write_split,
+)
 from .tracking import FaceTrack, track_faces
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi")
@@ -240,18 +248,8 @@ def _source_hash(videos: list[Path], fps: float, heldout_fraction: float) -> str
 
 
 def _video_info(out: Path, info: dict, reused: bool) -> VideoDatasetInfo:
-    sp = info["splits"]
-    return VideoDatasetInfo(
-        out_dir=out,
-        recipe_hash=info["recipe_hash"],
-        clips={k: v["clips"] for k, v in sp.items()},
-        frames={k: v["frames"] for k, v in sp.items()},
-        hours={k: v["hours"] for k, v in sp.items()},
-        build_seconds=info["build_seconds"],
-        clips_per_second=info["clips_per_second"],
-        reused=reused,
-        skipped=[(s["file"], s["reason"]) for s in info.get("skipped", [])],
-    )
+    skipped = [(s["file"], s["reason"]) for s in info.get("skipped", [])]
+    return VideoDatasetInfo(**vars(dataset_info(out, info, reused)), skipped=skipped)
 
 
 def _write_split(out: Path, split: str, clips: list[ExtractedClip]) -> dict:
