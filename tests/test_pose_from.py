@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from _media import speechlike, write_wav
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from moda_cli.cli import app
 from moda_cli.face.image_io import load_portrait
@@ -71,22 +71,16 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _render_posed(portrait: Path, speech: Path, out: Path, reference: Path) -> Result:
+    """``moda render PORTRAIT SPEECH -o OUT -q --pose-from REFERENCE``."""
+    args = ["render", str(portrait), str(speech), "-o", str(out), "-q"]
+    return CliRunner().invoke(app, [*args, "--pose-from", str(reference)])
+
+
 @pytest.fixture(scope="module")
 def driven(tmp_path_factory, reference, portrait, speech_with_pause) -> Path:
     out = tmp_path_factory.mktemp("pose_out") / "driven.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "render",
-            str(portrait),
-            str(speech_with_pause[0]),
-            "-o",
-            str(out),
-            "-q",
-            "--pose-from",
-            str(reference),
-        ],
-    )
+    result = _render_posed(portrait, speech_with_pause[0], out, reference)
     assert result.exit_code == 0, result.output
     return out
 
@@ -145,19 +139,7 @@ def test_a_reference_without_a_face_is_a_clear_error(tmp_path, portrait, speech_
         check=True,
     )
     out = tmp_path / "out.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "render",
-            str(portrait),
-            str(speech_with_pause[0]),
-            "-o",
-            str(out),
-            "-q",
-            "--pose-from",
-            str(blank),
-        ],
-    )
+    result = _render_posed(portrait, speech_with_pause[0], out, blank)
     assert result.exit_code == 1
     assert "pose reference" in result.output and "face" in result.output, result.output
     assert not out.exists()
