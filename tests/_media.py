@@ -10,6 +10,9 @@ import numpy as np
 
 from moda_cli.ffmpeg import ffmpeg_path_arg, run_ffmpeg
 
+# The quickest render a CLI test can ask for: a 128 px crop, loudness-driven motion, CPU.
+FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
+
 
 def speechlike(
     duration_s: float, rate: int = 16_000, freq: float = 220.0, level: float = 0.5

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _media import job_folder, speechlike, transcode, write_wav
+from _media import FAST, job_folder, speechlike, transcode, write_wav
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -28,7 +28,6 @@ from moda_cli.cli import app
 from moda_cli.ffmpeg import probe, read_frames
 
 runner = CliRunner()
-FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
 
 
 def moda(*args: object):

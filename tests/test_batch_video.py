@@ -10,15 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _media import speechlike, transcode, write_wav
+from _media import FAST, speechlike, transcode, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.batch.manifest import plan_manifest
 from moda_cli.batch.plan import plan_folder
 from moda_cli.cli import app
 from moda_cli.ffmpeg import probe
-
-FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
 
 
 def _moda(*args: object):

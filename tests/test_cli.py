@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _media import speechlike, write_wav
+from _media import FAST, speechlike, write_wav
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -18,7 +18,6 @@ from moda_cli.cli import app
 
 runner = CliRunner()
 MODA = Path(sys.executable).with_name("moda")
-FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
 
 
 def moda(*args: object):

@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import pytest
-from _media import job_folder
+from _media import FAST, job_folder
 from typer.testing import CliRunner
 
 import moda_cli.cli
@@ -26,8 +26,6 @@ from moda_cli.batch.executors import (
 )
 from moda_cli.batch.executors.base import run_futures
 from moda_cli.batch.jobs import BatchEvents, JobRecord, ResolvedJob
-
-FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
 
 
 class InlineExecutor:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from _face_fixtures import astronaut
-from _media import speechlike, write_wav
+from _media import FAST, speechlike, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
@@ -263,12 +263,7 @@ def test_batch_qc_adds_each_rendered_jobs_figures_and_flags_to_the_report(tmp_pa
             str(out),
             "--qc",
             "-q",
-            "--set",
-            "render.size=128",
-            "--generator",
-            "baseline",
-            "--device",
-            "cpu",
+            *FAST,
         ],
     )
     assert result.exit_code == 0, result.output

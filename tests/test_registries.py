@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _media import speechlike, write_wav
+from _media import FAST, speechlike, write_wav
 from typer.testing import CliRunner
 
 import moda_cli.cli
@@ -177,12 +177,7 @@ def test_render_writes_the_toy_format_from_the_command_line(toys, tmp_path, smal
         "--format",
         "mkv",
         "-q",
-        "--set",
-        "render.size=128",
-        "--generator",
-        "baseline",
-        "--device",
-        "cpu",
+        *FAST,
     ]
     result = CliRunner().invoke(toys.app, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -195,8 +190,7 @@ def test_batch_names_and_checks_its_outputs_by_the_toy_format(toys, tmp_path, sm
     src.mkdir()
     (src / "anna.png").write_bytes(Path(small_portrait).read_bytes())
     write_wav(src / "anna__hi.wav", speechlike(0.8))
-    args = ["batch", src, "-o", out, "-q", "--set", "video.format=mkv", "--set"]
-    args += ["render.size=128", "--generator", "baseline", "--device", "cpu"]
+    args = ["batch", src, "-o", out, "-q", "--set", "video.format=mkv", *FAST]
     result = CliRunner().invoke(toys.app, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     video = out / "anna__anna__hi.mkv"  # the default template, {ext} from video.format

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _media import job_folder, speechlike, write_wav
+from _media import FAST, job_folder, speechlike, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.batch.manifest import plan_manifest
@@ -28,7 +28,6 @@ from moda_cli.cli import app
 from moda_cli.ffmpeg import count_video_frames, probe
 
 runner = CliRunner()
-FAST = ["--set", "render.size=128", "--generator", "baseline", "--device", "cpu"]
 
 
 def moda(*args: object, env: dict[str, str] | None = None):
