@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import get_args
 
 import numpy as np
 import pytest
@@ -90,8 +89,12 @@ def test_checkpoint_without_vocabulary_is_read_as_version_1(tmp_path):
 def test_one_emotion_vocabulary_in_class_order():
     assert EMOTION_LABELS[EMOTION_NONE] == NO_EMOTION == EMOTION_LABELS[-1]
     assert [emotion_index(n) for n in EMOTION_LABELS] == list(range(len(EMOTION_LABELS)))
-    choices = get_args(MotionSettings.model_fields["emotion"].annotation)
-    assert choices == (NO_EMOTION, *EMOTIONS)  # the preset's choices are the same list
+    for label in EMOTION_LABELS:  # the preset takes the same list
+        assert MotionSettings(emotion=label).emotion_mix == (
+            {} if label == NO_EMOTION else {label: 1}
+        )
+    with pytest.raises(ValueError, match="unknown emotion 'pride'"):
+        MotionSettings(emotion="pride")
     assert MotionDiTConfig().num_emotions == len(EMOTION_LABELS)
     unconditional = torch.full((1,), EMOTION_NONE)
     assert MotionDiT(MotionDiTConfig(**TINY)).emotion_emb(unconditional).shape == (1, 32)

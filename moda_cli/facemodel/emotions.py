@@ -8,10 +8,17 @@ reading the wrong rows.
 
 ``"none"`` is not an emotion but the null class of classifier-free guidance and of
 training clips without one; it is the table's last row, after the emotions.
+
+A preset asks for a MIXTURE (``parse_mix``): ``"happiness:0.6,surprise:0.2"``, each label
+with an intensity 0..1; a plain label is intensity 1 and ``"none"`` alone is the neutral
+face with no emotion asked. The expression layer (``motion/expression.py``) shows every
+part of a mixture; the model's table has one row per label, so the model is conditioned
+on one (``model_label``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal, get_args
 
 Emotion = Literal[
@@ -19,7 +26,6 @@ Emotion = Literal[
 ]
 EMOTIONS: tuple[str, ...] = get_args(Emotion)  # class 0..7, in this order
 NO_EMOTION = "none"
-EmotionChoice = Literal["none", Emotion]  # what a preset's ``motion.emotion`` may be
 EMOTION_LABELS: tuple[str, ...] = (*EMOTIONS, NO_EMOTION)  # the model's table, row by row
 EMOTION_NONE = EMOTION_LABELS.index(NO_EMOTION)  # class index of "none"
 NUM_EMOTION_CLASSES = len(EMOTION_LABELS)
@@ -31,3 +37,58 @@ def emotion_index(name: str) -> int:
         return EMOTION_LABELS.index(name)
     except ValueError:
         raise ValueError(f"unknown emotion {name!r}; valid: {', '.join(EMOTION_LABELS)}") from None
+
+
+EmotionMix = dict[str, float]  # label of EMOTIONS -> intensity 0..1, in the order asked
+MODEL_LABEL_MIN = 0.5  # below this intensity the model is asked for no emotion
+
+
+def parse_mix(text: str) -> EmotionMix:
+    """``"happiness:0.6,surprise:0.2"`` -> {'happiness': 0.6, 'surprise': 0.2}.
+
+    A plain label is intensity 1; ``"none"`` (alone) is {}. ValueError names the bad part:
+    an unknown label, an intensity that is not a number in 0..1, a label given twice."""
+    mix: EmotionMix = {}
+    if text.strip() == NO_EMOTION:
+        return mix
+    for part in text.split(","):
+        label, sep, value = (s.strip() for s in part.partition(":"))
+        if label == NO_EMOTION:
+            raise ValueError(f"{NO_EMOTION!r} stands alone (no emotion); drop it from {text!r}")
+        if label not in EMOTIONS:
+            valid = ", ".join(EMOTIONS)
+            raise ValueError(
+                f"unknown emotion {label!r} in {text!r}; valid: {valid} (or none alone)"
+            )
+        if label in mix:
+            raise ValueError(f"emotion {label!r} is given twice in {text!r}")
+        mix[label] = _intensity(label, value) if sep else 1.0
+    return mix
+
+
+def _intensity(label: str, value: str) -> float:
+    try:
+        intensity = float(value)
+    except ValueError:
+        intensity = math.nan
+    if not 0.0 <= intensity <= 1.0:  # NaN fails too
+        raise ValueError(
+            f"emotion {label!r}: intensity {value!r} is not a number from 0 to 1 (e.g. {label}:0.6)"
+        )
+    return intensity
+
+
+def format_mix(mix: EmotionMix) -> str:
+    """The canonical text of a mixture: ``parse_mix(format_mix(m)) == m``; {} is "none"."""
+    parts = [label if w == 1.0 else f"{label}:{w!r}" for label, w in mix.items()]
+    return ",".join(parts) or NO_EMOTION
+
+
+def model_label(mix: EmotionMix) -> str:
+    """The one label the model is conditioned on: the strongest of the mixture (the first
+    asked on a tie), or "none" when it is under MODEL_LABEL_MIN, so a faint touch of an
+    emotion is not the model's full emotion."""
+    if not mix:
+        return NO_EMOTION
+    label = max(mix, key=lambda k: mix[k])  # max keeps the first of equal values
+    return label if mix[label] >= MODEL_LABEL_MIN else NO_EMOTION

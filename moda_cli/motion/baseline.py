@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..facemodel.emotions import model_label
 from ..facemodel.params import LIP_NAMES, POSE_SLICE, MotionSeq
 from . import prior
 from .generator import MotionRequest, ProgressFn
@@ -53,7 +54,7 @@ class BaselineGenerator:
             head=s.head,
             expression=s.expression,
             blink_rate=s.blink_rate,
-            emotion=s.emotion,
+            emotion=model_label(s.emotion_mix),
             activity=activity,
             accents=prior.accents_from_envelope(env, fps),
             pauses=prior.pause_onsets(activity, fps),

@@ -33,7 +33,7 @@ import torch
 
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
-from ..facemodel.emotions import emotion_index
+from ..facemodel.emotions import emotion_index, model_label
 from ..facemodel.params import (
     BLINK_NAMES,
     BROW_NAMES,
@@ -201,7 +201,10 @@ class LearnedGenerator:
     def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
         dev = self.device
         stats = self.ckpt.norm.stats_input(plan.stats)
-        emotion = emotion_index(request.settings.emotion)
+        # The table holds one row per label: the mixture's strongest (``model_label``); the
+        # expression layer shows the whole mixture. A weighted sum of rows would be a
+        # condition the model never saw in training (one class per clip).
+        emotion = emotion_index(model_label(request.settings.emotion_mix))
         return {
             "emotion": torch.tensor([emotion], dtype=torch.long, device=dev),
             "identity": torch.as_tensor(np.asarray(request.identity, np.float32), device=dev)[None],
