@@ -1,0 +1,161 @@
+"""The irises, moved where the eyeLook shapes turn the eyes.
+
+The warp cannot turn an eye: its control points are the lid margins (the iris points
+would fold against the lids in a blink), and a warp that dragged the iris would shear it
+against the margins, which stay. So an eye that looks away is painted: once per portrait
+the photo's iris is cut out as a disk (its parts hidden under the lids filled from the
+visible ones, mirrored about the iris's middle row) and the eye without it is made by
+inpainting the disk from the white around it; per frame, where the eye's gaze moves the
+iris, the old disk is covered with that white and the iris is laid at its new place, both
+clipped to the target lids, so a lid still covers what it covered and a closing lid
+covers the iris. An eye whose eyeLook shapes are all 0 is left to the warp, as before.
+
+Both layers follow the eye's corners (a similarity: the head's turn, tilt and size), and
+the iris moves by its landmark's eyeLook displacement on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face import landmarks as lm
+
+# (corners outer, inner; the opening's contour; iris centre then ring) per eye
+_EYES = (
+    (lm.RIGHT_EYE_CORNERS, lm.RIGHT_EYE, lm.RIGHT_IRIS),
+    (lm.LEFT_EYE_CORNERS, lm.LEFT_EYE, lm.LEFT_IRIS),
+)
+MIN_SHIFT_PX = 0.05  # a smaller gaze offset leaves the eye to the warp
+WHITE_MARGIN = 1.2  # the old disk is covered this far out (of the radius): its dark rim too
+EDGE_PX = 0.75  # soft edge of the disk and of the lids' clip, in pixels
+
+
+@dataclass(frozen=True)
+class IrisLook:
+    """One eye of the photo, in canvas pixels.
+
+    corners: (2, 2) the eye's outer and inner corner at rest.
+    centre:  (2,) the iris centre at rest; radius: its radius.
+    origin:  (2,) where the patches' pixel (0, 0) lies.
+    iris:    (s, s, 4) float32 RGBA: the iris, alpha a disk.
+    white:   (s, s, 3) float32: the eye without its iris.
+    """
+
+    corners: np.ndarray
+    centre: np.ndarray
+    radius: float
+    origin: np.ndarray
+    iris: np.ndarray
+    white: np.ndarray
+
+
+def _disk(size: int | tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
+    """(h, w) float32 soft disk (1 inside, a EDGE_PX ramp at the rim) in a square of
+    ``size`` or a box of ``size`` = (w, h)."""
+    w, h = (size, size) if isinstance(size, int) else size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dist = np.hypot(xx - centre[0], yy - centre[1])
+    return np.clip((radius - dist) / EDGE_PX + 0.5, 0.0, 1.0)
+
+
+def _polygon(shape: tuple[int, int], pts: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """(h, w) float32 mask of the polygon ``pts`` (canvas px) shifted by -``offset``,
+    anti-aliased at sub-pixel precision."""
+    mask = np.zeros(shape, np.uint8)
+    fixed = np.round((pts - offset) * 16).astype(np.int32)
+    cv2.fillPoly(mask, [fixed], (255,), cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+
+
+def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | None:
+    """Cut eye ``eye`` (0 = the subject's right, 1 = left) out of ``image`` (H, W, 3)
+    uint8, its 478 landmarks ``points`` (478, >=2) in its pixels; None when the eye is
+    too small or too closed to show an iris."""
+    corners, contour, iris = _EYES[eye]
+    centre = points[iris[0], :2].astype(np.float64)
+    radius = float(np.median(np.linalg.norm(points[list(iris[1:]), :2] - centre, axis=1)))
+    if radius < 1.5:
+        return None
+    half = int(np.ceil(WHITE_MARGIN * radius + 2 * EDGE_PX)) + 2
+    origin = np.floor(centre) - half
+    size = 2 * half + 1
+    x0, y0 = int(origin[0]), int(origin[1])
+    h, w = image.shape[:2]
+    if x0 < 0 or y0 < 0 or x0 + size > w or y0 + size > h:
+        return None
+    patch = image[y0 : y0 + size, x0 : x0 + size]
+    opening = _polygon((size, size), points[list(contour), :2], origin)
+    visible = (_disk(size, centre - origin, radius) > 0.5) & (opening > 0.99)
+    if visible.sum() < 4:
+        return None
+    # The hidden rows of the disk from their mirror about its middle row, else the median.
+    rgb = patch.astype(np.float32)
+    yy, xx = np.mgrid[0:size, 0:size]
+    mirror_y = np.clip(np.round(2 * (centre[1] - origin[1]) - yy).astype(int), 0, size - 1)
+    fill = np.where(visible[mirror_y, xx][..., None], rgb[mirror_y, xx], np.median(rgb[visible], 0))
+    iris_rgb = np.where(visible[..., None], rgb, fill)
+    alpha = _disk(size, centre - origin, radius)
+    cover = (_disk(size, centre - origin, WHITE_MARGIN * radius) > 0).astype(np.uint8)
+    white = cv2.inpaint(patch, cover * 255, max(radius / 2, 2.0), cv2.INPAINT_TELEA)
+    return IrisLook(
+        corners=points[list(corners), :2].astype(np.float64),
+        centre=centre,
+        radius=radius,
+        origin=origin,
+        iris=np.dstack([iris_rgb, alpha]).astype(np.float32),
+        white=white.astype(np.float32),
+    )
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(2, 3) the rotation, scale and shift taking the two points ``src`` to ``dst``."""
+    zs, zd = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]
+    a = (zd[1] - zd[0]) / (zs[1] - zs[0])
+    t = zd[0] - a * zs[0]
+    return np.array([[a.real, -a.imag, t.real], [a.imag, a.real, t.imag]])
+
+
+def paint_iris(
+    image: np.ndarray,
+    look: IrisLook,
+    corners: np.ndarray,
+    opening: np.ndarray,
+    offset: np.ndarray,
+) -> None:
+    """Move one eye's iris in ``image`` (h, w, 3) uint8, in place.
+
+    corners: (2, 2) the eye's target corners; opening: (16, 2) its target lid contour
+    (``landmarks.RIGHT_EYE`` / ``LEFT_EYE`` order); offset: (2,) the iris centre's gaze
+    displacement at rest scale and orientation; all in ``image``'s pixels, in which
+    ``look`` was cut out at rest (the caller's region coordinates).
+    """
+    if float(np.hypot(*offset)) < MIN_SHIFT_PX:
+        return
+    s = _similarity(look.corners, corners)
+    shift = s[:, :2] @ offset
+    old = s[:, :2] @ look.centre + s[:, 2]
+    reach = WHITE_MARGIN * look.radius * float(np.hypot(*s[:, 0])) + 2 * EDGE_PX + 1
+    lo = np.floor(np.minimum(old, old + shift) - reach).astype(int)
+    hi = np.ceil(np.maximum(old, old + shift) + reach).astype(int) + 1
+    h, w = image.shape[:2]
+    x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
+    x1, y1 = min(int(hi[0]), w), min(int(hi[1]), h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    box = (x1 - x0, y1 - y0)
+    # patch pixel -> rest canvas (origin) -> target (s) -> this box
+    place = s.copy()
+    place[:, 2] += s[:, :2] @ look.origin - (x0, y0)
+    lids = _polygon((box[1], box[0]), opening, np.array([x0, y0], np.float64))[..., None]
+    roi = image[y0:y1, x0:x1].astype(np.float32)
+    white = cv2.warpAffine(look.white, place, box, flags=cv2.INTER_LINEAR)
+    scale = float(np.hypot(*s[:, 0]))
+    gone = _disk(box, old - (x0, y0), WHITE_MARGIN * look.radius * scale)[..., None]
+    roi += (white - roi) * (gone * lids)
+    place[:, 2] += shift
+    iris = cv2.warpAffine(look.iris, place, box, flags=cv2.INTER_LINEAR)
+    roi += (iris[..., :3] - roi) * (iris[..., 3:] * lids)
+    image[y0:y1, x0:x1] = np.clip(np.round(roi), 0, 255).astype(np.uint8)
