@@ -12,20 +12,23 @@ Magnitudes are those of a full action in FACS terms; the main ones, in eye spans
 shape                move   what moves
 ===================  =====  =========================================================
 mouthLeft/Right      0.06   both lips sideways, the skin around following
-mouthDimple*         0.03   one corner back and out (AU14)
-mouthRollUpper       40 %   the upper lip's red band rolls in over the teeth
+mouthDimple*         0.04   one corner out and back (AU14)
+mouthRollUpper       50 %   the upper lip's red band rolls in over the teeth
 mouthShrugLower      0.045  chin boss up, both lips pushed up 0.02 (AU17)
 mouthShrugUpper      0.03   upper lip up and everted, lips part a little
 mouthLowerDown*      0.05   one side of the lower lip down, showing teeth (AU16)
 mouthUpperUp*        0.05   one side of the upper lip up, showing teeth (AU10)
 mouthFunnel          0.06   lips everted and parted into an O, pushed forward (AU22)
-eyeSquint*           0.03   lower lid up (AU7), at most 40 % of the eye's opening
-eyeWide*             0.04   upper lid up (AU5)
+eyeSquint*           0.04   lower lid up (AU7), upper lid 0.01 down, each at most
+                            LID_SHARE of the eye's opening
+eyeWide*             0.045  upper lid up (AU5), lower lid 0.01 down
 eyeLook*             0.07   the iris (468-477) sideways, 0.045 / 0.05 up / down, the
                             lids following up and down; the iris stays in the opening
+                            (the warp cannot show it: ``render/iris.py`` paints it)
 cheekSquint*         0.035  cheek under the eye up, lower lid up (AU6)
 cheekPuff            0.05   cheeks out beside the mouth, the face's outline widening
-noseSneer*           0.035  one nostril wing and the nose's side up, inner brow down (AU9)
+noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip 0.6 of
+                            mouthUpperUp, the inner brow 0.015 down (AU9)
 jawLeft/Right        0.06   the lower face sideways (the jaw's share of each point, as
                             ``basis`` opens it): an approximation, no rotation
 jawForward           0.08   the lower face forward and 0.015 down (the condyles ride
@@ -118,11 +121,11 @@ def _lid(f: np.ndarray, side: Side, lid: Literal["upper", "lower"], lift: float)
 
 
 def _eye_wide(f: np.ndarray, side: Side) -> np.ndarray:
-    return _lid(f, side, "upper", 0.04) + _lid(f, side, "lower", -0.008)
+    return _lid(f, side, "upper", 0.045) + _lid(f, side, "lower", -0.01)
 
 
 def _eye_squint(f: np.ndarray, side: Side) -> np.ndarray:
-    return _lid(f, side, "lower", 0.03) + _lid(f, side, "upper", -0.008)
+    return _lid(f, side, "lower", 0.04) + _lid(f, side, "upper", -0.01)
 
 
 # Gaze: iris shift (eye spans) and how far the lids follow a vertical look (upper, lower).
@@ -183,15 +186,16 @@ def _cheek_puff(f: np.ndarray) -> np.ndarray:
 
 
 def _nose_sneer(f: np.ndarray, side: Side) -> np.ndarray:
-    """AU9 on one side: the nostril wing and the side of the nose rise, the upper lip a
-    little with them, the inner brow comes down."""
-    ala = f[_ALAE[side]]
+    """AU9 on one side: the nostril wing and the side of the nose rise, the upper lip
+    half as far as in mouthUpperUp with them (one muscle lifts both), the inner brow
+    comes down."""
+    ala = f[_ALAE[side]] - np.array([0.0, 0.03, 0.0])  # centred above it: the lip stays more
     nose_side = 0.5 * (ala + f[_EYES[side][0][1]])  # half-way up to the inner eye corner
     d = np.zeros_like(f)
-    d[:, 1] -= 0.035 * _gauss(f, ala, 0.1) + 0.02 * _gauss(f, nose_side, 0.1)
+    d[:, 1] -= 0.07 * _gauss(f, ala, 0.09) + 0.02 * _gauss(f, nose_side, 0.1)
     brow = f[list(_INNER_BROWS[side])].mean(axis=0)
     d[:, 1] += 0.015 * _gauss(f, brow, 0.08)
-    return d * side_weight(f, side)[:, None]
+    return d * side_weight(f, side)[:, None] + 0.6 * _upper_up(f, side)
 
 
 def _lips(f: np.ndarray, upper: np.ndarray, lower: np.ndarray, reach: float) -> np.ndarray:
@@ -272,9 +276,9 @@ def _roll_upper(f: np.ndarray) -> np.ndarray:
     inner = list(lm.UPPER_INNER_LIP)
     band = f[inner, 1] - f[list(lm.UPPER_OUTER_LIP), 1]  # (K,) the band's height per column
     down = np.zeros((len(f), 2))
-    down[list(lm.UPPER_OUTER_LIP), 1] = 0.4 * band
-    down[list(lm.UPPER_LIP_MID), 1] = 0.25 * band
-    down[list(_UPPER_LIP_ROW), 1] = 0.1 * band[1:-1]
+    down[list(lm.UPPER_OUTER_LIP), 1] = 0.5 * band
+    down[list(lm.UPPER_LIP_MID), 1] = 0.3 * band
+    down[list(_UPPER_LIP_ROW), 1] = 0.12 * band[1:-1]
     return _lips(f, down, np.zeros_like(down), 0.12)
 
 
@@ -311,7 +315,7 @@ def _mouth_sideways(f: np.ndarray, side: Side) -> np.ndarray:
 
 def _dimple(f: np.ndarray, side: Side) -> np.ndarray:
     """AU14 on one side: the corner drawn back into the cheek and a little out."""
-    return _corners(f, (0.03, -0.005, 0.03), 0.1) * side_weight(f, side)[:, None]
+    return _corners(f, (0.04, -0.005, 0.03), 0.1) * side_weight(f, side)[:, None]
 
 
 def _jaw_hinge_y(f: np.ndarray) -> float:
