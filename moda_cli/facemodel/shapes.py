@@ -15,7 +15,7 @@ mouthLeft/Right      0.06   both lips sideways, the skin around following
 mouthDimple*         0.04   one corner out and back (AU14)
 mouthRollUpper       50 %   the upper lip's red band rolls in over the teeth
 mouthShrugLower      0.045  chin boss up, both lips pushed up 0.02 (AU17)
-mouthShrugUpper      0.03   upper lip up and everted, lips part a little
+mouthShrugUpper      0.03   upper lip's edge up, turned out; the lips stay sealed
 mouthLowerDown*      0.05   one side of the lower lip down, showing teeth (AU16)
 mouthUpperUp*        0.05   one side of the upper lip up, showing teeth (AU10)
 mouthFunnel          0.06   lips everted and parted into an O, pushed forward (AU22)
@@ -27,8 +27,8 @@ eyeLook*             0.07   the iris (468-477) sideways, 0.045 / 0.05 up / down,
                             (the warp cannot show it: ``render/iris.py`` paints it)
 cheekSquint*         0.035  cheek under the eye up, lower lid up (AU6)
 cheekPuff            0.05   cheeks out beside the mouth, the face's outline widening
-noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip 0.6 of
-                            mouthUpperUp, the inner brow 0.015 down (AU9)
+noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip's edge
+                            0.035 up there (sealed), the inner brow 0.015 down (AU9)
 jawLeft/Right        0.06   the lower face sideways (the jaw's share of each point, as
                             ``basis`` opens it): an approximation, no rotation
 jawForward           0.08   the lower face forward and 0.015 down (the condyles ride
@@ -187,15 +187,17 @@ def _cheek_puff(f: np.ndarray) -> np.ndarray:
 
 def _nose_sneer(f: np.ndarray, side: Side) -> np.ndarray:
     """AU9 on one side: the nostril wing and the side of the nose rise, the upper lip
-    half as far as in mouthUpperUp with them (one muscle lifts both), the inner brow
-    comes down."""
+    turns up with them there (one muscle lifts both; the lips stay sealed), the inner
+    brow comes down."""
     ala = f[_ALAE[side]] - np.array([0.0, 0.03, 0.0])  # centred above it: the lip stays more
     nose_side = 0.5 * (ala + f[_EYES[side][0][1]])  # half-way up to the inner eye corner
     d = np.zeros_like(f)
     d[:, 1] -= 0.07 * _gauss(f, ala, 0.09) + 0.02 * _gauss(f, nose_side, 0.1)
     brow = f[list(_INNER_BROWS[side])].mean(axis=0)
     d[:, 1] += 0.015 * _gauss(f, brow, 0.08)
-    return d * side_weight(f, side)[:, None] + 0.6 * _upper_up(f, side)
+    d[list(_UPPER_LIP + _LOWER_LIP)] = 0.0  # the lips move as lips, below
+    lip = _everted_upper(f, 0.035) * side_weight(f, side)[:, None]
+    return d * side_weight(f, side)[:, None] + _lips(f, lip, np.zeros_like(lip), 0.15)
 
 
 def _lips(f: np.ndarray, upper: np.ndarray, lower: np.ndarray, reach: float) -> np.ndarray:
@@ -247,17 +249,19 @@ def _rows(f: np.ndarray, amounts: dict[tuple[int, ...], float]) -> np.ndarray:
     return m
 
 
+# How far each upper-lip row goes when the lip turns out: its outer edge all the way, its
+# inner edge (where it meets the lower lip) not at all, so closed lips stay sealed.
+_EVERT_UPPER = {lm.UPPER_OUTER_LIP: 1.0, lm.UPPER_LIP_MID: 0.66, _UPPER_LIP_ROW: 0.33}
+
+
+def _everted_upper(f: np.ndarray, lift: float) -> np.ndarray:
+    """(N, 2) the upper lip turned out: its rows up by their share of ``lift``."""
+    return _rows(f, {row: -lift * share for row, share in _EVERT_UPPER.items()})
+
+
 def _shrug_upper(f: np.ndarray) -> np.ndarray:
-    """The upper lip pushed up and turned out: its outer edge rises more than its inner."""
-    up = _rows(
-        f,
-        {
-            lm.UPPER_OUTER_LIP: -0.03,
-            lm.UPPER_LIP_MID: -0.025,
-            _UPPER_LIP_ROW: -0.02,
-            lm.UPPER_INNER_LIP: -0.015,
-        },
-    )
+    """The upper lip pushed up and turned out, its edge on the lower lip staying."""
+    up = _everted_upper(f, 0.03)
     return _lips(f, up, np.zeros_like(up), 0.15)
 
 

@@ -29,6 +29,10 @@ _EYES = (
     (lm.LEFT_EYE_CORNERS, lm.LEFT_EYE, lm.LEFT_IRIS),
 )
 MIN_SHIFT_PX = 0.05  # a smaller gaze offset leaves the eye to the warp
+# An iris less visible than this share of its disk (a closed or downcast eye), or in an
+# eye narrower than MIN_WIDTH radii (the far eye of a turned head), is not moved: there is
+# too little of it to cut out, or no room to move it in.
+MIN_VISIBLE, MIN_WIDTH = 0.25, 3.0
 WHITE_MARGIN = 1.2  # the old disk is covered this far out (of the radius): its dark rim too
 EDGE_PX = 0.75  # soft edge of the disk and of the lids' clip, in pixels
 
@@ -72,12 +76,13 @@ def _polygon(shape: tuple[int, int], pts: np.ndarray, offset: np.ndarray) -> np.
 
 def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | None:
     """Cut eye ``eye`` (0 = the subject's right, 1 = left) out of ``image`` (H, W, 3)
-    uint8, its 478 landmarks ``points`` (478, >=2) in its pixels; None when the eye is
-    too small or too closed to show an iris."""
+    uint8, its 478 landmarks ``points`` (478, >=2) in its pixels; None when the eye
+    shows too little iris to move (see MIN_VISIBLE) or lies at the image's edge."""
     corners, contour, iris = _EYES[eye]
     centre = points[iris[0], :2].astype(np.float64)
     radius = float(np.median(np.linalg.norm(points[list(iris[1:]), :2] - centre, axis=1)))
-    if radius < 1.5:
+    width = float(np.linalg.norm(points[corners[0], :2] - points[corners[1], :2]))
+    if radius < 1.5 or width < MIN_WIDTH * radius:
         return None
     half = int(np.ceil(WHITE_MARGIN * radius + 2 * EDGE_PX)) + 2
     origin = np.floor(centre) - half
@@ -88,8 +93,9 @@ def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | 
         return None
     patch = image[y0 : y0 + size, x0 : x0 + size]
     opening = _polygon((size, size), points[list(contour), :2], origin)
-    visible = (_disk(size, centre - origin, radius) > 0.5) & (opening > 0.99)
-    if visible.sum() < 4:
+    disk = _disk(size, centre - origin, radius) > 0.5
+    visible = disk & (opening > 0.99)
+    if visible.sum() < MIN_VISIBLE * disk.sum():
         return None
     # The hidden rows of the disk from their mirror about its middle row, else the median.
     rgb = patch.astype(np.float32)
