@@ -35,6 +35,7 @@ MIN_SHIFT_PX = 0.05  # a smaller gaze offset leaves the eye to the warp
 MIN_VISIBLE, MIN_WIDTH = 0.25, 3.0
 WHITE_MARGIN = 1.2  # the old disk is covered this far out (of the radius): its dark rim too
 EDGE_PX = 0.75  # soft edge of the disk and of the lids' clip, in pixels
+IRIS_CUT = 0.9  # of the ring's radius: the iris cut out (the ring lies on its edge)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,24 @@ def _polygon(shape: tuple[int, int], pts: np.ndarray, offset: np.ndarray) -> np.
     return mask.astype(np.float32) / 255.0
 
 
+def _sclera(
+    image: np.ndarray, contour: np.ndarray, centre: np.ndarray, radius: float
+) -> np.ndarray:
+    """(3,) the white of the eye: the lighter half of the opening's pixels off the iris
+    (the darker ones are lashes and the lid's shadow)."""
+    x0, y0 = np.floor(contour.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(contour.max(axis=0)).astype(int) + 1
+    box = image[max(y0, 0) : y1, max(x0, 0) : x1].astype(np.float32)
+    origin = np.array([max(x0, 0), max(y0, 0)], np.float64)
+    inside = _polygon((box.shape[0], box.shape[1]), contour, origin) > 0.99
+    yy, xx = np.mgrid[0 : box.shape[0], 0 : box.shape[1]]
+    inside &= np.hypot(xx + origin[0] - centre[0], yy + origin[1] - centre[1]) > 1.1 * radius
+    if inside.sum() < 4:
+        return np.median(box.reshape(-1, 3), axis=0)
+    pixels = box[inside]
+    return np.median(pixels[pixels.sum(axis=1) >= np.median(pixels.sum(axis=1))], axis=0)
+
+
 def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | None:
     """Cut eye ``eye`` (0 = the subject's right, 1 = left) out of ``image`` (H, W, 3)
     uint8, its 478 landmarks ``points`` (478, >=2) in its pixels; None when the eye
@@ -92,7 +111,8 @@ def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | 
     if x0 < 0 or y0 < 0 or x0 + size > w or y0 + size > h:
         return None
     patch = image[y0 : y0 + size, x0 : x0 + size]
-    opening = _polygon((size, size), points[list(contour), :2], origin)
+    eye_pts = points[list(contour), :2].astype(np.float64)
+    opening = _polygon((size, size), eye_pts, origin)
     disk = _disk(size, centre - origin, radius) > 0.5
     visible = disk & (opening > 0.99)
     if visible.sum() < MIN_VISIBLE * disk.sum():
@@ -103,9 +123,16 @@ def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | 
     mirror_y = np.clip(np.round(2 * (centre[1] - origin[1]) - yy).astype(int), 0, size - 1)
     fill = np.where(visible[mirror_y, xx][..., None], rgb[mirror_y, xx], np.median(rgb[visible], 0))
     iris_rgb = np.where(visible[..., None], rgb, fill)
-    alpha = _disk(size, centre - origin, radius)
+    # MediaPipe's ring lies on the iris's edge: a slightly smaller disk keeps the white
+    # around it out of the cut.
+    alpha = _disk(size, centre - origin, IRIS_CUT * radius)
+    # The white where the iris was: inpainted from the eye's own white, the lids around it
+    # taken as white too (else their skin and lashes bleed into the eye).
+    white_src = np.where(opening[..., None] > 0.5, rgb, _sclera(image, eye_pts, centre, radius))
     cover = (_disk(size, centre - origin, WHITE_MARGIN * radius) > 0).astype(np.uint8)
-    white = cv2.inpaint(patch, cover * 255, max(radius / 2, 2.0), cv2.INPAINT_TELEA)
+    white = cv2.inpaint(
+        np.round(white_src).astype(np.uint8), cover * 255, max(radius / 2, 2.0), cv2.INPAINT_TELEA
+    )
     return IrisLook(
         corners=points[list(corners), :2].astype(np.float64),
         centre=centre,
@@ -155,7 +182,9 @@ def paint_iris(
     # patch pixel -> rest canvas (origin) -> target (s) -> this box
     place = s.copy()
     place[:, 2] += s[:, :2] @ look.origin - (x0, y0)
-    lids = _polygon((box[1], box[0]), opening, np.array([x0, y0], np.float64))[..., None]
+    lids = _polygon((box[1], box[0]), opening, np.array([x0, y0], np.float64))
+    # half a pixel inside the margins: the lash line stays the photo's
+    lids = np.clip(2.0 * lids - 1.0, 0.0, 1.0)[..., None]
     roi = image[y0:y1, x0:x1].astype(np.float32)
     white = cv2.warpAffine(look.white, place, box, flags=cv2.INTER_LINEAR)
     scale = float(np.hypot(*s[:, 0]))
