@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
+from ..facemodel.arkit import BLENDSHAPE_NAMES
+from ..facemodel.basis import ExpressionBasis
 
 # (corners outer, inner; the opening's contour; iris centre then ring) per eye
 _EYES = (
@@ -194,3 +196,44 @@ def paint_iris(
     iris = cv2.warpAffine(look.iris, place, box, flags=cv2.INTER_LINEAR)
     roi += (iris[..., :3] - roi) * (iris[..., 3:] * lids)
     image[y0:y1, x0:x1] = np.clip(np.round(roi), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Irises:
+    """Both eyes, right then left: the cut-out irises (None: left to the warp) and how far
+    each of the eye's eyeLook shapes moves its iris centre.
+
+    columns: per eye (K,) the eyeLook shapes' columns among the 52 blendshapes.
+    shifts:  per eye (K, 2) the iris centre's displacement per unit of each, image pixels.
+    """
+
+    looks: tuple[IrisLook | None, IrisLook | None]
+    columns: tuple[np.ndarray, np.ndarray]
+    shifts: tuple[np.ndarray, np.ndarray]
+
+
+def analyse_irises(
+    image: np.ndarray, points: np.ndarray, basis: ExpressionBasis, px: float
+) -> Irises:
+    """Both eyes of ``image`` (H, W, 3), their 478 landmarks ``points`` in its pixels;
+    ``basis``'s shapes are in working-crop pixels, ``px`` image pixels per crop pixel."""
+    names = [BLENDSHAPE_NAMES[c] for c in basis.columns]
+    columns, shifts = [], []
+    for side, (_, _, iris) in zip(("Right", "Left"), _EYES, strict=True):
+        slots = [k for k, n in enumerate(names) if n.startswith("eyeLook") and n.endswith(side)]
+        columns.append(basis.columns[slots])
+        shifts.append(basis.shapes[slots, iris[0], :2] * px)
+    looks = (analyse_iris(image, points, 0), analyse_iris(image, points, 1))
+    return Irises(looks, (columns[0], columns[1]), (shifts[0], shifts[1]))
+
+
+def paint_irises(image: np.ndarray, irises: Irises, at: np.ndarray, expr: np.ndarray) -> None:
+    """Move both irises in ``image`` in place for one frame: ``at`` (>=468, 2) the target
+    landmarks in its pixels, ``expr`` (52,) the frame's blendshapes."""
+    for look, columns, shifts, (corners, contour, _) in zip(
+        irises.looks, irises.columns, irises.shifts, _EYES, strict=True
+    ):
+        if look is None:
+            continue
+        offset = np.clip(expr[columns], 0.0, 1.0) @ shifts
+        paint_iris(image, look, at[list(corners)], at[list(contour)], offset)
