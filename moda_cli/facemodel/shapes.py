@@ -1,4 +1,5 @@
-"""ARKit shapes beyond today's eleven: one displacement field per shape on the 478 landmarks.
+"""The ARKit shapes the core channels do not drive (``basis.FIELDS`` holds those): one
+displacement field per shape on the 478 landmarks, merged by ``basis.shape_fields``.
 
 Every field is a pure function ``f (478, 3) -> (478, 3)``: face-frame landmarks in, the
 displacement of ARKit's full action (coefficient 1.0) out, in the frame and unit of
@@ -22,17 +23,19 @@ mouthFunnel          0.06   lips everted and parted into an O, pushed forward (A
 eyeSquint*           0.04   lower lid up (AU7), upper lid 0.01 down, each at most
                             LID_SHARE of the eye's opening
 eyeWide*             0.045  upper lid up (AU5), lower lid 0.01 down
-eyeLook*             0.07   the iris (468-477) sideways, 0.045 / 0.05 up / down, the
-                            lids following up and down; the iris stays in the opening
+eyeLook*             0.067  the iris (468-477) turned ``arkit.EYE_LOOK_DEG`` (30 degrees),
+                            the lids following up and down; the iris stays in the opening
                             (the warp cannot show it: ``render/iris.py`` paints it)
 cheekSquint*         0.035  cheek under the eye up, lower lid up (AU6)
 cheekPuff            0.05   cheeks out beside the mouth, the face's outline widening
 noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip's edge
                             0.035 up there (sealed), the inner brow 0.015 down (AU9)
 jawLeft/Right        0.06   the lower face sideways (the jaw's share of each point, as
-                            ``basis`` opens it): an approximation, no rotation
+                            ``basis`` opens it), the sealed lips half-way together: an
+                            approximation, a shift and no rotation
 jawForward           0.08   the lower face forward and 0.015 down (the condyles ride
-                            down as the jaw protrudes); head-on only the drop shows
+                            down as the jaw protrudes), the lips half-way together;
+                            head-on only the drop shows
 ===================  =====  =========================================================
 
 Fields change gently across the skin: the warp inverts them by fixed-point steps, which
@@ -47,6 +50,7 @@ from typing import Literal
 import numpy as np
 
 from ..face import landmarks as lm
+from .arkit import EYE_LOOK_DEG
 from .basis import (
     _LIP_ROW_CORNERS,
     _LOWER_LIP_ROW,
@@ -128,9 +132,11 @@ def _eye_squint(f: np.ndarray, side: Side) -> np.ndarray:
     return _lid(f, side, "lower", 0.04) + _lid(f, side, "upper", -0.01)
 
 
-# Gaze: iris shift (eye spans) and how far the lids follow a vertical look (upper, lower).
-LOOK_SIDEWAYS = 0.07  # about 30 degrees of an eyeball 12 mm in radius
-LOOK_UP, LOOK_DOWN = 0.045, 0.05
+# Gaze: an eyeLook shape at 1.0 turns the eye EYE_LOOK_DEG, which moves the iris by the
+# sine of that on an eyeball 12 mm in radius (in eye spans); looking up or down the lids
+# follow (upper, lower lid lift).
+EYEBALL_RADIUS = 12.0 / 90.0
+LOOK = EYEBALL_RADIUS * float(np.sin(np.radians(EYE_LOOK_DEG)))
 LIDS_UP, LIDS_DOWN = (0.02, 0.008), (-0.03, -0.008)
 IRIS_ROOM = 0.1  # of the opening: how close the iris centre may come to a lid margin
 
@@ -149,7 +155,7 @@ def _look(f: np.ndarray, side: Side, way: Look) -> np.ndarray:
         out = _sign(side) * (1.0 if way == "out" else -1.0)  # +x is the subject's left
         corner = f[corners[0] if way == "out" else corners[1], 0]
         room = max(abs(corner - c[0]) - _iris_radius(f, iris), 0.0)
-        d[list(iris), 0] = out * min(LOOK_SIDEWAYS, room)
+        d[list(iris), 0] = out * min(LOOK, room)
         return d
     lifts = LIDS_UP if way == "up" else LIDS_DOWN
     d += _lid(f, side, "upper", lifts[0]) + _lid(f, side, "lower", lifts[1])
@@ -158,7 +164,7 @@ def _look(f: np.ndarray, side: Side, way: Look) -> np.ndarray:
     top = f[upper[at], 1] + d[upper[at], 1]
     bottom = f[lower[at], 1] + d[lower[at], 1]
     room = IRIS_ROOM * max(bottom - top, 0.0)
-    goal = c[1] - LOOK_UP if way == "up" else c[1] + LOOK_DOWN
+    goal = c[1] - LOOK if way == "up" else c[1] + LOOK
     d[list(iris), 1] = np.clip(goal, top + room, max(bottom - room, top + room)) - c[1]
     return d
 
