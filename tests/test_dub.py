@@ -371,3 +371,19 @@ def test_an_odd_sized_video_is_decoded_padded_by_its_edge(tmp_path: Path) -> Non
     assert (frame.width, frame.height) == (66, 50)
     np.testing.assert_array_equal(frame.y[:, 65], frame.y[:, 64])
     np.testing.assert_array_equal(frame.y[49], frame.y[48])
+
+
+def test_an_odd_sized_video_keeps_its_size_and_rate(source: Path, tmp_path: Path) -> None:
+    """H.264 cannot store 321x241 in 4:2:0: the output is VP9 at exactly that size, with the
+    source's rate, and its picture is still the source's outside the lower face."""
+    scaled = ("-t", "2", "-vf", "scale=321:241,fps=25", "-pix_fmt", "yuv444p")
+    odd = transcode(source, tmp_path / "odd.mp4", *scaled)
+    out = tmp_path / "dubbed.mp4"
+    _moda("render", str(odd), str(SAMPLES / "astronaut__de.wav"), "-o", str(out), "-q")
+    got, want = probe_video(out), probe_video(odd)
+    assert (got.width, got.height, got.fps) == (321, 241, want.fps)
+    assert probe(out).video_codec == "vp9"
+    # The top of the frame, only encoded (luma: the 4:4:4 source's colour edges are sharper
+    # in RGB than any 4:2:0 output's)
+    first_out, first_src = next(read_yuv(got)), next(read_yuv(want))
+    assert _psnr(first_out.y[:60], first_src.y[:60]) >= 38

@@ -14,6 +14,7 @@ from moda_cli.errors import ConfigError, FFmpegError, InputError
 from moda_cli.ffmpeg import count_video_frames, ffmpeg_exe, parse_probe, probe, read_frames
 from moda_cli.video.settings import VideoSettings
 from moda_cli.video.writer import VideoWriter, fps_fraction
+from moda_cli.video.yuv import Yuv420Frame
 
 FPS = 25.0
 
@@ -216,6 +217,19 @@ def test_odd_size_is_padded_by_replicating_edges(tmp_path, speech):
     assert (info.width, info.height) == (102, 76)
     first = next(read_frames(out))
     assert first[40, 101, 1] > 150 and first[75, 50, 1] > 150
+
+
+def test_an_odd_size_is_kept_when_asked(tmp_path):
+    """crop_to: the padded frames are cropped back to the odd size inside ffmpeg."""
+    out = tmp_path / "odd.mp4"
+    frame = Yuv420Frame(102, 76)
+    frame.put_rgb(np.full((76, 102, 3), 200, np.uint8))
+    with VideoWriter(out, settings=VideoSettings(fps=FPS), crop_to=(101, 75)) as writer:
+        for _ in range(5):
+            writer.write_yuv(frame)
+    info = probe(out)
+    assert (info.width, info.height) == (101, 75)
+    assert next(read_frames(out)).shape == (75, 101, 3)
 
 
 def test_exception_mid_write_leaves_nothing(tmp_path, speech):

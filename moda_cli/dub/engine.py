@@ -148,7 +148,13 @@ def _render(
     total = len(plan.source_index)
     with (
         output_audio(job, info, total / float(info.fps)) as audio,
-        VideoWriter(job.output, settings=settings, audio=audio, expected_frames=total) as writer,
+        VideoWriter(
+            job.output,
+            settings=settings,
+            audio=audio,
+            expected_frames=total,
+            crop_to=(info.width, info.height),  # an odd size kept, not padded
+        ) as writer,
     ):
         for k, frame in enumerate(read_frames_at(info, plan.source_index)):
             writer.write_yuv(_dubbed_frame(plan, library, k, frame))

@@ -2,9 +2,11 @@
 how a finished file is checked.
 
 The writer hands ffmpeg yuv420p frames (BT.709, tagged) and the speech file; a format
-adds the output side of the command. ``video.format`` in the presets and ``--format``
-choose among the names in ``OUTPUT_FORMATS``; a new format is one ``OutputFormat``
-registered there. Importing this module starts no ffmpeg and loads no numpy.
+adds the output side of the command, for the size the file keeps (odd sides included:
+a dub keeps its source's size, see ``VideoWriter``'s ``crop_to``). ``video.format`` in
+the presets and ``--format`` choose among the names in ``OUTPUT_FORMATS``; a new format
+is one ``OutputFormat`` registered there. Importing this module starts no ffmpeg and
+loads no numpy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from .settings import VideoSettings
 
 SMALL_FRAME_PIXELS = 1024 * 1024
+VP9_CRF_OFFSET = 6  # VP9 at CRF c + 6 gave x264's PSNR at c on camera grain (README)
 
 
 class OutputFormat(Protocol):
@@ -56,9 +59,49 @@ def x264_threads(width: int, height: int) -> list[str]:
     return []
 
 
+def vp9_args(settings: VideoSettings) -> list[str]:
+    """VP9 (profile 0: yuv420p) for a frame with an odd side, which H.264 cannot store.
+
+    H.264 and HEVC crop a 4:2:0 picture only by whole chroma samples (2 pixels), so an odd
+    side needs their 4:4:4 profiles (which Firefox, Safari, Windows' and phones' hardware
+    decoders do not play) or another codec. VP9 stores any size in 4:2:0 and plays in
+    Chrome, Firefox and Edge, on Android and Windows 10+, in VLC and mpv (Apple's players
+    vary with the version).
+    Real-time mode at speed 7 costs about x264 veryfast's CPU (README, "Dubbing a video").
+    """
+    return [
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "7",
+        "-row-mt",
+        "1",
+        "-crf",
+        str(min(settings.crf + VP9_CRF_OFFSET, 63)),
+        "-b:v",
+        "0",
+    ]
+
+
+def x264_args(settings: VideoSettings, size: tuple[int, int]) -> list[str]:
+    """x264 at the preset's crf and speed."""
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        settings.encoder_preset,
+        "-crf",
+        str(settings.crf),
+        *x264_threads(*size),
+    ]
+
+
 @dataclass(frozen=True)
 class H264Aac:
-    """H.264 (x264 at the preset's crf and speed) with AAC speech, in ``muxer``'s container."""
+    """H.264 (x264; VP9 for a size with an odd side) with AAC speech, in ``muxer``'s
+    container."""
 
     extension: str
     muxer: str  # ffmpeg's name of the container: -f MUXER
@@ -66,15 +109,8 @@ class H264Aac:
 
     def output_args(self, settings: VideoSettings, size: tuple[int, int], audio: bool) -> list[str]:
         s = settings
-        args = [
-            "-c:v",
-            "libx264",
-            "-preset",
-            s.encoder_preset,
-            "-crf",
-            str(s.crf),
-            *x264_threads(*size),
-        ]
+        odd = size[0] % 2 or size[1] % 2
+        args = vp9_args(s) if odd else x264_args(s, size)
         if audio:
             # FFmpeg's fast AAC coder: 0.29 s of CPU per minute of speech instead of the
             # default two-loop search's 0.69, and no worse at this bitrate (SNR of 60 s of

@@ -87,6 +87,10 @@ class VideoWriter:
     muxed in whole, so the caller writes ``num_video_frames(duration, fps)`` frames for the
     two to agree within one frame. ``expected_frames``, if given, is checked at close: a
     short clip is an error, not a silently truncated video.
+
+    Frames with an odd side are padded to even (yuv420p needs it) and so encoded, one row
+    or column larger, unless ``crop_to`` (width, height) names the size to keep: ffmpeg
+    then crops the padding off before the format's encoder, which holds odd sides.
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class VideoWriter:
         expected_frames: int | None = None,
         queue_frames: int = 4,
         background: np.ndarray | None = None,
+        crop_to: tuple[int, int] | None = None,
     ):
         self.output = Path(output)
         self.settings = settings or VideoSettings()
@@ -107,6 +112,7 @@ class VideoWriter:
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the frames given
         self._tmp = temp_path_for(self.output)
+        self.crop_to = crop_to
         self.background = None if background is None else _checked_rgb(background)
         if self.background is not None:
             self.size = (self.background.shape[1], self.background.shape[0])
@@ -147,7 +153,10 @@ class VideoWriter:
         if self.audio is not None:
             cmd += ["-i", ffmpeg_path_arg(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
         cmd += color
-        cmd += self.format.output_args(s, (width, height), audio=self.audio is not None)
+        size = self.crop_to or (width, height)
+        if size != (width, height):
+            cmd += ["-vf", f"crop={size[0]}:{size[1]}:0:0:exact=1"]  # exact: odd sides kept
+        cmd += self.format.output_args(s, size, audio=self.audio is not None)
         return [*cmd, ffmpeg_path_arg(self._tmp)]
 
     def _start(self, width: int, height: int) -> None:
