@@ -154,15 +154,18 @@ class FaceTracker:
         right, bottom = min(max(x0 + side, 0), w), min(max(y0 + side, 0), h)
         if right <= left or bottom <= top:
             return None
-        roi = rgb_box(frame, left, top, right, bottom)
-        if roi.shape[:2] != (side, side):  # past the frame's edge: replicate its border
+        crop = (CROP_SIZE, CROP_SIZE)
+        if right - left == bottom - top == side:  # inside the frame: resized before RGB
+            result = self._mesh.process(rgb_box(frame, left, top, right, bottom, crop))
+        else:  # past the frame's edge: its border replicated
+            roi = rgb_box(frame, left, top, right, bottom)
             top, left = max(-y0, 0), max(-x0, 0)
             bottom, right = side - top - roi.shape[0], side - left - roi.shape[1]
             if min(bottom, right) < 0:
                 return None
             roi = cv2.copyMakeBorder(roi, top, bottom, left, right, cv2.BORDER_REPLICATE)
-        shrink = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
-        result = self._mesh.process(cv2.resize(roi, (CROP_SIZE, CROP_SIZE), interpolation=shrink))
+            shrink = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
+            result = self._mesh.process(cv2.resize(roi, crop, interpolation=shrink))
         if not result.multi_face_landmarks:
             return None
         found = result.multi_face_landmarks[0].landmark[: lm.NUM_MESH_POINTS]

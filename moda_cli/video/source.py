@@ -26,7 +26,14 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..ffmpeg import MediaInfo, count_video_frames, ffmpeg_blocks, ffmpeg_path_arg, probe
+from ..ffmpeg import (
+    MediaInfo,
+    count_video_frames,
+    ffmpeg_blocks,
+    ffmpeg_fill,
+    ffmpeg_path_arg,
+    probe,
+)
 from ..machine import small_machine
 from .writer import fps_fraction
 from .yuv import _YCBCR_ROWS, Yuv420Frame
@@ -101,18 +108,11 @@ def probe_video(path: str | Path) -> VideoInfo:
     return VideoInfo(path, info.width, info.height, rate, frames, info.has_audio)
 
 
-def read_video(
-    info: VideoInfo,
-    size: tuple[int, int] | None = None,
-    start: int = 0,
-    pix_fmt: PixelFormat = "rgb24",
-) -> Iterator[np.ndarray]:
-    """The video's frames from frame ``start`` on, (H, W, 3) uint8 RGB read-only arrays,
-    one at a time, at ``info.fps``; ``size`` = (width, height) rescales. With ``pix_fmt``
-    "yuv420p" see ``read_yuv``.
-
-    Stopping early stops ffmpeg. FFmpegError names the file if decoding fails.
-    """
+def _decode_args(
+    info: VideoInfo, size: tuple[int, int] | None, start: int, pix_fmt: PixelFormat
+) -> tuple[list[str], int, int]:
+    """ffmpeg's arguments to decode ``info`` from frame ``start`` at ``size`` in
+    ``pix_fmt`` to pipe:1, and the frames' width and height (even for yuv420p)."""
     w, h = size or (info.width, info.height)
     rate = f"{info.fps.numerator}/{info.fps.denominator}"
     # One decoding thread on a small machine: the frame threads' own work cost 10% more
@@ -134,34 +134,56 @@ def read_video(
             )
             w, h = w + w % 2, h + h % 2
     args += ["-vf", ",".join(filters)] if filters else []
-    shape = (h, w, 3) if pix_fmt == "rgb24" else (w * h * 3 // 2,)
-    args += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"]
-    frame_bytes = int(np.prod(shape))
-    with closing(ffmpeg_blocks(args, frame_bytes, path=info.path)) as blocks:
+    return [*args, "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"], w, h
+
+
+def read_video(
+    info: VideoInfo, size: tuple[int, int] | None = None, start: int = 0
+) -> Iterator[np.ndarray]:
+    """The video's frames from frame ``start`` on, (H, W, 3) uint8 RGB read-only arrays,
+    one at a time, at ``info.fps``; ``size`` = (width, height) rescales.
+
+    Stopping early stops ffmpeg. FFmpegError names the file if decoding fails.
+    """
+    args, w, h = _decode_args(info, size, start, "rgb24")
+    with closing(ffmpeg_blocks(args, w * h * 3, path=info.path)) as blocks:
         for block in blocks:
-            if len(block) == frame_bytes:
-                yield np.frombuffer(block, np.uint8).reshape(shape)
+            if len(block) == w * h * 3:
+                yield np.frombuffer(block, np.uint8).reshape(h, w, 3)
 
 
 def read_yuv(info: VideoInfo, start: int = 0) -> Iterator[Yuv420Frame]:
     """The video's frames from ``start`` on as writable yuv420p frames (a new one each,
-    the sides padded to even), at ``info.fps``."""
-    w, h = info.width + info.width % 2, info.height + info.height % 2
-    for data in read_video(info, start=start, pix_fmt="yuv420p"):
-        frame = Yuv420Frame(w, h)
-        frame.data[:] = data
-        yield frame
+    the sides padded to even), at ``info.fps``; ffmpeg writes straight into them."""
+    args, w, h = _decode_args(info, None, start, "yuv420p")
+    buffers = (np.empty(w * h * 3 // 2, np.uint8) for _ in itertools.count())
+    with closing(ffmpeg_fill(args, buffers, path=info.path)) as filled:
+        for data in filled:
+            yield Yuv420Frame(w, h, data)
 
 
-def rgb_box(frame: Yuv420Frame, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+def rgb_box(
+    frame: Yuv420Frame, x0: int, y0: int, x1: int, y1: int, size: tuple[int, int] | None = None
+) -> np.ndarray:
     """(y1 - y0, x1 - x0, 3) uint8 RGB of a box inside ``frame``: chroma repeated over its
     2x2 blocks, so ``Yuv420Frame.put_rgb`` of an unchanged box with even corners gives the
-    frame back (to a level of rounding)."""
+    frame back (to a level of rounding).
+
+    ``size`` (width, height): the box resized to it instead (area when shrinking, else
+    bilinear), in YUV before the conversion, so that only its pixels are converted (a
+    face tracked in 1080p: a box of 600 px or more for the mesh's 256 px).
+    """
+    if size is not None:
+        shrink = size[0] * size[1] < (x1 - x0) * (y1 - y0)
+        how = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        half = (slice(y0 // 2, (y1 + 1) // 2), slice(x0 // 2, (x1 + 1) // 2))
+        planes = [frame.y[y0:y1, x0:x1], frame.u[half], frame.v[half]]
+        ycbcr = cv2.merge([cv2.resize(c, size, interpolation=how) for c in planes])
+        return cv2.transform(ycbcr, _RGB_ROWS)
     ex0, ey0, ex1, ey1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
     u = frame.u[ey0 // 2 : ey1 // 2, ex0 // 2 : ex1 // 2]
     v = frame.v[ey0 // 2 : ey1 // 2, ex0 // 2 : ex1 // 2]
-    size = (ex1 - ex0, ey1 - ey0)
-    up = [cv2.resize(c, size, interpolation=cv2.INTER_NEAREST) for c in (u, v)]
+    up = [cv2.resize(c, (ex1 - ex0, ey1 - ey0), interpolation=cv2.INTER_NEAREST) for c in (u, v)]
     ycbcr = cv2.merge([np.ascontiguousarray(frame.y[ey0:ey1, ex0:ex1]), *up])
     rgb = cv2.transform(ycbcr, _RGB_ROWS)
     return np.ascontiguousarray(rgb[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0])

@@ -41,11 +41,15 @@ class Yuv420Frame:
     frame. Width and height must be even (4:2:0 halves both for the chroma planes).
     """
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, data: np.ndarray | None = None) -> None:
+        """A new frame, or one over ``data`` (uint8, width * height * 3 / 2, not copied)."""
         if width % 2 or height % 2:
             raise ValueError(f"yuv420p needs even sides, got {width}x{height}")
         self.width, self.height = width, height
-        self.data = np.empty(width * height * 3 // 2, np.uint8)
+        size = width * height * 3 // 2
+        self.data = np.empty(size, np.uint8) if data is None else data
+        if self.data.shape != (size,) or self.data.dtype != np.uint8:
+            raise ValueError(f"a {width}x{height} frame is {size} bytes, got {self.data.shape}")
         luma, chroma = width * height, (width // 2) * (height // 2)
         self.y = self.data[:luma].reshape(height, width)
         self.u = self.data[luma : luma + chroma].reshape(height // 2, width // 2)
