@@ -8,11 +8,12 @@ A job runs as numbered stages:
 
 1. check inputs: the video by its content (``video.source``), the audio's header, the
    output, before any model loads;
-2. audio: decoded and featurised at the motion model's own frame rate;
+2. audio: decoded (a file without speech fails here);
 3. track: the source decoded once (yuv420p, only the mesh's crop converted to RGB), the
    face followed frame by frame (``face.track``);
-   only the meshes are kept, and a few mouth crops for the mouth library. The motion
-   model loads in a thread meanwhile;
+   only the meshes are kept, and a few mouth crops for the mouth library. Meanwhile a
+   thread featurises the audio at the motion model's own frame rate and loads the
+   model (both import torch);
 4. plan: per shot, the source's own motion read back from its meshes (the face model
    run backwards, ``facemodel.inverse``); per frame, how much of the dub it takes (none
    without a usable face, ramped over ``RAMP_FRAMES`` at the edges of such spans); the

@@ -10,10 +10,11 @@ import numpy as np
 
 from ..audio.decode import load_audio
 from ..audio.features import num_video_frames
+from ..audio.types import Audio, AudioFeatures
 from ..errors import NoFaceFound
 from ..face.identity import identity_features
 from ..face.track import FaceTracker, FaceTrackFrames, TrackRecorder, smooth_points
-from ..motion.generator import MotionRequest
+from ..motion.generator import MotionGenerator, MotionRequest
 from ..motion.reference import ping_pong
 from ..pipeline import Engine, JobProgress, peak_rss_mb
 from ..pipeline.device import streaming_threads
@@ -60,13 +61,12 @@ class Dubber:
         with clock("check"):
             info = check_dub(job)
         with clock("audio"):
-            audio = load_audio(job.audio)
-            features = self.engine.features(audio, MOTION_FPS)
+            audio = load_audio(job.audio)  # an audio file without speech fails here
             audio_s = audio.duration_s
-            del audio
         with clock("track"), ThreadPoolExecutor(1, thread_name_prefix="moda-dub") as pool:
-            # The motion model loads beside the tracking pass.
-            loading = pool.submit(timed, self.engine.generator, job.preset.motion.generator)
+            # The audio's features and the motion model are made beside the tracking pass:
+            # both need torch, whose import alone is a second of CPU.
+            loading = pool.submit(timed, self._prepare, audio, job.preset.motion.generator)
             track, library = _track(info, notify)
             if not track.found.any():
                 raise NoFaceFound(
@@ -74,7 +74,8 @@ class Dubber:
                     path=job.video,
                     hint="give a video of a person facing the camera",
                 )
-            generator, clock.parts["load"] = loading.result()
+            (features, generator), clock.parts["load"] = loading.result()
+            del audio
         with clock("plan"):
             source = read_source(track)
             fps = float(info.fps)
@@ -118,6 +119,10 @@ class Dubber:
             shots=int(track.shots.max()) + 1,
             warnings=warnings,
         )
+
+    def _prepare(self, audio: Audio, generator: str) -> tuple[AudioFeatures, MotionGenerator]:
+        """2-3. The audio's features at the motion model's rate, and the motion model."""
+        return self.engine.features(audio, MOTION_FPS), self.engine.generator(generator)
 
 
 def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, MouthLibrary]:

@@ -31,7 +31,8 @@ class DubResult:
     audio_seconds: float
     stage_seconds: dict[str, float]
     # CPU seconds by where they went: "decode 1", "decode 2" (ffmpeg reading the source
-    # in the tracking and the render pass), "load" (the motion model), "track" (the mesh
+    # in the tracking and the render pass), "load" (torch, the audio's features and the
+    # motion model, made in a thread beside the tracking pass), "track" (the mesh
     # and mouth library, pass 1), "motion" (sampling), "render" (warp and mouth, pass 2),
     # "yuv" (the writer's conversion), "x264" (the encoder), "other" (checks, audio, plan)
     stage_cpu_seconds: dict[str, float]

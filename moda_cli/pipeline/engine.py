@@ -53,7 +53,10 @@ class Engine:
         self.options = options or EngineOptions()
         self.concurrent_jobs = concurrent_jobs
         ffmpeg_exe()  # fail before loading anything if ffmpeg is missing
-        self.device = resolve_device(self.options.device)
+        # "auto" waits for the first model: telling it imports torch (a second of CPU),
+        # which a dub's tracking pass then runs beside, in the model-loading thread.
+        auto = self.options.device == "auto"
+        self._device = None if auto else resolve_device(self.options.device)
         self._detector = make_detector(self.options.detector, self.options.insightface_root)
         self._lock = threading.Lock()  # the detectors are not thread-safe; each model loads once
         self._generators: dict[str, MotionGenerator] = {}
@@ -62,6 +65,13 @@ class Engine:
             from ..audio.whisper_encoder import WhisperEncoder
 
             self._whisper = WhisperEncoder(self.options.whisper_checkpoint, self.device)
+
+    @property
+    def device(self) -> str:
+        """The torch device the models run on (``EngineOptions.device``, "auto" resolved)."""
+        if self._device is None:
+            self._device = resolve_device("auto")
+        return self._device
 
     def generator(self, name: str) -> MotionGenerator:
         """The generator registered as ``name``, built on first use and kept."""
