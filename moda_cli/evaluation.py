@@ -30,7 +30,7 @@ from .face.identity import identity_features
 from .face.image_io import load_portrait
 from .face.measure import FaceMeasurements, FaceMeter
 from .face.types import Face, Portrait
-from .facemodel.params import NUM_PARAMS, index
+from .facemodel.core import NUM_CORE, core_index, lift
 from .motion.generator import MotionGenerator, MotionRequest
 from .motion.train.dataset import SplitData, load_split
 from .motion.train.visemes import LABEL_BILABIAL, LABEL_OPEN_VOWEL, LABEL_SILENCE
@@ -62,7 +62,7 @@ class Scores:
 
 def held_out_cases(data: SplitData, max_clips: int) -> list[EvalCase]:
     cases = []
-    jaw = index("jaw_open")
+    jaw = core_index("jaw_open")
     for c in range(min(max_clips, data.num_clips)):
         s, n = int(data.clip_start[c]), int(data.clip_len[c])
         mel = data.mel[s : s + n].astype(np.float32)
@@ -75,9 +75,9 @@ def held_out_cases(data: SplitData, max_clips: int) -> list[EvalCase]:
 
 def measured_gap(renderer: Renderer, meter_factory: Callable[[], FaceMeter], jaw: float) -> float:
     """Inner-lip gap the mesh measures on this portrait rendered with ``jaw_open = jaw``."""
-    row = np.zeros(NUM_PARAMS, np.float32)
-    row[index("jaw_open")] = jaw
-    frame = renderer.render(row)
+    core = np.zeros(NUM_CORE, np.float32)
+    core[core_index("jaw_open")] = jaw
+    frame = renderer.render(lift(core))
     return float(np.nanmean(meter_factory().measure_frames([frame] * 3).mouth_open))
 
 

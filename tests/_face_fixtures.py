@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from moda_cli.facemodel.core import NUM_CORE, core_index, lift
+
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "astronaut.png"
 CANVAS_SIZE = (1600, 1200)  # (w, h)
 CANVAS_OFFSET = (900, 500)  # where the face-sized patch is pasted (x, y)
@@ -26,3 +28,12 @@ def small_face_canvas() -> np.ndarray:
     x, y = CANVAS_OFFSET
     canvas[y : y + 256, x : x + 256] = small
     return canvas
+
+
+def params(**core: float) -> np.ndarray:
+    """(58,) joint row with the named core channels set (the rest 0), lifted as the
+    generators lift what they sample."""
+    p = np.zeros(NUM_CORE, np.float32)
+    for name, v in core.items():
+        p[core_index(name)] = v
+    return lift(p)

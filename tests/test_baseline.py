@@ -7,8 +7,9 @@ import pytest
 
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.face.identity import REFERENCE_IDENTITY
+from moda_cli.facemodel.core import core_index, lower
 from moda_cli.facemodel.emotions import EMOTIONS
-from moda_cli.facemodel.params import POSE_SLICE, index
+from moda_cli.facemodel.params import NUM_PARAMS, POSE_SLICE
 from moda_cli.motion import prior
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
@@ -28,16 +29,21 @@ def _features(seconds: float = 12.0, seed: int = 0) -> AudioFeatures:
     return AudioFeatures(mel=mel, envelope=env, fps=FPS, duration_s=seconds)
 
 
-def _run(seed: int = 1, feats: AudioFeatures | None = None, **settings) -> np.ndarray:
+def _generate(seed: int = 1, feats: AudioFeatures | None = None, **settings) -> np.ndarray:
     req = MotionRequest(feats or _features(), REFERENCE_IDENTITY, MotionSettings(**settings), seed)
     return BaselineGenerator().generate(req).params
 
 
+def _run(seed: int = 1, feats: AudioFeatures | None = None, **settings) -> np.ndarray:
+    """The baseline's motion read back in the core channels it samples."""
+    return lower(_generate(seed, feats, **settings))
+
+
 def test_shape_and_name():
     feats = _features()
-    out = _run(feats=feats)
+    out = _generate(feats=feats)
     assert BaselineGenerator.name == "baseline"
-    assert out.shape == (feats.num_frames, 17) and out.dtype == np.float32
+    assert out.shape == (feats.num_frames, NUM_PARAMS) and out.dtype == np.float32
     assert np.isfinite(out).all()
 
 
@@ -45,19 +51,22 @@ def test_deterministic_per_seed_and_seeds_differ():
     a, b, c = _run(seed=3), _run(seed=3), _run(seed=4)
     assert np.array_equal(a, b)
     assert not np.allclose(a[:, POSE_SLICE], c[:, POSE_SLICE])
-    blink = index("blink_left")
+    blink = core_index("blink_left")
     assert not np.array_equal(a[:, blink] > 0.5, c[:, blink] > 0.5)
 
 
 def test_jaw_follows_envelope_and_silence_closes():
     feats = _features()
-    jaw = _run(feats=feats)[:, index("jaw_open")]
+    jaw = _run(feats=feats)[:, core_index("jaw_open")]
     assert np.corrcoef(jaw, feats.envelope)[0, 1] > 0.9
     assert np.all(jaw[feats.envelope == 0] == 0)
 
 
 def test_lips_amplitude_scales_jaw():
-    small, big = _run(lips=0.5)[:, index("jaw_open")], _run(lips=1.5)[:, index("jaw_open")]
+    small, big = (
+        _run(lips=0.5)[:, core_index("jaw_open")],
+        _run(lips=1.5)[:, core_index("jaw_open")],
+    )
     assert big.max() > 1.8 * small.max()
 
 
@@ -71,7 +80,7 @@ def test_blink_rate_matches_setting(rate):
     counts = []
     for seed in range(6):
         feats = _features(60.0, seed)
-        blink = _run(seed=seed, feats=feats, blink_rate=rate)[:, index("blink_left")]
+        blink = _run(seed=seed, feats=feats, blink_rate=rate)[:, core_index("blink_left")]
         closed = blink > 0.5
         counts.append(int(np.sum(closed[1:] & ~closed[:-1]) + closed[0]))
     assert abs(np.mean(counts) - rate) < 0.25 * rate
@@ -80,10 +89,12 @@ def test_blink_rate_matches_setting(rate):
 
 def test_blink_rate_zero_and_both_eyes_together():
     out = _run(blink_rate=0.0)
-    assert np.all(out[:, index("blink_left")] == 0)
+    assert np.all(out[:, core_index("blink_left")] == 0)
     out = _run(blink_rate=30.0)
-    assert np.array_equal(out[:, index("blink_left")], out[:, index("blink_right")])
-    assert out[:, index("blink_left")].max() > 0.85  # a blink closes the eye fully on some frame
+    assert np.array_equal(out[:, core_index("blink_left")], out[:, core_index("blink_right")])
+    assert (
+        out[:, core_index("blink_left")].max() > 0.85
+    )  # a blink closes the eye fully on some frame
 
 
 def test_blink_refractory_gap():
@@ -93,8 +104,8 @@ def test_blink_refractory_gap():
 
 def test_head_amplitude_scales_and_rests_in_pauses():
     feats = _features(20.0)
-    lo = _run(head=0.5, feats=feats)[:, index("yaw")]
-    hi = _run(head=2.0, feats=feats)[:, index("yaw")]
+    lo = _run(head=0.5, feats=feats)[:, core_index("yaw")]
+    hi = _run(head=2.0, feats=feats)[:, core_index("yaw")]
     assert np.std(hi) > 3.0 * np.std(lo)
     n = int(60 * FPS)
     activity = np.zeros(n, bool)
@@ -112,11 +123,11 @@ def test_emotion_offsets(emotion):
     changed = np.abs(out.mean(0) - base.mean(0)) > 0.05
     assert changed.any() == (emotion != "neutral")
     if emotion == "happiness":
-        assert out[:, index("smile")].mean() > 0.5
+        assert out[:, core_index("smile")].mean() > 0.5
     if emotion == "sadness":
-        assert out[:, index("frown")].mean() > 0.3
+        assert out[:, core_index("frown")].mean() > 0.3
     if emotion == "surprise":
-        assert out[:, index("brow_raise")].mean() > 0.5
+        assert out[:, core_index("brow_raise")].mean() > 0.5
 
 
 def test_progress_called():

@@ -117,7 +117,7 @@ def test_the_model_learns_its_emotion_table_from_facemodel_alone():
 )
 def test_motion_learns_what_a_parameter_means_without_the_renderer(module):
     loaded = _imported_by(module)
-    assert "moda_cli.facemodel.params" in loaded
+    assert "moda_cli.facemodel.core" in loaded
     assert not {m for m in loaded if m.startswith("moda_cli.render")}
 
 

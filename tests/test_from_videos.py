@@ -20,7 +20,7 @@ from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features, num_video_frames
 from moda_cli.face.identity import IDENTITY_DIM, identity_features
 from moda_cli.face.image_io import load_portrait
-from moda_cli.facemodel.params import NUM_PARAMS, index
+from moda_cli.facemodel.core import NUM_CORE, core_index, lift, lower
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.train.dataset import load_split
@@ -35,12 +35,12 @@ BLINKS = (12, 40, 60)  # frames where the hand-made motion's eyes are shut
 
 def _hand_motion(num_frames: int) -> np.ndarray:
     t = np.arange(num_frames) / 25.0
-    m = np.zeros((num_frames, NUM_PARAMS), np.float32)
-    m[:, index("yaw")] = 8.0 * np.sin(2 * np.pi * t / 2.0)
-    m[:, index("jaw_open")] = np.clip(0.6 * np.sin(2 * np.pi * t / 0.8), 0.0, 1.0)
+    m = np.zeros((num_frames, NUM_CORE), np.float32)
+    m[:, core_index("yaw")] = 8.0 * np.sin(2 * np.pi * t / 2.0)
+    m[:, core_index("jaw_open")] = np.clip(0.6 * np.sin(2 * np.pi * t / 0.8), 0.0, 1.0)
     for b in BLINKS:
         for k, v in zip(range(b - 2, b + 3), (0.4, 0.9, 1.0, 0.8, 0.3), strict=True):
-            m[k, index("blink_left")] = m[k, index("blink_right")] = v
+            m[k, core_index("blink_left")] = m[k, core_index("blink_right")] = v
     return m
 
 
@@ -58,7 +58,8 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech: Path):
-    """(dataset folder, summary, hand motion at 25 fps, baseline motion at 30 fps, video folder)."""
+    """(dataset folder, summary, hand motion at 25 fps, baseline motion at 30 fps (both in
+    the core channels), video folder)."""
     videos = tmp_path_factory.mktemp("videos")
     preset = load_preset("natural", ["motion.generator=baseline"])
 
@@ -71,7 +72,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
     with VideoWriter(
         videos / "hand.mp4", settings=preset.video, audio=speech, expected_frames=len(hand)
     ) as w:
-        for row in hand:
+        for row in lift(hand):
             w.write(renderer.render(row))
 
     # 2. The engine with the baseline generator at 30 fps; its motion recomputed from the
@@ -82,7 +83,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
     request = MotionRequest(
         feats, identity_features(face.landmarks), preset30.motion, preset30.seed
     )
-    baseline = BaselineGenerator().generate(request).params
+    baseline = lower(BaselineGenerator().generate(request).params)
 
     # 3. What a user's folder also holds: a broken file, a silent video, one without a face,
     # other files.
@@ -143,7 +144,7 @@ def test_dataset_reads_back_with_consistent_shapes(built):
         n = len(d.labels)
         total += n
         assert d.mel.shape == (n, 4, 80) and d.mel.dtype == np.float16
-        assert d.motion.shape == (n, NUM_PARAMS) and np.isfinite(d.motion).all()
+        assert d.motion.shape == (n, NUM_CORE) and np.isfinite(d.motion).all()
         assert d.envelope.shape == (n,) and d.labels.dtype == np.int8
         assert (
             set(np.unique(d.labels)) <= {0, 3} and (d.labels == 3).any() and (d.labels == 0).any()
@@ -163,16 +164,16 @@ def test_dataset_reads_back_with_consistent_shapes(built):
 def test_hand_motion_is_recovered(built):
     data_dir, _, hand, _, _ = built
     got = _clip_motion(data_dir, "hand.mp4")
-    jaw_true, jaw = hand[:, index("jaw_open")], got[:, index("jaw_open")]
+    jaw_true, jaw = hand[:, core_index("jaw_open")], got[:, core_index("jaw_open")]
     assert np.corrcoef(jaw_true, jaw)[0, 1] > 0.8
     assert jaw[jaw_true == 0].mean() < 0.08 and jaw[jaw_true > 0.45].mean() > 0.25
-    yaw_true, yaw = hand[:, index("yaw")], got[:, index("yaw")]
+    yaw_true, yaw = hand[:, core_index("yaw")], got[:, core_index("yaw")]
     assert np.corrcoef(yaw_true, yaw)[0, 1] > 0.9
     # The renderer keeps only part of the face's depth when it turns it (ROTATION_RELIEF),
     # so the mesh sees a smaller turn than was asked for: about 0.4 x here.
     gain = np.polyfit(yaw_true, yaw, 1)[0]
     assert 0.25 < gain < 1.3
-    blink = got[:, [index("blink_left"), index("blink_right")]].mean(axis=1)
+    blink = got[:, [core_index("blink_left"), core_index("blink_right")]].mean(axis=1)
     for b in BLINKS:
         assert blink[b - 1 : b + 2].max() > 0.5, f"blink at frame {b} not found"
     far = np.ones(len(blink), bool)
@@ -181,7 +182,7 @@ def test_hand_motion_is_recovered(built):
     assert blink[far].max() < 0.3
     # Nothing else was rendered: the relative channels stay small.
     for name in ("pitch", "roll", "lip_press", "lip_tuck", "smile", "brow_raise"):
-        assert np.abs(got[:, index(name)]).mean() < 0.15 * (
+        assert np.abs(got[:, core_index(name)]).mean() < 0.15 * (
             10.0 if name in ("pitch", "roll") else 1.0
         ), name
 
@@ -192,5 +193,5 @@ def test_engine_video_jaw_follows_the_baseline(built):
     # The 30 fps truth at the 25 fps frames extraction picked (nearest frame).
     pick = np.minimum(np.floor(np.arange(len(got)) * 30 / 25 + 0.5).astype(int), len(baseline) - 1)
     truth = baseline[pick]
-    r = np.corrcoef(truth[:, index("jaw_open")], got[:, index("jaw_open")])[0, 1]
+    r = np.corrcoef(truth[:, core_index("jaw_open")], got[:, core_index("jaw_open")])[0, 1]
     assert r > 0.7, f"jaw correlation {r:.2f}"

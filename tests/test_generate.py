@@ -7,7 +7,8 @@ from _models import TINY
 
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
-from moda_cli.facemodel.params import HIGH, LOW, POSE_SLICE, index
+from moda_cli.facemodel.core import core_index, lower
+from moda_cli.facemodel.params import HIGH, LOW, NUM_PARAMS, POSE_SLICE, index
 from moda_cli.motion.checkpoint import save_checkpoint
 from moda_cli.motion.finish import FinishPlan, finish
 from moda_cli.motion.generate import LearnedGenerator, plan_windows
@@ -26,7 +27,7 @@ def checkpoint(tmp_path_factory):
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
     mean = np.zeros(17, np.float32)
-    mean[index("jaw_open")] = 0.3
+    mean[core_index("jaw_open")] = 0.3
     std = np.full(17, 0.2, np.float32)
     std[:3] = 3.0
     norm = Normalization(
@@ -63,7 +64,7 @@ def request(frames, seed=42, **settings):
 @pytest.mark.parametrize("frames", [1, 23, 24, 25, 79, 80, 81, 200, 1000])
 def test_output_length_is_exact(gen, frames):
     seq = gen.generate(request(frames))
-    assert seq.params.shape == (frames, 17) and seq.fps == 25.0
+    assert seq.params.shape == (frames, NUM_PARAMS) and seq.fps == 25.0
     assert np.all(np.isfinite(seq.params))
     assert np.all(seq.params >= LOW) and np.all(seq.params <= HIGH)
 
@@ -81,7 +82,7 @@ def test_settings_change_motion(gen):
     still = gen.generate(request(120, head=0.0)).params
     assert np.all(still[:, POSE_SLICE] == 0.0)
     no_lips = gen.generate(request(120, lips=0.0)).params
-    assert np.all(no_lips[:, index("jaw_open")] == 0.0)
+    assert np.all(no_lips[:, index("jawOpen")] == 0.0)
     for kw in ({"emotion": "happiness"}, {"guidance": 2.0}, {"solver": "heun"}, {"head": 2.5}):
         assert np.abs(gen.generate(request(120, **kw)).params - base).max() > 1e-4, kw
 
@@ -117,20 +118,24 @@ def test_moving_average_and_stats():
     np.testing.assert_allclose(moving_average(x, 3)[1:-1, 0], x[1:-1, 0])
     assert moving_average(x, 1) is x
     m = np.zeros((250, 17), np.float32)
-    m[100:104, index("blink_left")] = 1.0
-    m[200:203, index("blink_right")] = 1.0
+    m[100:104, core_index("blink_left")] = 1.0
+    m[200:203, core_index("blink_right")] = 1.0
     m[:, 1] = np.tile([-2.0, 2.0], 125)
     s = motion_stats(m, 25.0)
     assert s[2] == pytest.approx(2 / (10 / 60))  # 2 blinks in 10 s
     assert s[0] == pytest.approx(2.0 / 3)
 
 
+_BLINKS = [index("eyeBlinkLeft"), index("eyeBlinkRight")]
+
+
 def _with_blinks(motion: np.ndarray, peaks: dict[int, tuple[float, float]]) -> np.ndarray:
-    """The model's kind of blinks: one-frame peaks, each eye its own height."""
+    """(T, 58) lifted motion with the model's kind of blinks: one-frame peaks, each eye its
+    own height."""
     out = motion.copy()
-    out[:, [index("blink_left"), index("blink_right")]] = 0.02
+    out[:, _BLINKS] = 0.02
     for frame, (left, right) in peaks.items():
-        out[frame, [index("blink_left"), index("blink_right")]] = left, right
+        out[frame, _BLINKS] = left, right
     return out
 
 
@@ -140,7 +145,7 @@ def test_finishing_in_chunks_equals_finishing_at_once(smoothing):
     that straddle a cut included."""
     rng = np.random.default_rng(smoothing)
     peaks = {2: (0.9, 0.8), 30: (0.7, 0.1), 52: (0.6, 0.6), 57: (0.9, 0.9), 95: (1.0, 0.9)}
-    motion = _with_blinks(rng.normal(0, 0.6, (97, 17)).astype(np.float32), peaks)
+    motion = _with_blinks(rng.normal(0, 0.6, (97, NUM_PARAMS)).astype(np.float32), peaks)
     plan = FinishPlan(smoothing, 25.0, blink_gap=8, fill=30)  # frames 60-89 get a blink
     whole = finish(motion, 0, len(motion), plan)
     random_cuts = sorted(rng.choice(np.arange(1, 97), 6, replace=False))
@@ -161,11 +166,11 @@ def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
     and moving for about a third of a second; a weaker peak close to a stronger one and a
     peak under the threshold are no blinks; a rate of 0 asks for none."""
     motion = _with_blinks(
-        np.zeros((120, 17), np.float32),
+        np.zeros((120, NUM_PARAMS), np.float32),
         {10: (0.9, 0.1), 50: (0.5, 0.6), 54: (0.3, 0.3), 90: (0.3, 0.2)},
     )
     out = finish(motion, 0, 120, FinishPlan(3, 25.0, blink_gap=8, fill=200))
-    left, right = out[:, index("blink_left")], out[:, index("blink_right")]
+    left, right = out[:, _BLINKS[0]], out[:, _BLINKS[1]]
     np.testing.assert_array_equal(left, right)
     shut = left > 0.9
     assert shut[10:12].all() and shut[50:52].all()
@@ -173,15 +178,17 @@ def test_model_blinks_are_redrawn_with_both_lids_and_a_persons_shape():
     assert set(moving) <= set(range(7, 18)) | set(range(47, 58))  # two blinks, ~0.3 s each
     assert 7 <= int(np.sum(left[40:70] > 0.05)) <= 11
     none = finish(motion, 0, 120, FinishPlan.for_settings(MotionSettings(blink_rate=0.0), 25.0))
-    assert np.all(none[:, index("blink_left")] == 0)
+    assert np.all(none[:, _BLINKS] == 0)
 
 
 def test_a_quiet_model_still_blinks_once_a_stretch():
     """Stretches of ``fill`` frames without a model blink get one, where the model came
     closest, away from the model's own blinks; a short last stretch gets none."""
-    motion = _with_blinks(np.zeros((330, 17), np.float32), {20: (0.9, 0.9), 160: (0.3, 0.3)})
+    motion = _with_blinks(
+        np.zeros((330, NUM_PARAMS), np.float32), {20: (0.9, 0.9), 160: (0.3, 0.3)}
+    )
     plan = FinishPlan(3, 25.0, blink_gap=8, fill=100)
-    blink = finish(motion, 0, 330, plan)[:, index("blink_left")]
+    blink = finish(motion, 0, 330, plan)[:, _BLINKS[0]]
     shut = np.nonzero(blink > 0.9)[0]
     starts = shut[np.diff(np.concatenate([[-2], shut])) > 1]
     # 0-99: the model's own; 100-199: at its near-blink (0.3); 200-299: nothing stands out,
@@ -197,21 +204,21 @@ def test_stream_keeps_blinks_whole_across_window_boundaries(gen, monkeypatch):
     T, W, P = 200, TINY["window"], TINY["prev_frames"]
     finals = [s + W - P for s in plan_windows(T, W, P, 50)][:5]  # rows final after each window
     peaks = {f + d: (0.95, 0.85) for f, d in zip(finals, (-2, -1, 0, 1, 2), strict=True)}
-    model_rows = _with_blinks(np.zeros((T, 17), np.float32), peaks)
+    model_rows = _with_blinks(np.zeros((T, NUM_PARAMS), np.float32), peaks)
     handed = [0]  # rows post-processed so far: the stream hands them over in order
 
-    def postprocess(motion, settings, plan):
+    def postprocess(motion, settings, plan):  # core rows, which the stream lifts
         rows = model_rows[handed[0] : handed[0] + len(motion)]
         handed[0] += len(motion)
-        return rows
+        return lower(rows)
 
     monkeypatch.setattr(generate, "postprocess", postprocess)
     req = request(T, blink_rate=60.0)  # a gap of 9 frames: no peak here yields to another
     chunks = list(gen.stream(req))
-    streamed = np.concatenate(chunks)[:, index("blink_left")]
+    streamed = np.concatenate(chunks)[:, _BLINKS[0]]
     assert len(chunks) > 3
     plan = FinishPlan.for_settings(req.settings, 25.0)
-    np.testing.assert_allclose(streamed, finish(model_rows, 0, T, plan)[:, index("blink_left")])
+    np.testing.assert_allclose(streamed, finish(model_rows, 0, T, plan)[:, _BLINKS[0]])
     for frame in peaks:
         assert (streamed[frame : frame + 2] > 0.9).all(), frame
 

@@ -15,6 +15,7 @@ from test_generate import checkpoint, features, gen, request  # noqa: F401
 from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features
 from moda_cli.errors import InputError
+from moda_cli.facemodel.core import NUM_CORE, core_index, lift, lift_mask
 from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.batching import WindowBatcher
 from moda_cli.motion.generate import LearnedGenerator
@@ -23,7 +24,14 @@ from moda_cli.motion.reference import REFERENCE_NAMES, ping_pong
 from moda_cli.motion.sampling import get_solver, inpainting_velocity, time_grid
 from moda_cli.motion.settings import MotionSettings
 
-_COLS = [index(n) for n in REFERENCE_NAMES]
+_COLS = [core_index(n) for n in REFERENCE_NAMES]
+# The joint columns the reference's channels make, as the generators lift them.
+_JOINT_COLS = np.flatnonzero(lift_mask(np.isin(np.arange(NUM_CORE), _COLS)))
+
+
+def _as_given(given: GivenMotion) -> np.ndarray:
+    """(T, len(_JOINT_COLS)) the given channels lifted: what the output must hold."""
+    return lift(np.nan_to_num(given.values))[:, _JOINT_COLS]
 
 
 @pytest.mark.parametrize("solver", ["euler", "heun"])
@@ -64,15 +72,16 @@ def test_free_entries_react_to_the_given_ones():
 def _given(frames: int, seed: int = 0) -> GivenMotion:
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / 25.0
-    values = np.full((frames, NUM_PARAMS), np.nan, np.float32)
+    values = np.full((frames, NUM_CORE), np.nan, np.float32)
     values[:, _COLS] = 0.0
-    values[:, index("yaw")] = 12.0 * np.sin(2 * np.pi * t / 3.0)
-    values[:, index("pitch")] = 4.0 * np.cos(2 * np.pi * t / 2.3) + rng.normal(0, 0.2, frames)
-    values[:, index("tx")] = 0.03 * np.sin(2 * np.pi * t / 5.0)
+    values[:, core_index("yaw")] = 12.0 * np.sin(2 * np.pi * t / 3.0)
+    pitch = 4.0 * np.cos(2 * np.pi * t / 2.3) + rng.normal(0, 0.2, frames)
+    values[:, core_index("pitch")] = pitch
+    values[:, core_index("tx")] = 0.03 * np.sin(2 * np.pi * t / 5.0)
     for b in range(20, frames - 3, 90):
         for name in ("blink_left", "blink_right"):
-            values[b : b + 3, index(name)] = (0.6, 1.0, 0.5)
-    values[:, index("brow_raise")] = np.clip(np.sin(2 * np.pi * t / 4.0), 0.0, 1.0) * 0.5
+            values[b : b + 3, core_index(name)] = (0.6, 1.0, 0.5)
+    values[:, core_index("brow_raise")] = np.clip(np.sin(2 * np.pi * t / 4.0), 0.0, 1.0) * 0.5
     return GivenMotion(values)
 
 
@@ -84,20 +93,19 @@ def _with(req: MotionRequest, given: GivenMotion | None) -> MotionRequest:
 def test_given_channels_come_out_as_given_the_rest_is_sampled(gen, frames):  # noqa: F811
     given = _given(frames)
     out = gen.generate(_with(request(frames), given)).params
-    free = ~given.mask[0]
-    np.testing.assert_array_equal(out[:, _COLS], given.values[:, _COLS])
+    np.testing.assert_array_equal(out[:, _JOINT_COLS], _as_given(given))
     assert np.all(np.isfinite(out))
     if frames > 1:
-        assert out[:, free].std(axis=0).max() > 1e-3
+        assert np.delete(out, _JOINT_COLS, axis=1).std(axis=0).max() > 1e-3
 
 
 def test_nothing_given_is_the_plain_sampler_byte_for_byte(gen):  # noqa: F811
     plain = gen.generate(request(130)).params
-    empty = GivenMotion(np.full((130, NUM_PARAMS), np.nan, np.float32))
+    empty = GivenMotion(np.full((130, NUM_CORE), np.nan, np.float32))
     np.testing.assert_array_equal(gen.generate(_with(request(130), empty)).params, plain)
     # and with something given, the sampled channels change (the model reacts to them)
     given = gen.generate(_with(request(130), _given(130))).params
-    assert np.abs(given[:, index("jaw_open")] - plain[:, index("jaw_open")]).max() > 1e-4
+    assert np.abs(given[:, index("jawOpen")] - plain[:, index("jawOpen")]).max() > 1e-4
 
 
 def test_batched_windows_keep_their_own_given_channels(checkpoint, gen):  # noqa: F811
@@ -142,9 +150,9 @@ def test_the_shipped_model_still_moves_the_mouth_with_the_audio(speech_with_paus
     r = {}
     for name, g in (("free", None), ("given", given)):
         motion = model.generate(MotionRequest(feats, ident, settings, 3, g)).params
-        r[name] = np.corrcoef(motion[:, index("jaw_open")], feats.envelope)[0, 1]
+        r[name] = np.corrcoef(motion[:, index("jawOpen")], feats.envelope)[0, 1]
         if g is not None:
-            np.testing.assert_array_equal(motion[:, _COLS], given.values[:, _COLS])
+            np.testing.assert_array_equal(motion[:, _JOINT_COLS], _as_given(given))
     assert r["given"] > 0.35 and r["given"] > r["free"] - 0.1, r
 
 
@@ -154,6 +162,6 @@ def test_the_baseline_takes_given_channels_as_they_are():
     given = _given(120)
     plain = BaselineGenerator().generate(request(120)).params
     out = BaselineGenerator().generate(_with(request(120), given)).params
-    np.testing.assert_array_equal(out[:, _COLS], given.values[:, _COLS])
-    free = [c for c in range(NUM_PARAMS) if c not in _COLS]
+    np.testing.assert_array_equal(out[:, _JOINT_COLS], _as_given(given))
+    free = [c for c in range(NUM_PARAMS) if c not in _JOINT_COLS]
     np.testing.assert_array_equal(out[:, free], plain[:, free])

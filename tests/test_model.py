@@ -125,7 +125,7 @@ def test_backward_reaches_every_parameter():
 
 def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
     """A dataset in the train/dataset.py format where jaw_open = f(mel energy)."""
-    from moda_cli.facemodel.params import index
+    from moda_cli.facemodel.core import core_index
     from moda_cli.motion.train.dataset import FORMAT, FORMAT_VERSION
 
     rng = np.random.default_rng(seed)
@@ -148,8 +148,8 @@ def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
         )
         motion = np.zeros((n, 17), np.float32)
         motion[:, :3] = np.cumsum(rng.standard_normal((n, 3)) * 0.1, 0)  # drifting head
-        motion[:, index("jaw_open")] = 0.8 * env
-        motion[:, index("lip_press")] = (env < 0.05).astype(np.float32) * 0.5
+        motion[:, core_index("jaw_open")] = 0.8 * env
+        motion[:, core_index("lip_press")] = (env < 0.05).astype(np.float32) * 0.5
         np.savez(
             root / split / "shard_00000.npz",
             mel=mel,

@@ -20,7 +20,7 @@ from _media import speechlike, write_wav
 from typer.testing import CliRunner
 
 from moda_cli.cli import app
-from moda_cli.facemodel import arkit
+from moda_cli.facemodel import arkit, core
 from moda_cli.facemodel.params import HIGH, LOW, NUM_PARAMS, PARAM_NAMES, MotionSeq, index
 from moda_cli.ffmpeg import read_frames
 from moda_cli.motion.motionfile import read_motion, write_motion
@@ -64,23 +64,23 @@ def audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_wav(tmp_path_factory.mktemp("mf_audio") / "speech.wav", speechlike(SECONDS))
 
 
-def test_the_arkit_vocabulary_is_apples_and_maps_both_ways():
+def test_the_joint_space_is_apples_vocabulary_and_the_core_lifts_into_it():
     names = arkit.BLENDSHAPE_NAMES
-    assert len(names) == len(set(names)) == 52
+    assert len(names) == len(set(names)) == 52 and PARAM_NAMES[6:] == names
     assert names[:2] == ("eyeBlinkLeft", "eyeLookDownLeft") and names[-1] == "tongueOut"
     assert names[14:19] == ("jawForward", "jawLeft", "jawRight", "jawOpen", "mouthClose")
-    linked = {link.moda for link in arkit.LINKS}
-    assert linked == set(PARAM_NAMES[6:])  # every expression coefficient has its shapes
-    assert all(n in names for link in arkit.LINKS for n, _ in link.shapes)
-    assert len(arkit.NOT_RENDERED) == 52 - len(arkit.RENDERED) + 6  # the rest and the gaze
-    motion = _random_motion(40).params
-    view = arkit.to_arkit(motion)
-    assert view.blendshapes.min() >= 0 and view.blendshapes.max() <= 1
-    np.testing.assert_allclose(arkit.from_arkit(view), motion, atol=1e-5)
+    linked = {link.core for link in core.LINKS}
+    assert linked == set(core.CORE_EXPRESSION_NAMES)  # every core coefficient has its shapes
+    assert all(n in names for link in core.LINKS for n in link.shapes)
+    rng = np.random.default_rng(3)
+    motion = rng.uniform(core.CORE_LOW, core.CORE_HIGH, (40, core.NUM_CORE)).astype(np.float32)
+    joint = core.lift(motion)
+    assert joint[:, 6:].min() >= 0 and joint[:, 6:].max() <= 1
+    np.testing.assert_allclose(core.lower(joint), motion, atol=1e-5)
     # moda's widest speech opening is a third of ARKit's fully open jaw
-    speech = np.zeros((1, NUM_PARAMS), np.float32)
-    speech[0, index("jaw_open")] = speech[0, index("lip_press")] = 1.0
-    shapes = dict(zip(names, arkit.to_arkit(speech).blendshapes[0], strict=True))
+    speech = np.zeros(core.NUM_CORE, np.float32)
+    speech[core.core_index("jaw_open")] = speech[core.core_index("lip_press")] = 1.0
+    shapes = dict(zip(PARAM_NAMES, core.lift(speech), strict=True))
     assert shapes["jawOpen"] == pytest.approx(1 / 3) and shapes["mouthClose"] == shapes["jawOpen"]
 
 
@@ -104,6 +104,16 @@ def test_json_reads_back_bit_for_bit_and_csv_has_live_links_layout(tmp_path):
     np.testing.assert_allclose(
         back[:, rotations_and_expressions], motion.params[:, rotations_and_expressions], atol=1e-4
     )
+    # the eye angles come from the eyeLook shapes: looking out turns the left eye towards
+    # the image's right (positive yaw) and the right eye towards its left
+    table = list(csv.DictReader((tmp_path / "m.csv").read_text().splitlines()))
+    params = motion.params
+    out_in = params[:, index("eyeLookOutLeft")] - params[:, index("eyeLookInLeft")]
+    yaw = np.array([float(r["LeftEyeYaw"]) for r in table])
+    np.testing.assert_allclose(yaw, np.deg2rad(arkit.EYE_LOOK_DEG * out_in), atol=1e-5)
+    out_in = params[:, index("eyeLookOutRight")] - params[:, index("eyeLookInRight")]
+    yaw = np.array([float(r["RightEyeYaw"]) for r in table])
+    np.testing.assert_allclose(yaw, -np.deg2rad(arkit.EYE_LOOK_DEG * out_in), atol=1e-5)
 
 
 def test_timecodes_are_read_at_the_rate_the_frames_count_to(tmp_path):
@@ -115,22 +125,22 @@ def test_timecodes_are_read_at_the_rate_the_frames_count_to(tmp_path):
     (tmp_path / "take.csv").write_text("\n".join(lines))
     track = read_motion(tmp_path / "take.csv")
     np.testing.assert_allclose(track.times, np.arange(6) / 30)
-    np.testing.assert_allclose(track.params[:, index("jaw_open")], 3 * np.arange(27, 33) / 100,
+    np.testing.assert_allclose(track.params[:, index("jawOpen")], np.arange(27, 33) / 100,
                                rtol=1e-6)  # fmt: skip
     # resampled to 25 fps by time: frame k is at k / 25 s
-    rows = track.at_fps(25.0, 4)[:, index("jaw_open")]
-    np.testing.assert_allclose(rows, 3 * (0.27 + np.arange(4) * 30 / 25 / 100), rtol=1e-5)
+    rows = track.at_fps(25.0, 4)[:, index("jawOpen")]
+    np.testing.assert_allclose(rows, 0.27 + np.arange(4) * 30 / 25 / 100, rtol=1e-5)
 
 
 def _phone_csv(path: Path, seconds: float = SECONDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A hand-written Live Link Face CSV at 60 fps with a few columns in its own order:
-    two mouth openings, two blinks, the head turning right then left, and a cheek puff
+    two mouth openings, two blinks, the head turning right then left, and the tongue out
     (not rendered). Returns (times, JawOpen, HeadYaw in degrees)."""
     t = np.arange(int(seconds * PHONE_FPS)) / PHONE_FPS
     jaw = np.where(((t > 0.4) & (t < 0.9)) | ((t > 1.8) & (t < 2.4)), 0.3, 0.0)
     blink = np.where((np.abs(t - 1.3) < 0.06) | (np.abs(t - 2.7) < 0.06), 1.0, 0.0)
     yaw = np.deg2rad(18.0) * np.sin(2 * np.pi * t / SECONDS)
-    lines = ["Timecode,BlendShapeCount,EyeBlinkLeft,EyeBlinkRight,JawOpen,CheekPuff,HeadYaw"]
+    lines = ["Timecode,BlendShapeCount,EyeBlinkLeft,EyeBlinkRight,JawOpen,TongueOut,HeadYaw"]
     for k in range(len(t)):  # a take that starts at 14:03:52, frame 0
         s, f = divmod(k, PHONE_FPS)
         code = f"14:03:{52 + s:02d}:{f:02d}.{(k * 7) % 1000:03d}"  # sub-frames drift a little
@@ -140,7 +150,7 @@ def _phone_csv(path: Path, seconds: float = SECONDS) -> tuple[np.ndarray, np.nda
 
 
 def _measured(video: Path) -> np.ndarray:
-    """(T, 17) motion a fresh face mesh reads from ``video`` at 25 fps."""
+    """(T, 17) core motion a fresh face mesh reads from ``video`` at 25 fps."""
     from moda_cli.motion.train.from_videos import motion_from_track
     from moda_cli.motion.train.tracking import track_faces
 
@@ -167,29 +177,32 @@ def test_round_trip_gives_identical_frames_and_a_phone_csv_drives_the_face(
     first, second = _frames(sampled), _frames(played)
     assert len(first) == int(SECONDS * 25) and np.array_equal(first, second)
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "m.json").read_bytes()
-    assert np.ptp(read_motion(tmp_path / "m.json").params[:, index("jaw_open")]) > 0.2
+    assert (
+        np.ptp(read_motion(tmp_path / "m.json").params[:, index("jawOpen")]) > 0.2 * core.JAW_GAIN
+    )
 
     t, jaw, yaw = _phone_csv(tmp_path / "phone.csv")
     driven, written = tmp_path / "driven.mp4", tmp_path / "written.csv"
     args = ["render", small_portrait, audio, "-o", driven, "--motion-in", tmp_path / "phone.csv"]
     said = " ".join(_moda(*args, "--motion-out", written).split())  # the console wraps lines
-    assert "not rendered yet" in said and "cheekPuff" in said, said
-    # what the video cannot show is carried on to the file the render writes
+    assert "not rendered yet" in said and "tongueOut" in said, said
+    # what the video cannot show goes on to the file the render writes
     table = list(csv.DictReader(written.read_text().splitlines()))
-    assert len(table) == SECONDS * 25 and {r["CheekPuff"] for r in table} == {"0.200000"}
+    assert len(table) == SECONDS * 25 and {r["TongueOut"] for r in table} == {"0.200000"}
     jaw_written = np.array([float(r["JawOpen"]) for r in table])
     times = read_motion(tmp_path / "phone.csv").times  # with the timecodes' sub-frames
     np.testing.assert_allclose(jaw_written, np.interp(np.arange(75) / 25, times, jaw), atol=1e-5)
     seen = _measured(driven)
     frame_t = np.arange(len(seen)) / 25.0
     want_jaw, want_yaw = np.interp(frame_t, t, jaw), np.interp(frame_t, t, yaw)
-    r_jaw = np.corrcoef(seen[:, index("jaw_open")], want_jaw)[0, 1]
-    r_yaw = np.corrcoef(seen[:, index("yaw")], want_yaw)[0, 1]
+    jaw_open, yaw_col = core.core_index("jaw_open"), core.core_index("yaw")
+    r_jaw = np.corrcoef(seen[:, jaw_open], want_jaw)[0, 1]
+    r_yaw = np.corrcoef(seen[:, yaw_col], want_yaw)[0, 1]
     assert r_jaw > 0.8 and r_yaw > 0.8, (r_jaw, r_yaw)
-    opened = seen[want_jaw > 0.25, index("jaw_open")].mean()
-    closed = seen[want_jaw < 0.05, index("jaw_open")].mean()
+    opened = seen[want_jaw > 0.25, jaw_open].mean()
+    closed = seen[want_jaw < 0.05, jaw_open].mean()
     assert opened > closed + 0.3, (opened, closed)
-    assert np.sign(np.polyfit(want_yaw, seen[:, index("yaw")], 1)[0]) > 0
+    assert np.sign(np.polyfit(want_yaw, seen[:, yaw_col], 1)[0]) > 0
 
 
 BAD_FILES = {
@@ -199,7 +212,7 @@ BAD_FILES = {
     "typo.csv": ("Timecode,JawOpn\n00:00:00:00.000,0.1\n", "unknown column(s) JawOpn"),
     "degrees.csv": ("Timecode,HeadYaw\n00:00:00:00.000,25\n", "radians"),
     "short_row.json": (
-        '{"format": "moda-motion", "version": 1, "fps": 25, "channels": '
+        '{"format": "moda-motion", "version": 2, "fps": 25, "channels": '
         f'{list(PARAM_NAMES)}, "motion": [[0, 1]]}}'.replace("'", '"'),
         "motion row 1",
     ),

@@ -11,14 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _face_fixtures import SAMPLE, astronaut
+from _face_fixtures import SAMPLE, astronaut, params
 
 from moda_cli.face import landmarks as lm
 from moda_cli.face.appearance import blur_sigma
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.render.mouth import paint_mouth
 from moda_cli.render.mouth_source import analyse_mouth
 from moda_cli.render.renderer import Renderer
@@ -26,13 +25,6 @@ from moda_cli.render.settings import RenderSettings
 
 LUMA = np.array([0.299, 0.587, 0.114])
 CLOSED_BOX = (160, 35, 320)  # x, y, side of a closed-mouth face in t1.jpg
-
-
-def params(**values: float) -> np.ndarray:
-    p = np.zeros(NUM_PARAMS, np.float32)
-    for name, v in values.items():
-        p[index(name)] = v
-    return p
 
 
 def renderer_for(detector: FaceDetector, image: np.ndarray, **settings: object) -> Renderer:

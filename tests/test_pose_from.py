@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from moda_cli.cli import app
 from moda_cli.face.image_io import load_portrait
-from moda_cli.facemodel.params import NUM_PARAMS, index
+from moda_cli.facemodel.core import NUM_CORE, core_index, lift
 from moda_cli.motion.reference import ping_pong
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset
@@ -35,14 +35,14 @@ BLINKS_S = (0.6, 1.9, 3.2)  # when the reference's eyes shut
 
 def _reference_motion(frames: int, fps: float) -> np.ndarray:
     t = np.arange(frames) / fps
-    m = np.zeros((frames, NUM_PARAMS), np.float32)
-    m[:, index("yaw")] = 15.0 * np.sin(2 * np.pi * t / 2.7)
-    m[:, index("pitch")] = 12.0 * np.sin(2 * np.pi * t / 1.9 + 1.0)
-    m[:, index("jaw_open")] = np.clip(0.5 * np.sin(2 * np.pi * t / 0.37), 0.0, 1.0)
+    m = np.zeros((frames, NUM_CORE), np.float32)
+    m[:, core_index("yaw")] = 15.0 * np.sin(2 * np.pi * t / 2.7)
+    m[:, core_index("pitch")] = 12.0 * np.sin(2 * np.pi * t / 1.9 + 1.0)
+    m[:, core_index("jaw_open")] = np.clip(0.5 * np.sin(2 * np.pi * t / 0.37), 0.0, 1.0)
     for b in BLINKS_S:
         k = int(round(b * fps))
         for j, v in zip(range(k - 2, k + 3), (0.4, 0.9, 1.0, 0.8, 0.3), strict=True):
-            m[j, index("blink_left")] = m[j, index("blink_right")] = v
+            m[j, core_index("blink_left")] = m[j, core_index("blink_right")] = v
     return m
 
 
@@ -53,7 +53,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path) ->
     preset = load_preset("natural", [f"video.fps={REF_FPS}"])
     face = Engine().load_face(Job(small_portrait, tone, folder / "x.mp4", preset))[1]
     renderer = Renderer(load_portrait(small_portrait), face, preset.render)
-    motion = _reference_motion(int(REF_SECONDS * REF_FPS), REF_FPS)
+    motion = lift(_reference_motion(int(REF_SECONDS * REF_FPS), REF_FPS))
     path = folder / "reference.mp4"
     with VideoWriter(path, settings=preset.video, audio=tone, expected_frames=len(motion)) as w:
         for row in motion:
@@ -86,7 +86,7 @@ def driven(tmp_path_factory, reference, portrait, speech_with_pause) -> Path:
 
 
 def _measured(video: Path) -> np.ndarray:
-    """(T, 17) motion a fresh face mesh reads from ``video`` at 25 fps."""
+    """(T, 17) core motion a fresh face mesh reads from ``video`` at 25 fps."""
     from moda_cli.motion.train.from_videos import motion_from_track
     from moda_cli.motion.train.tracking import track_faces
 
@@ -94,7 +94,7 @@ def _measured(video: Path) -> np.ndarray:
 
 
 def _blink_onsets(m: np.ndarray) -> np.ndarray:
-    shut = m[:, [index("blink_left"), index("blink_right")]].mean(axis=1) > 0.5
+    shut = m[:, [core_index("blink_left"), core_index("blink_right")]].mean(axis=1) > 0.5
     return np.nonzero(shut[1:] & ~shut[:-1])[0] + 1
 
 
@@ -105,7 +105,7 @@ def test_head_and_blinks_follow_the_reference_mouth_follows_the_audio(
     assert len(out) > 1.3 * len(ref)  # the audio outlasts the reference: it played back
     aligned = ref[ping_pong(len(out), len(ref))]
     for name in ("yaw", "pitch"):
-        r = np.corrcoef(aligned[:, index(name)], out[:, index(name)])[0, 1]
+        r = np.corrcoef(aligned[:, core_index(name)], out[:, core_index(name)])[0, 1]
         assert r > 0.8, (name, r)
     want, got = _blink_onsets(aligned), _blink_onsets(out)
     assert len(want) >= 4 and len(got) == len(want), (want, got)

@@ -6,22 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, small_face_canvas
+from _face_fixtures import CANVAS_SIZE, SAMPLE, astronaut, params, small_face_canvas
 
 from moda_cli.face import landmarks as lm
 from moda_cli.face.detect import FaceDetector
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
-from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.render.renderer import Renderer
 from moda_cli.render.settings import RenderSettings
-
-
-def params(**values: float) -> np.ndarray:
-    p = np.zeros(NUM_PARAMS, np.float32)
-    for name, v in values.items():
-        p[index(name)] = v
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +53,7 @@ def test_output_sizes(detector, renderer):
 
 
 def test_bad_param_shape(renderer):
-    with pytest.raises(ValueError, match="17"):
+    with pytest.raises(ValueError, match="58"):
         renderer.render(np.zeros(5, np.float32))
 
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _face_fixtures import astronaut
+from _face_fixtures import astronaut, params
 
 from moda_cli.face import landmarks as lm
 from moda_cli.face.detect import FaceDetector, crop_image
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.segment import person_mask
 from moda_cli.face.types import Portrait
-from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.ffmpeg import read_frames
 from moda_cli.qc.background import scene_of, scene_psnr, still_psnr
 from moda_cli.render.renderer import Renderer
@@ -31,13 +30,6 @@ from moda_cli.video.settings import VideoSettings
 from moda_cli.video.writer import VideoWriter
 
 FRAMES = 25
-
-
-def params(**values: float) -> np.ndarray:
-    p = np.zeros(NUM_PARAMS, np.float32)
-    for name, v in values.items():
-        p[index(name)] = v
-    return p
 
 
 def head_motion(frames: int = FRAMES) -> np.ndarray:

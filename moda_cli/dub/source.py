@@ -11,8 +11,8 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.track import FaceTrackFrames
 from ..facemodel.basis import face_frame
+from ..facemodel.core import LIP_NAMES, NUM_CORE, core_indices
 from ..facemodel.inverse import invert_meshes
-from ..facemodel.params import LIP_NAMES, NUM_PARAMS, indices
 from ..motion.smoothing import moving_average
 from ..render.dub import ShotMouth, shot_mouth
 
@@ -24,7 +24,7 @@ MAX_TURN_DEG = 60.0  # faces turned further from the camera (a profile) pass thr
 # 0.6-7.9 on paler ones, where a hand could not be told from the lips).
 CLEAR_REDNESS, COVERED_SHARE = 8.0, 0.3
 INVERT_BLOCK = 1800  # frames read back at once (a minute at 30 fps: ~60 MB of float64 meshes)
-LIPS = np.array(indices(LIP_NAMES))  # the motion's mouth channels, all a dub uses
+LIPS = np.array(core_indices(LIP_NAMES))  # the core's mouth channels, all a dub uses
 
 
 @dataclass
@@ -32,7 +32,7 @@ class SourceMotion:
     """4. The source read back, per source frame (T)."""
 
     track: FaceTrackFrames  # its meshes and shots
-    motion: np.ndarray  # (T, 17) its own motion (NaN without a usable face), lips smoothed
+    motion: np.ndarray  # (T, 17) its own core motion (NaN without a usable face), lips smoothed
     weight: np.ndarray  # (T,) 0..1 share of the dub each frame takes
     mouths: list[ShotMouth]  # blendshapes per block of a shot with a usable face
     block_of: np.ndarray  # (T,) each frame's block in ``mouths`` (-1: none)
@@ -83,7 +83,7 @@ def read_source(track: FaceTrackFrames) -> SourceMotion:
     of INVERT_BLOCK frames, so that the inversion's arrays stay small), and the mouth
     blendshapes built on each block's most neutral face."""
     ok = usable(track)
-    motion = np.full((len(track), NUM_PARAMS), np.nan, np.float32)
+    motion = np.full((len(track), NUM_CORE), np.nan, np.float32)
     mouths: list[ShotMouth] = []
     block_of = np.full(len(track), -1, np.int32)
     reference = track.points[int(np.argmax(track.found))]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import temp_path_for
-from ..facemodel.params import LIP_NAMES
+from ..facemodel.core import LIP_NAMES, lower
 from ..ffmpeg import ffmpeg_path_arg, probe, run_ffmpeg
 from ..motion.generator import GivenMotion
 from ..video.source import VideoInfo
@@ -38,8 +38,8 @@ def given_motion(
 
 class GeneratedLips:
     """The generated mouth at the output's frames, read from the motion model's chunks
-    (MOTION_FPS rows, in order) as they come, so rendering starts with the first window;
-    closed after the audio."""
+    (MOTION_FPS rows of joint motion, in order, lowered to the core's lips) as they come,
+    so rendering starts with the first window; closed after the audio."""
 
     def __init__(self, chunks: Iterator[np.ndarray], fps: float, audio_s: float) -> None:
         self._chunks, self._fps, self._audio_s = chunks, fps, audio_s
@@ -59,7 +59,7 @@ class GeneratedLips:
             if chunk is None:
                 self._done = True
                 break
-            self._rows.append(np.asarray(chunk)[:, LIPS])
+            self._rows.append(lower(chunk)[:, LIPS])
             self._have += len(chunk)
         lips = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
         self._rows = [lips]

@@ -1,15 +1,18 @@
 """The face contract, owned once: what the generator writes and the renderer reads.
 
-* ``params``     the motion parameters: names, units, ranges, what each one means;
-* ``basis``      the expression blendshapes that give each coefficient its geometry, in the
-                 face's own frame, and the inner-lip gap of (jaw_open, lip_press);
+* ``params``     the joint motion space: head pose and ARKit's 52 blendshapes, units,
+                 ranges, what each one means;
+* ``arkit``      Apple ARKit's 52 face blendshapes: names, order, what 1.0 of each means;
+* ``core``       the 17 core channels the generators sample, and their lift into the
+                 joint space (and back);
+* ``basis``      the displacement field of each rendered blendshape, in the face's own
+                 frame, and the inner-lip gap of (jawOpen, the lips' press);
+* ``shapes``     the fields of the shapes the core channels do not drive;
 * ``head``       the head rig: how the pose moves the face's points, and its inverse;
-* ``inverse``    tracked meshes of a video read back into parameters (the rig and the
-                 blendshapes run backwards);
+* ``inverse``    tracked meshes of a video read back into core channels (the rig and the
+                 fields run backwards);
 * ``emotions``   the emotion vocabulary (labels in class order, the null class "none");
-* ``vocabulary`` parameter names and emotion labels as a checkpoint stores and checks them;
-* ``arkit``      Apple ARKit's 52 face blendshapes, head pose and gaze, and how the
-                 parameters map onto them both ways (the motion files' CSV speaks it).
+* ``vocabulary`` channel names and emotion labels as a checkpoint stores and checks them.
 
 ``motion/`` (the model, training, extraction from videos) and ``render/`` import this
 package; neither imports the other to learn what a parameter means. Importing it is cheap:

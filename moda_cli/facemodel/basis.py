@@ -1,31 +1,43 @@
 """Expression blendshapes on MediaPipe's 478-landmark topology, built per portrait.
 
-Each expression coefficient of ``facemodel/params.py`` gets per-landmark 3D displacements.
-They are designed in a face-normalised frame (origin between the outer eye corners,
-x towards the subject's left = image right, y towards the chin, z away from the camera,
-unit = outer eye-corner distance) and then turned into crop pixels with the face's own
-rotation and size, so a tilted or turned face deforms along its own axes.
+Each ARKit blendshape of the joint space (``params.py``) that moda renders has a field:
+per-landmark 3D displacements per unit of the coefficient, registered by its ARKit name
+(``FIELDS`` here, and ``shapes.SHAPES`` beside them, ``shape_fields``). A field is a pure
+function ``(478, 3) face-frame landmarks -> (478, 3)``, designed in a face-normalised
+frame (origin between the outer eye corners, x towards the subject's left = image right,
+y towards the chin, z away from the camera, unit = outer eye-corner distance) and turned
+into crop pixels with the face's own rotation and size, so a tilted or turned face
+deforms along its own axes. One-sided shapes (mouthSmileLeft, ...) are a two-sided field
+split across the face's midline by ``side_weight``, so Left and Right at one value add up
+to the whole field, which is what a lifted core coefficient drives (``core.py``).
 
-jaw_open is absolute (``params.py``: 0 = inner lips touching, 1 = the widest opening of
-ordinary speech, ``JAW_FULL_GAP`` eye spans): the basis opens the inner-lip gap by one
-eye-span per unit, and the renderer sets its coefficient to ``lip_gap(jaw_open,
-lip_press) - rest_gap``, so 0 closes a photo's parted lips. ``lip_gap`` is where the lips
-meet as lips do: pressed lips seal over a jaw that is still a little open, and lips part
-a little behind the jaw (see ``lip_gap``). The lower lip
+jawOpen is absolute: its field opens the inner-lip gap by one eye span per unit, and the
+renderer sets its weight to ``lip_gap(jawOpen / JAW_GAIN, press) - rest_gap`` (press:
+``core.lip_press`` of mouthPress and mouthClose), so 0 closes a photo's parted lips.
+``lip_gap`` is where the lips meet as lips do: pressed lips seal over a jaw that is still
+a little open, and lips part a little behind the jaw (see ``lip_gap``). The lower lip
 moves as lip tissue: its inner, middle and outer contours all follow the jaw fully, so its
 band keeps its thickness and texture; the upper lip does not follow the jaw.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
 from ..face import landmarks as lm
-from .params import EXPRESSION_SPECS, JAW_FULL_GAP
+from .arkit import BLENDSHAPE_NAMES
+from .core import CORE_EXPRESSION_NAMES, JAW_FULL_GAP, JAW_GAIN, LINKS, lip_press
 
-EXPRESSION_NAMES = tuple(s.name for s in EXPRESSION_SPECS)
+# A shape's field: (478, 3) face-frame landmarks -> (478, 3) displacement per unit.
+ShapeField = Callable[[np.ndarray], np.ndarray]
+Side = Literal["left", "right"]
 # MediaPipe's lips have a fourth row of points each, between the inner contour and the
 # middle one (``landmarks.py`` names the other three), corner to corner; both rows end in
 # 62 and 292 beside the mouth corners.
@@ -278,58 +290,138 @@ def _brow_furrow(f: np.ndarray) -> np.ndarray:
     return d
 
 
-def face_basis(f: np.ndarray) -> np.ndarray:
-    """(478, 3) face-frame landmarks -> (11, 478, 3) displacements in EXPRESSION_NAMES order."""
-    shapes = {
-        "jaw_open": _jaw(f),
-        "lip_round": _lip_round(f),
-        "lip_spread": _lip_spread(f),
-        "lip_press": _lip_press(f),
-        "lip_tuck": _lip_tuck(f),
-        "smile": _smile(f),
-        "frown": _frown(f),
-        "blink_left": _blink(f, lm.LEFT_EYE_CORNERS, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID),
-        "blink_right": _blink(f, lm.RIGHT_EYE_CORNERS, lm.RIGHT_UPPER_LID, lm.RIGHT_LOWER_LID),
-        "brow_raise": _brow_raise(f),
-        "brow_furrow": _brow_furrow(f),
-    }
-    return np.stack([shapes[n] for n in EXPRESSION_NAMES]).astype(np.float64)
+SIDE_BLEND = 0.1  # eye spans either side of the midline over which one side hands over
+BROW_OUTER = (0.2, 0.45)  # |x| in eye spans where a brow passes from inner to outer part
+
+
+def side_weight(f: np.ndarray, side: Side) -> np.ndarray:
+    """(N,) how much each point belongs to the subject's ``side``: 1 beyond SIDE_BLEND of
+    the midline, 0 on the other side; the two sides' weights add up to 1."""
+    left = _smoothstep(-SIDE_BLEND, SIDE_BLEND, f[:, 0])
+    return left if side == "left" else 1.0 - left
+
+
+def _sided(field: ShapeField, side: Side) -> ShapeField:
+    """``field`` on the subject's ``side`` of the face only."""
+    return lambda f: side_weight(f, side)[:, None] * field(f)
+
+
+def _brow_outer(f: np.ndarray) -> np.ndarray:
+    """(N,) the share of a brow raise that is its outer part (1 - the inner part's)."""
+    return _smoothstep(*BROW_OUTER, np.abs(f[:, 0]))
+
+
+def _brow_inner_up(f: np.ndarray) -> np.ndarray:
+    return (1.0 - _brow_outer(f))[:, None] * _brow_raise(f)
+
+
+def _brow_outer_up(f: np.ndarray) -> np.ndarray:
+    return _brow_outer(f)[:, None] * _brow_raise(f)
+
+
+# The fields of the shapes the core channels drive (``core.LINKS``), by ARKit name; the
+# linked shapes of one core coefficient add up to its field.
+FIELDS: dict[str, ShapeField] = {
+    "jawOpen": _jaw,  # one eye span of inner-lip gap per unit, driven through lip_gap
+    "mouthPucker": _lip_round,
+    "mouthStretchLeft": _sided(_lip_spread, "left"),
+    "mouthStretchRight": _sided(_lip_spread, "right"),
+    "mouthPressLeft": _sided(_lip_press, "left"),
+    "mouthPressRight": _sided(_lip_press, "right"),
+    "mouthRollLower": _lip_tuck,
+    "mouthSmileLeft": _sided(_smile, "left"),
+    "mouthSmileRight": _sided(_smile, "right"),
+    "mouthFrownLeft": _sided(_frown, "left"),
+    "mouthFrownRight": _sided(_frown, "right"),
+    "eyeBlinkLeft": lambda f: _blink(f, lm.LEFT_EYE_CORNERS, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID),
+    "eyeBlinkRight": lambda f: _blink(
+        f, lm.RIGHT_EYE_CORNERS, lm.RIGHT_UPPER_LID, lm.RIGHT_LOWER_LID
+    ),
+    "browInnerUp": _brow_inner_up,
+    "browOuterUpLeft": _sided(_brow_outer_up, "left"),
+    "browOuterUpRight": _sided(_brow_outer_up, "right"),
+    "browDownLeft": _sided(_brow_furrow, "left"),
+    "browDownRight": _sided(_brow_furrow, "right"),
+}
+
+
+@lru_cache(maxsize=1)
+def shape_fields() -> dict[str, ShapeField]:
+    """Every rendered shape's field by ARKit name: ``FIELDS`` and ``shapes.SHAPES`` (the
+    other shapes' fields, once ``facemodel/shapes.py`` exists). Imported here, not at the
+    top, because that module builds its fields with this one's helpers."""
+    fields = dict(FIELDS)
+    if importlib.util.find_spec(f"{__package__}.shapes") is not None:
+        fields.update(importlib.import_module(f"{__package__}.shapes").SHAPES)
+    return fields
+
+
+def rendered_shapes() -> frozenset[str]:
+    """The blendshapes the renderer shows: those with a field, and mouthClose (it seals
+    the lips over jawOpen, ``core.lip_press``)."""
+    return frozenset(shape_fields()) | {"mouthClose"}
+
+
+def core_basis(f: np.ndarray) -> np.ndarray:
+    """(478, 3) face-frame landmarks -> (11, 478, 3): each core expression coefficient's
+    field in CORE_EXPRESSION_NAMES order, the sum of its linked shapes' fields (jaw_open:
+    one eye span of inner-lip gap per unit, as ``lip_gap`` drives it)."""
+    fields, links = shape_fields(), {link.core: link for link in LINKS}
+    return np.stack([sum(fields[s](f) for s in links[n].shapes) for n in CORE_EXPRESSION_NAMES])
+
+
+_EXPR = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}  # column among the 52
+_JAW, _CLOSE = _EXPR["jawOpen"], _EXPR["mouthClose"]
+_PRESS = [_EXPR["mouthPressLeft"], _EXPR["mouthPressRight"]]
 
 
 @dataclass(frozen=True)
 class ExpressionBasis:
     """Per-portrait blendshapes in crop pixels.
 
-    shapes:   (11, 478, 3) displacement per unit coefficient, crop pixels.
-    rest_gap: the photo's inner-lip gap in eye spans (jaw_open = 0 closes it).
+    shapes:   (K, 478, 3) displacement per unit coefficient of the K rendered shapes,
+              crop pixels.
+    columns:  (K,) each shape's column among the 52 blendshapes, ascending.
+    jaw_slot: the position of jawOpen's field in ``shapes``.
+    rest_gap: the photo's inner-lip gap in eye spans (jawOpen = 0 closes it).
     frame:    the face frame the shapes were designed in.
     """
 
     shapes: np.ndarray
+    columns: np.ndarray
+    jaw_slot: int
     rest_gap: float
     frame: FaceFrame
 
     @property
     def rest_jaw(self) -> float:
-        """The jaw_open that keeps the photo's own inner-lip gap."""
+        """The core jaw_open (jawOpen / JAW_GAIN) that keeps the photo's own inner-lip gap."""
         return float(jaw_for_gap(self.rest_gap))
 
     def coefficients(self, expr: np.ndarray) -> np.ndarray:
-        """(11,) params in 0..1 -> (11,) blend weights (jaw made absolute, press sealing)."""
-        c = np.clip(np.asarray(expr, np.float64), 0.0, 1.0)
-        c[0] = float(lip_gap(c[0], c[EXPRESSION_NAMES.index("lip_press")])) - self.rest_gap
-        return c
+        """(52,) blendshapes in 0..1 -> (K,) blend weights (jawOpen made the inner-lip
+        gap, sealed by the lips' press)."""
+        e = np.clip(np.asarray(expr, np.float64), 0.0, 1.0)
+        press = lip_press(0.5 * (e[_PRESS[0]] + e[_PRESS[1]]), e[_CLOSE], e[_JAW])
+        w = e[self.columns]
+        w[self.jaw_slot] = lip_gap(e[_JAW] / JAW_GAIN, press) - self.rest_gap
+        return w
 
     def displace(self, expr: np.ndarray) -> np.ndarray:
-        """(11,) params -> (478, 3) landmark displacements in crop pixels."""
+        """(52,) blendshapes -> (478, 3) landmark displacements in crop pixels."""
+        w = self.coefficients(expr)
+        moving = np.flatnonzero(w)  # a frame drives a few of the shapes; skip the rest
         # einsum, not tensordot: a BLAS call this small costs 50x more with its threads.
-        return np.einsum("k,kpc->pc", self.coefficients(expr), self.shapes)
+        return np.einsum("k,kpc->pc", w[moving], self.shapes[moving])
 
 
 def build_basis(landmarks: np.ndarray) -> ExpressionBasis:
     frame = face_frame(landmarks)
     f = frame.to_face(landmarks.astype(np.float64))
-    shapes = frame.vectors_to_crop(face_basis(f))
+    fields = shape_fields()
+    names = [n for n in BLENDSHAPE_NAMES if n in fields]
+    shapes = frame.vectors_to_crop(np.stack([fields[n](f) for n in names]))
     a, b = lm.INNER_LIP_MID
     rest_gap = max(float(f[b, 1] - f[a, 1]), 0.0)
-    return ExpressionBasis(shapes=shapes, rest_gap=rest_gap, frame=frame)
+    columns = np.array([_EXPR[n] for n in names])
+    return ExpressionBasis(shapes, columns, names.index("jawOpen"), rest_gap, frame)

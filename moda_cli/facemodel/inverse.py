@@ -1,4 +1,4 @@
-"""The face model run backwards: tracked meshes of a video -> rows of the joint space.
+"""The face model run backwards: tracked meshes of a video -> rows of the core channels.
 
 The forward model is the head rig (``facemodel.head``) and the expression blendshapes
 (``facemodel.basis``); this reads a clip's MediaPipe meshes back through them:
@@ -8,11 +8,12 @@ The forward model is the head rig (``facemodel.head``) and the expression blends
 2. head pose: a similarity fit of the rigid ``STABLE`` points, reference -> frame, read as
    the rig's rotation about its pivot, then scale about the face centre, then shift;
 3. expressions: the pose removed, scalar measurements in the reference's face frame
-   (unit = eye-corner distance), turned into coefficients with the per-unit sensitivities
-   of the blendshapes on this face. jaw_open is absolute (the inner-lip gap through
-   ``basis.jaw_for_gap``, the inverse of the renderer's ``lip_gap``); blinks are relative
-   to the clip's open-eye level; the other coefficients are relative to the clip's
-   median, so an expression held through the whole clip is not seen.
+   (unit = eye-corner distance), turned into core coefficients with the per-unit
+   sensitivities of their fields (``basis.core_basis``) on this face. jaw_open is
+   absolute (the inner-lip gap through ``basis.jaw_for_gap``, the inverse of the
+   renderer's ``lip_gap``); blinks are relative to the clip's open-eye level; the other
+   coefficients are relative to the clip's median, so an expression held through the
+   whole clip is not seen.
 
 The calibration constants below are measured on MediaPipe's mesh, not on the face model.
 """
@@ -26,9 +27,9 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.measure import eye_opening
 from ..face.pose import euler_from_matrix, fit_similarity
-from .basis import face_basis, face_frame, jaw_for_gap, lip_gap
+from .basis import core_basis, face_frame, jaw_for_gap, lip_gap
+from .core import CORE_EXPRESSION_NAMES, CORE_HIGH, CORE_LOW
 from .head import HeadGeometry
-from .params import EXPRESSION_SLICE, HIGH, LOW, PARAM_NAMES
 
 # MediaPipe never reports a shut eye as shut: its lid gap stays near 0.6 x the open gap
 # (see tests/test_render.py). Closure 1 - gap / open_gap is therefore mapped from
@@ -54,7 +55,8 @@ class PoseFit:
 
 @dataclass
 class InverseMotion:
-    """motion: (T, 17) clipped params; neutral: the reference frame; ref: its (468, 3) mesh."""
+    """motion: (T, 17) clipped core channels (``core.py``); neutral: the reference frame;
+    ref: its (468, 3) mesh."""
 
     motion: np.ndarray
     neutral: int
@@ -135,8 +137,8 @@ def face_features(f: np.ndarray) -> np.ndarray:
 
 
 def sensitivities(f_ref: np.ndarray) -> np.ndarray:
-    """(11, 9): change of each feature per unit of each blendshape on this face."""
-    basis = face_basis(lm.pad_iris(f_ref))[:, : lm.NUM_MESH_POINTS]  # (11, 468, 3) face units
+    """(11, 9): change of each feature per unit of each core coefficient on this face."""
+    basis = core_basis(lm.pad_iris(f_ref))[:, : lm.NUM_MESH_POINTS]  # (11, 468, 3) face units
     return face_features(f_ref[None] + basis) - face_features(f_ref)[None]
 
 
@@ -152,8 +154,9 @@ def _solve2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def expression_params(feats: np.ndarray, sens: np.ndarray) -> np.ndarray:
-    """(T, 9) features -> (T, 11) coefficients in EXPRESSION order (0..1 before clipping)."""
-    e = {n: i for i, n in enumerate(PARAM_NAMES[EXPRESSION_SLICE])}
+    """(T, 9) features -> (T, 11) coefficients in CORE_EXPRESSION_NAMES order (0..1 before
+    clipping)."""
+    e = {n: i for i, n in enumerate(CORE_EXPRESSION_NAMES)}
     c = {n: i for i, n in enumerate(FEATURES)}
     out = np.zeros((len(feats), len(e)))
     d = feats - np.median(feats, axis=0)
@@ -230,10 +233,10 @@ def invert_meshes(points: np.ndarray, detected: np.ndarray) -> InverseMotion:
         )
         / fit.scale[det, None, None]
     )
-    expr = np.zeros((len(detected), EXPRESSION_SLICE.stop - EXPRESSION_SLICE.start))
+    expr = np.zeros((len(detected), len(CORE_EXPRESSION_NAMES)))
     expr[det] = expression_params(
         face_features(frame.to_face(local)), sensitivities(frame.to_face(ref))
     )
     motion = _interpolate(np.concatenate([pose, expr], axis=1), detected)
     motion[:, :6] = _smooth3(motion[:, :6])
-    return InverseMotion(np.clip(motion, LOW, HIGH).astype(np.float32), neutral, ref)
+    return InverseMotion(np.clip(motion, CORE_LOW, CORE_HIGH).astype(np.float32), neutral, ref)

@@ -1,4 +1,4 @@
-"""What a motion checkpoint's rows and columns mean: parameter names and emotion labels.
+"""What a motion checkpoint's rows and columns mean: channel names and emotion labels.
 
 A checkpoint stores the vocabulary it was trained with beside its weights (nanoGPT ships
 its ``meta.pkl`` with the data for the same reason), and loading compares it with this
@@ -16,15 +16,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .core import CORE_NAMES
 from .emotions import EMOTION_LABELS
-from .params import PARAM_NAMES
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """param_names: the motion's columns in order; emotions: the emotion table's rows."""
+    """param_names: the motion's columns in order (the core channels the model samples,
+    ``core.py``); emotions: the emotion table's rows."""
 
-    param_names: tuple[str, ...] = PARAM_NAMES
+    param_names: tuple[str, ...] = CORE_NAMES
     emotions: tuple[str, ...] = EMOTION_LABELS
 
     def to_metadata(self) -> dict[str, str]:

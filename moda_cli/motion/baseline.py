@@ -4,7 +4,8 @@ This is the reference the learned model has to beat. It knows only how loud the 
 is, so the jaw opens with the envelope and never closes for p/b/m inside a word, and the
 lips never round or spread with the vowels. Blinks, head sway and brows come from
 ``motion.prior`` driven by the envelope (speaking vs pauses, loudness peaks as stressed
-syllables), seeded by ``request.seed``: the same request gives the same motion.
+syllables), seeded by ``request.seed``: the same request gives the same motion. It
+samples the core channels, lifted into the joint space at the end (``facemodel.core``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..facemodel.core import LIP_NAMES, lift
 from ..facemodel.emotions import model_label
-from ..facemodel.params import LIP_NAMES, POSE_SLICE, MotionSeq
+from ..facemodel.params import POSE_SLICE, MotionSeq
 from . import prior
 from .generator import MotionRequest, ProgressFn
 from .reference import request_given
@@ -66,4 +68,4 @@ class BaselineGenerator:
             motion = np.where(given.mask, given.values, motion)
         if progress is not None:
             progress(num_frames, num_frames)
-        return MotionSeq(motion, fps)
+        return MotionSeq(lift(motion), fps)

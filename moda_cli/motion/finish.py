@@ -1,7 +1,7 @@
-"""Stage 5's finish of sampled motion: the pose's moving average, blinks redrawn with a
-person's lid kinematics at the model's blink instants (``FinishPlan``), and the clip to
-the documented ranges, reading only a bounded window of rows so that a stream finishes
-each row as the whole clip would."""
+"""Stage 5's finish of sampled motion, lifted into the joint space (``facemodel.core``):
+the pose's moving average, blinks redrawn with a person's lid kinematics at the model's
+blink instants (``FinishPlan``), and the clip to the documented ranges, reading only a
+bounded window of rows so that a stream finishes each row as the whole clip would."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..facemodel.params import BLINK_NAMES, HIGH, LOW, POSE_SLICE, indices
+from ..facemodel.params import HIGH, LOW, POSE_SLICE, indices
 from . import prior
 from .settings import MotionSettings
 from .smoothing import moving_average
 
-_BLINK_COLS = indices(BLINK_NAMES)
+_BLINK_COLS = indices(("eyeBlinkLeft", "eyeBlinkRight"))
 BLINK = prior.BlinkKinematics()  # the generator's blinks: the middle of a person's ranges
 BLINK_THRESHOLD = 0.4  # a model blink: both lids' mean closure peaks over this
 BLINK_GAP = 0.35  # of the asked mean interval between blinks: weaker peaks closer are dropped
@@ -94,7 +94,7 @@ def filled_events(
 
 
 def redraw_blinks(rows: np.ndarray, lo: int, total: int, plan: FinishPlan) -> np.ndarray:
-    """(T,) closure of both lids for (T, D) rows lo .. lo + T of a clip of ``total`` frames:
+    """(T,) closure of both lids for (T, 58) rows lo .. lo + T of a clip of ``total`` frames:
     the model's blinks, with a person's shape."""
     if plan.fill <= 0:
         return np.zeros(len(rows), np.float32)
@@ -105,7 +105,7 @@ def redraw_blinks(rows: np.ndarray, lo: int, total: int, plan: FinishPlan) -> np
 
 
 def finish(motion: np.ndarray, start: int, stop: int, plan: FinishPlan) -> np.ndarray:
-    """Rows start:stop of the post-processed (T, D) motion, finished (``FinishPlan``) and
+    """Rows start:stop of the post-processed, lifted (T, 58) motion, finished (``FinishPlan``) and
     clipped to range.
 
     Only the rows ``plan.reach`` names are read, so a stream can finish the frames that

@@ -12,13 +12,15 @@ Stages of ``LearnedGenerator.generate``:
    given), and cross-fade it into the output over the overlap; channels the request gives
    (``GivenMotion``: a pose reference, a dubbed video's head) are inpainted, not sampled
    (``sampling.inpainting_velocity``), so the sampled ones are drawn coherent with them
-5. post-process: lip and head scales, pose moving average, blinks redrawn with a person's
-   lid kinematics at the model's blink instants (``finish.FinishPlan``), clip to the documented
-   ranges; given channels come out as given; ``stream`` yields each window's final frames
-   as soon as nothing after them can change them, so rendering overlaps sampling
+5. post-process: lip and head scales (in the core channels the model samples), then the
+   rows lifted into the joint space (``core.lift``) and finished there: pose moving
+   average, blinks redrawn with a person's lid kinematics at the model's blink instants
+   (``finish.FinishPlan``), clip to the documented ranges; given channels come out as
+   given; ``stream`` yields each window's final frames as soon as nothing after them can
+   change them, so rendering overlaps sampling
 
 Time is linear in the clip's length and memory nearly flat: one window is in flight at
-a time and the output is a (T, D) array (17 floats a frame).
+a time and the output is a (T, 58) array (58 floats a frame).
 """
 
 from __future__ import annotations
@@ -33,19 +35,19 @@ import torch
 
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
-from ..facemodel.emotions import emotion_index, model_label
-from ..facemodel.params import (
+from ..facemodel.core import (
     BLINK_NAMES,
     BROW_NAMES,
+    CORE_HIGH,
+    CORE_LOW,
     EMOTION_EXPRESSION_NAMES,
-    HIGH,
     LIP_NAMES,
-    LOW,
-    POSE_SLICE,
-    ROTATION_SLICE,
-    MotionSeq,
-    indices,
+    core_indices,
+    lift,
+    lift_mask,
 )
+from ..facemodel.emotions import emotion_index, model_label
+from ..facemodel.params import NUM_PARAMS, POSE_SLICE, ROTATION_SLICE, MotionSeq
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .finish import FinishPlan, finish
@@ -57,8 +59,8 @@ from .sampling import get_solver, guided_velocity, inpainting_velocity, time_gri
 from .settings import MotionSettings
 
 TAIL_SILENCE_S = 2.0
-_LIP_COLS = indices(LIP_NAMES)
-_EXPR_SCALED_COLS = indices(("smile", "frown", "brow_raise", "brow_furrow"))
+_LIP_COLS = core_indices(LIP_NAMES)
+_EXPR_SCALED_COLS = core_indices(("smile", "frown", "brow_raise", "brow_furrow"))
 
 
 @dataclass
@@ -75,21 +77,26 @@ class GivenPlan:
     """The request's given channels over every planned frame (the clip, then its tail
     silence, which repeats the clip's last row).
 
-    raw:    (N, D) values in the joint space, clipped to range; NaN where sampled
-    normed: (N, D) the same normalised as the model's motion; 0 where sampled
-    mask:   (N, D) bool, True where given
+    raw:    (N, 17) values in the core channels, clipped to range; NaN where sampled
+    normed: (N, 17) the same normalised as the model's motion; 0 where sampled
+    mask:   (N, 17) bool, True where given
+    joint:  (N, 58) the given values lifted (``core.lift``), 0 where not given
+    joint_mask: (N, 58) bool, the joint columns made only of given channels
     """
 
     raw: np.ndarray
     normed: np.ndarray
     mask: np.ndarray
+    joint: np.ndarray
+    joint_mask: np.ndarray
 
     @staticmethod
     def for_rows(values: np.ndarray, rows: int, norm: Normalization) -> GivenPlan:
         padded = np.concatenate([values, np.repeat(values[-1:], rows - len(values), 0)])
         mask = np.isfinite(padded)
-        raw = np.where(mask, np.clip(padded, LOW, HIGH), np.nan).astype(np.float32)
-        return GivenPlan(raw, np.where(mask, norm.normalize(raw), 0.0).astype(np.float32), mask)
+        raw = np.where(mask, np.clip(padded, CORE_LOW, CORE_HIGH), np.nan).astype(np.float32)
+        normed = np.where(mask, norm.normalize(raw), 0.0).astype(np.float32)
+        return GivenPlan(raw, normed, mask, lift(np.nan_to_num(raw)), lift_mask(mask))
 
     def packed(self, noise: torch.Tensor, start: int) -> torch.Tensor:
         """(1, W, 3D): a window's noise, given values and mask side by side, so that windows
@@ -100,16 +107,17 @@ class GivenPlan:
         return torch.cat([noise, values, mask], dim=-1)
 
     def apply(self, rows: np.ndarray, start: int) -> np.ndarray:
-        """(n, D) finished rows start .. start + n with the given values put back."""
+        """(n, 58) finished rows start .. start + n with the given values put back."""
         stop = start + len(rows)
-        return np.where(self.mask[start:stop], self.raw[start:stop], rows).astype(np.float32)
+        given = self.joint_mask[start:stop]
+        return np.where(given, self.joint[start:stop], rows).astype(np.float32)
 
 
 # The columns each intensity statistic reads (``normalization.motion_stats``)
 _STAT_COLS = (
     list(range(ROTATION_SLICE.stop)),
-    indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES),
-    indices(BLINK_NAMES),
+    core_indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES),
+    core_indices(BLINK_NAMES),
 )
 
 
@@ -169,7 +177,8 @@ def _check(request: MotionRequest) -> None:
 
 
 def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPlan) -> np.ndarray:
-    """Scales and clipping of (T, D) denormalised motion; the pose is smoothed separately."""
+    """Lip, expression and head scales of (T, 17) denormalised core motion; smoothing and
+    clipping follow in the joint space (``finish``)."""
     out = motion.copy()
     out[:, POSE_SLICE] *= plan.head_post if settings.head > 0 else 0.0
     out[:, _EXPR_SCALED_COLS] *= plan.expression_post
@@ -276,7 +285,7 @@ class LearnedGenerator:
         solve, key = self._window_solve(settings, inpaint=given_plan is not None)
         gen = torch.Generator(device="cpu").manual_seed(int(request.seed))
         out = np.zeros((rows, cfg.motion_dim), np.float32)  # normalised motion
-        motion = np.zeros((T, cfg.motion_dim), np.float32)  # denormalised, post-processed
+        motion = np.zeros((T, NUM_PARAMS), np.float32)  # post-processed, lifted
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
         finishing = FinishPlan.for_settings(settings, feats.fps)
         lookahead = finishing.reach[1]  # rows finishing reads past the last finished one
@@ -302,7 +311,7 @@ class LearnedGenerator:
             #    pose smoothing no longer needs to look past
             final = T if last else min(s + W - P, T)
             denormalised = self.ckpt.norm.denormalize(out[done:final])
-            motion[done:final] = postprocess(denormalised, settings, plan)
+            motion[done:final] = lift(postprocess(denormalised, settings, plan))
             done = final
             if progress is not None:
                 progress(done, T)

@@ -9,7 +9,8 @@ from typing import Protocol
 import numpy as np
 
 from ..audio.types import AudioFeatures
-from ..facemodel.params import NUM_PARAMS, MotionSeq
+from ..facemodel.core import NUM_CORE
+from ..facemodel.params import MotionSeq
 from .settings import MotionSettings
 
 # Called with (done, total) as work advances: frames sampled, clips or videos made into a
@@ -22,20 +23,20 @@ class GivenMotion:
     """Motion channels taken as given per frame instead of sampled (a pose reference, a
     dubbed video's own head): the generator samples the rest coherent with them.
 
-    values: (T, D) float32 in the joint space (``params.py``) for the request's T frames,
-            NaN where the generator samples.
+    values: (T, 17) float32 in the core channels the generators sample
+            (``facemodel.core``) for the request's T frames, NaN where they sample.
     """
 
     values: np.ndarray
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, np.float32)
-        if self.values.ndim != 2 or self.values.shape[1] != NUM_PARAMS:
-            raise ValueError(f"given motion must be (T, {NUM_PARAMS}), got {self.values.shape}")
+        if self.values.ndim != 2 or self.values.shape[1] != NUM_CORE:
+            raise ValueError(f"given motion must be (T, {NUM_CORE}), got {self.values.shape}")
 
     @property
     def mask(self) -> np.ndarray:
-        """(T, D) bool: True where a value is given."""
+        """(T, 17) bool: True where a value is given."""
         return np.isfinite(self.values)
 
 
@@ -67,8 +68,8 @@ class MotionGenerator(Protocol):
     def stream(
         self, request: MotionRequest, progress: ProgressFn | None = None
     ) -> Iterator[np.ndarray]:
-        """The same rows as ``generate``, in order, as (n, NUM_PARAMS) chunks as soon as
-        each is final.
+        """The same rows as ``generate``, in order, as (n, 58) chunks of joint motion
+        (``params.py``) as soon as each is final.
 
         Rendering can start on the first chunk while later ones are still being sampled.
         """

@@ -1,9 +1,14 @@
-"""Live Link Face's CSV: motion as ARKit blendshapes and angles, written and read.
+"""Live Link Face's CSV: joint motion as ARKit blendshapes and angles, written and read.
 
 The layout: ``Timecode``, ``BlendShapeCount`` (61), the 52 ARKit blendshapes in
 UpperCamel in the order Live Link Face writes them (Apple's, except that ``JawRight``
 comes before ``JawLeft`` and ``MouthRight`` before ``MouthLeft``), then ``HeadYaw,
-HeadPitch, HeadRoll`` and each eye's ``Yaw, Pitch, Roll`` in radians. ``Timecode`` is
+HeadPitch, HeadRoll`` and each eye's ``Yaw, Pitch, Roll`` in radians. The blendshapes are
+the joint space's columns as they are; the head angles its yaw, pitch and roll (roll's
+sign flipped: ARKit's is counter-clockwise in the image); the head's shift and scale have
+no column. The eye angles are written from the eyeLook shapes (``eye_angles``: 1.0 is
+``arkit.EYE_LOOK_DEG`` degrees; yaw positive towards the image's right, pitch positive
+down, as the head's; roll 0) and not read back: the eyeLook columns are the gaze. ``Timecode`` is
 ``HH:MM:SS:FF.fff``: FF the frame within the second at the timecode's rate, ``.fff``
 thousandths of a frame (Live Link Face's sub-frame). moda writes it from 00:00:00:00.000
 at the video's frame rate (rounded up to a whole number for a fractional one, frames then
@@ -12,7 +17,7 @@ file, which needs the file to cross a second boundary; a file shorter than that 
 at 60, Live Link Face's recording rate.
 
 Reading takes any subset of those columns in any order (names matched without case,
-Apple's lowerCamel too), so a hand-written file with a few curves works; absent columns
+Apple's lowerCamel too), so a hand-written file with a few curves works; absent channels
 are 0. Unknown columns, a missing ``Timecode``, a value that is not a finite number, or
 no rows are a ``CsvError`` naming the line and the column (``motionfile`` adds the file).
 """
@@ -26,34 +31,35 @@ import re
 
 import numpy as np
 
-from ..facemodel.arkit import (
-    BLENDSHAPE_NAMES,
-    BLENDSHAPES,
-    GAZE_CHANNELS,
-    HEAD_CHANNELS,
-    ArkitFrames,
-    upper_camel,
-)
-from ..facemodel.params import MotionSeq
+from ..facemodel.arkit import BLENDSHAPE_NAMES, EYE_LOOK_DEG, upper_camel
+from ..facemodel.params import NUM_PARAMS, MotionSeq, index, indices
 
 # Live Link Face's CSV: two pairs in another order than Apple's list.
 _SWAPPED = {"jawLeft": "jawRight", "jawRight": "jawLeft",
             "mouthLeft": "mouthRight", "mouthRight": "mouthLeft"}  # fmt: skip
 LIVE_LINK_ORDER: tuple[str, ...] = tuple(_SWAPPED.get(n, n) for n in BLENDSHAPE_NAMES)
-# The CSV's angle columns and the ArkitFrames channels they are (radians there, degrees here).
-CSV_ANGLES: tuple[tuple[str, str], ...] = (
-    ("HeadYaw", "headYaw"), ("HeadPitch", "headPitch"), ("HeadRoll", "headRoll"),
-    *((upper_camel(c.name), c.name) for c in GAZE_CHANNELS),
+# The CSV's head angle columns, the joint column each is and the sign between them.
+HEAD_ANGLES: tuple[tuple[str, str, float], ...] = (
+    ("HeadYaw", "yaw", 1.0), ("HeadPitch", "pitch", 1.0),
+    ("HeadRoll", "roll", -1.0),  # moda's roll is clockwise in the image, ARKit's is not
 )  # fmt: skip
+EYE_ANGLES = tuple(
+    f"{eye}Eye{axis}" for eye in ("Left", "Right") for axis in ("Yaw", "Pitch", "Roll")
+)
 CSV_HEADER: tuple[str, ...] = (
-    "Timecode", "BlendShapeCount",
-    *(upper_camel(n) for n in LIVE_LINK_ORDER), *(c for c, _ in CSV_ANGLES),
+    "Timecode", "BlendShapeCount", *(upper_camel(n) for n in LIVE_LINK_ORDER),
+    *(c for c, _, _ in HEAD_ANGLES), *EYE_ANGLES,
 )  # fmt: skip
 LIVE_LINK_RATE = 60  # Live Link Face records at 60 fps
 _TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(?:\.(\d+))?$")
-_SHAPE_COL = {n: i for i, n in enumerate(BLENDSHAPE_NAMES)}
-_HEAD_COL = {c.name: i for i, c in enumerate(HEAD_CHANNELS)}
-_GAZE_COL = {c.name: i for i, c in enumerate(GAZE_CHANNELS)}
+_CSV_SHAPES = indices(LIVE_LINK_ORDER)  # joint columns in the CSV's order
+_HEAD = indices(tuple(n for _, n, _ in HEAD_ANGLES))
+_HEAD_SIGN = np.array([s for _, _, s in HEAD_ANGLES])
+# Each eye's (out, in, down, up) eyeLook columns, and the sign of looking out on its yaw.
+_EYE_LOOKS = tuple(
+    (indices(tuple(f"eyeLook{way}{eye}" for way in ("Out", "In", "Down", "Up"))), sign)
+    for eye, sign in (("Left", 1.0), ("Right", -1.0))  # the subject's left eye looks out
+)  # to the image's right
 
 
 class CsvError(ValueError):
@@ -70,11 +76,23 @@ def timecode(frame: int, fps: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def motion_csv(motion: MotionSeq, arkit: ArkitFrames) -> str:
-    """Live Link Face's CSV layout (the module doc) of ``motion``'s ARKit view ``arkit``."""
-    shapes = arkit.blendshapes[:, [_SHAPE_COL[n] for n in LIVE_LINK_ORDER]]
-    angles = np.hstack([arkit.head[:, [_HEAD_COL[n] for _, n in CSV_ANGLES[:3]]], arkit.gaze])
-    values = np.hstack([shapes, np.deg2rad(angles)])
+def eye_angles(params: np.ndarray) -> np.ndarray:
+    """(T, 58) joint motion -> (T, 6) degrees, ``EYE_ANGLES``' order: each eye's yaw
+    (positive towards the image's right) and pitch (positive down) from its eyeLook
+    shapes, roll 0."""
+    p = np.asarray(params, np.float64)
+    out = np.zeros((len(p), len(EYE_ANGLES)))
+    for k, ((look_out, look_in, down, up), sign) in enumerate(_EYE_LOOKS):
+        out[:, 3 * k] = sign * EYE_LOOK_DEG * (p[:, look_out] - p[:, look_in])
+        out[:, 3 * k + 1] = EYE_LOOK_DEG * (p[:, down] - p[:, up])
+    return out
+
+
+def motion_csv(motion: MotionSeq) -> str:
+    """``motion`` in Live Link Face's CSV layout (the module doc)."""
+    head = _HEAD_SIGN * motion.params[:, _HEAD]
+    angles = np.deg2rad(np.hstack([head, eye_angles(motion.params)]))
+    values = np.hstack([motion.params[:, _CSV_SHAPES], angles])
     count = str(len(CSV_HEADER) - 2)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -105,9 +123,9 @@ def _csv_columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def read_csv(text: str) -> tuple[np.ndarray, ArkitFrames]:
-    """(N,) seconds from the first row and the ARKit frames of a Live Link Face CSV
-    (the module doc); CsvError naming the line and the column."""
+def read_csv(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) seconds from the first row and (N, 58) float32 joint motion of a Live Link
+    Face CSV (the module doc); CsvError naming the line and the column."""
     try:
         table = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
     except csv.Error as exc:
@@ -123,18 +141,15 @@ def read_csv(text: str) -> tuple[np.ndarray, ArkitFrames]:
             raise CsvError(f"line {n} has {len(row)} values for {len(header)} columns")
     times = _times([row[columns["Timecode"]] for row in rows])
     data = {name: _csv_column(rows, name, i) for name, i in columns.items()
-            if name not in ("Timecode", "BlendShapeCount")}  # fmt: skip
-    frames = ArkitFrames.zeros(len(rows))
-    for shape in BLENDSHAPES:
-        if upper_camel(shape.name) in data:
-            frames.blendshapes[:, _SHAPE_COL[shape.name]] = data[upper_camel(shape.name)]
-    for column, channel in CSV_ANGLES:
+            if name not in ("Timecode", "BlendShapeCount", *EYE_ANGLES)}  # fmt: skip
+    params = np.zeros((len(rows), NUM_PARAMS), np.float32)
+    for name in BLENDSHAPE_NAMES:
+        if upper_camel(name) in data:
+            params[:, index(name)] = data[upper_camel(name)]
+    for column, channel, sign in HEAD_ANGLES:
         if column in data:
-            target, col = (
-                (frames.head, _HEAD_COL) if channel in _HEAD_COL else (frames.gaze, _GAZE_COL)
-            )
-            target[:, col[channel]] = np.rad2deg(_radians(column, data[column]))
-    return times, frames
+            params[:, index(channel)] = sign * np.rad2deg(_radians(column, data[column]))
+    return times, params
 
 
 def _csv_column(rows: list[list[str]], name: str, col: int) -> np.ndarray:

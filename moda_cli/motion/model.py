@@ -1,7 +1,7 @@
 """MotionDiT: the flow-matching multimodal diffusion transformer that samples motion.
 
 Following MoDA, one transformer predicts the rectified-flow velocity of a window of
-motion frames (joint parameter space, ``params.py``) from several condition streams:
+motion frames (the core channels, ``facemodel/core.py``) from several condition streams:
 
     motion   W tokens   the noisy motion x_t, one token per frame
     audio    W tokens   log-mel sub-frames + loudness with a short context of neighbours
@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from ..audio.types import MEL_PER_FRAME, N_MELS
 from ..face.identity import IDENTITY_DIM
+from ..facemodel.core import NUM_CORE
 from ..facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
-from ..facemodel.params import NUM_PARAMS
 
 NUM_STATS = 3  # head-rotation spread (deg), expression spread, blink rate (per minute)
 
@@ -51,7 +51,7 @@ class MotionDiTConfig:
     window: int = 80  # motion frames per window (3.2 s at 25 fps)
     prev_frames: int = 16  # frames of the previous window given as a prompt (= overlap)
     audio_context: int = 2  # extra audio frames on each side of the window
-    motion_dim: int = NUM_PARAMS
+    motion_dim: int = NUM_CORE
     mel_per_frame: int = MEL_PER_FRAME
     n_mels: int = N_MELS
     identity_dim: int = IDENTITY_DIM

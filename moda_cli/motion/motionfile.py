@@ -2,20 +2,18 @@
 
 Two formats, told apart by the file's extension:
 
-* ``.json``, moda's own: ``fps``, the 17 channels of the joint motion space with their
-  units, one row per frame, written so that every float32 reads back bit for bit (the
-  double each one is, in its shortest round-tripping form); plus an ``arkit`` view of the
-  same motion (``facemodel.arkit.to_arkit``, 6 decimals) for other tools, of which moda
-  reads back only the channels it does not render (below).
+* ``.json``, moda's own: ``fps``, the 58 channels of the joint motion space (the head
+  pose and ARKit's 52 blendshapes, ``facemodel.params``) with their units, one row per
+  frame, written so that every float32 reads back bit for bit (the double each one is,
+  in its shortest round-tripping form).
 * ``.csv``, Live Link Face's layout (``livelink``: the 52 ARKit blendshapes, head and eye
   angles, timecodes), of which any subset of the columns is read; an error in it names
   the file, the line and the column (exit code 2).
 
 Played back, a file's motion is resampled to the video's frame rate (linear in time; the
 rows as they are when the rates match) and cut, or its last row held, to the audio's
-length (``MotionTrack.at_fps``). The ARKit channels moda does not render yet
-(``arkit.NOT_RENDERED``: gaze, cheek puff, ...) are carried on, resampled the same way,
-to the motion file that render writes; sampled motion has them at 0.
+length (``MotionTrack.at_fps``). Every channel goes on to the motion file that render
+writes, those the renderer does not show yet (``basis.rendered_shapes``) too.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,21 +31,13 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..errors import UsageError
-from ..facemodel.arkit import (
-    BLENDSHAPE_NAMES,
-    GAZE_CHANNELS,
-    HEAD_CHANNELS,
-    NOT_RENDERED,
-    ArkitFrames,
-    from_arkit,
-    to_arkit,
-)
-from ..facemodel.params import PARAM_NAMES, PARAM_SPECS, MotionSeq
+from ..facemodel.basis import rendered_shapes
+from ..facemodel.params import EXPRESSION_SLICE, PARAM_NAMES, PARAM_SPECS, MotionSeq
 from .generator import MotionRequest, ProgressFn
 from .livelink import CsvError, motion_csv, read_csv
 
 SUFFIXES = (".json", ".csv")
-FORMAT, VERSION = "moda-motion", 1
+FORMAT, VERSION = "moda-motion", 2  # 1: the 17 core channels (no longer read)
 HINT = "see the README's 'Motion files'"
 
 
@@ -60,40 +50,30 @@ class MotionTrack:
     """Motion read from a file.
 
     times:      (N,) seconds of each row from the first, non-decreasing
-    params:     (N, 17) float32 moda motion (``facemodel.params``)
+    params:     (N, 58) float32 joint motion (``facemodel.params``)
     fps:        the rows' frame rate when the file states one (moda's JSON), else None
-    carried:    (N, len(NOT_RENDERED)) float32 ARKit channels moda does not render yet,
-                carried on to a motion file the render writes; None when the file has none
     """
 
     times: np.ndarray
     params: np.ndarray
     fps: float | None = None
-    carried: np.ndarray | None = None
 
     @property
     def unrendered(self) -> tuple[str, ...]:
-        """The channels of ``carried`` that move: what the video will not show."""
-        if self.carried is None:
-            return ()
-        moves = np.any(self.carried != 0, axis=0)
-        return tuple(name for name, m in zip(NOT_RENDERED, moves, strict=True) if m)
+        """The blendshapes that move but that the renderer does not show yet."""
+        shown = rendered_shapes()
+        moves = np.any(self.params[:, EXPRESSION_SLICE] != 0, axis=0)
+        names = PARAM_NAMES[EXPRESSION_SLICE]
+        return tuple(n for n, m in zip(names, moves, strict=True) if m and n not in shown)
 
     def at_fps(self, fps: float, frames: int) -> np.ndarray:
-        """(frames, 17) float32 rows at ``fps``: resampled (the file's own rows when its
+        """(frames, 58) float32 rows at ``fps``: resampled (the file's own rows when its
         rate is ``fps``), cut to ``frames`` or the last row held."""
-        return self._resampled(self.params, fps, frames)
-
-    def carried_at_fps(self, fps: float, frames: int) -> np.ndarray | None:
-        """``carried`` as ``at_fps`` gives the rows."""
-        return None if self.carried is None else self._resampled(self.carried, fps, frames)
-
-    def _resampled(self, values: np.ndarray, fps: float, frames: int) -> np.ndarray:
         if self.fps == fps:
-            rows = values[np.minimum(np.arange(frames), len(values) - 1)]
+            rows = self.params[np.minimum(np.arange(frames), len(self.params) - 1)]
             return np.ascontiguousarray(rows, np.float32)
         t = np.arange(frames) / fps
-        columns = [np.interp(t, self.times, values[:, c]) for c in range(values.shape[1])]
+        columns = [np.interp(t, self.times, column) for column in self.params.T]
         return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -134,16 +114,10 @@ def check_motion_path(path: Path, role: Literal["in", "out"]) -> None:
 # ---- writing -------------------------------------------------------------------------
 
 
-def write_motion(path: Path, motion: MotionSeq, carried: np.ndarray | None = None) -> None:
-    """``motion`` as ``path``'s format (.json or .csv), written atomically; ``carried``:
-    (T, len(NOT_RENDERED)) values of the ARKit channels moda does not render (else 0)."""
-    view = to_arkit(motion.params)
-    if carried is not None:
-        view.carry(carried)
-    if path.suffix.lower() == ".csv":
-        atomic_write(path, motion_csv(motion, view))
-    else:
-        atomic_write(path, motion_json(motion, view))
+def write_motion(path: Path, motion: MotionSeq) -> None:
+    """``motion`` as ``path``'s format (.json or .csv), written atomically."""
+    csv = path.suffix.lower() == ".csv"
+    atomic_write(path, motion_csv(motion) if csv else motion_json(motion))
 
 
 def _exact(value: float) -> str:
@@ -151,34 +125,14 @@ def _exact(value: float) -> str:
     return repr(float(value))
 
 
-def _short(value: float) -> str:
-    return repr(round(float(value), 6))
+def _rows(values: np.ndarray) -> str:
+    """(N, C) as a JSON list of lists, one row per line (inside the top-level object)."""
+    lines = ("    [" + ", ".join(_exact(v) for v in row) + "]" for row in values.tolist())
+    return "[\n" + ",\n".join(lines) + "\n  ]"
 
 
-def _rows(values: np.ndarray, fmt: Callable[[float], str], indent: str) -> str:
-    """(N, C) as a JSON list of lists, one row per line."""
-    lines = (f"{indent}  [" + ", ".join(fmt(v) for v in row) + "]" for row in values.tolist())
-    return "[\n" + ",\n".join(lines) + f"\n{indent}]"
-
-
-def _object(fields: list[tuple[str, str]], indent: str) -> str:
-    """A JSON object of already written values, one field per line."""
-    body = ",\n".join(f"{indent}  {json.dumps(key)}: {text}" for key, text in fields)
-    return "{\n" + body + f"\n{indent}}}"
-
-
-def motion_json(motion: MotionSeq, arkit: ArkitFrames) -> str:
-    """moda's own format: the exact motion, and ``arkit``, its ARKit view."""
-    view = np.hstack([arkit.blendshapes, arkit.head, arkit.gaze])
-    names = [*BLENDSHAPE_NAMES, *(c.name for c in (*HEAD_CHANNELS, *GAZE_CHANNELS))]
-    arkit_fields = [
-        ("note", json.dumps("the motion in ARKit's vocabulary (moda_cli/facemodel/arkit.py), "
-                            "for other tools; moda reads back only the not_rendered channels")),
-        ("channels", json.dumps(names)),
-        ("units", json.dumps({c.name: c.unit for c in (*HEAD_CHANNELS, *GAZE_CHANNELS)})),
-        ("not_rendered", json.dumps(list(NOT_RENDERED))),
-        ("frames", _rows(view, _short, "    ")),
-    ]  # fmt: skip
+def motion_json(motion: MotionSeq) -> str:
+    """moda's own format: the exact motion."""
     fields = [
         ("format", json.dumps(FORMAT)),
         ("version", json.dumps(VERSION)),
@@ -186,10 +140,10 @@ def motion_json(motion: MotionSeq, arkit: ArkitFrames) -> str:
         ("frames", json.dumps(motion.num_frames)),
         ("channels", json.dumps(list(PARAM_NAMES))),
         ("units", json.dumps({s.name: s.unit for s in PARAM_SPECS})),
-        ("motion", _rows(motion.params, _exact, "  ")),
-        ("arkit", _object(arkit_fields, "  ")),
+        ("motion", _rows(motion.params)),
     ]
-    return _object(fields, "") + "\n"
+    body = ",\n".join(f"  {json.dumps(key)}: {text}" for key, text in fields)
+    return "{\n" + body + "\n}\n"
 
 
 # ---- reading -------------------------------------------------------------------------
@@ -236,28 +190,13 @@ def _read_json(path: Path, text: str) -> MotionTrack:
         raise motion_error(path, f"channels: unknown {unknown}, missing {missing}")
     values = _json_rows(path, doc.get("motion"), channels)
     params = values[:, [channels.index(n) for n in PARAM_NAMES]].astype(np.float32)
-    carried = _json_carried(path, doc.get("arkit"), len(params))
-    return MotionTrack(np.arange(len(params)) / float(fps), params, float(fps), carried)
+    return MotionTrack(np.arange(len(params)) / float(fps), params, float(fps))
 
 
-def _json_carried(path: Path, view: Any, frames: int) -> np.ndarray | None:
-    """The ARKit view's channels moda does not render, (N, len(NOT_RENDERED)) float32;
-    None without a view. Its other channels restate "motion" and are not read."""
-    if view is None:
-        return None
-    names = view.get("channels") if isinstance(view, dict) else None
-    if not isinstance(names, list) or not set(NOT_RENDERED) <= set(names):
-        raise motion_error(path, '"arkit" must list its "channels", every ARKit one')
-    values = _json_rows(path, view.get("frames"), names, "arkit frames")
-    if len(values) != frames:
-        raise motion_error(path, f'"arkit" has {len(values)} frames, "motion" {frames}')
-    return values[:, [names.index(n) for n in NOT_RENDERED]].astype(np.float32)
-
-
-def _json_rows(path: Path, rows: Any, channels: list[str], what: str = "motion") -> np.ndarray:
-    """(N, C) float64 of the rows ``what`` names; an error names the first bad row."""
+def _json_rows(path: Path, rows: Any, channels: list[str]) -> np.ndarray:
+    """(N, C) float64 of the "motion" rows; an error names the first bad row."""
     if not isinstance(rows, list) or not rows:
-        raise motion_error(path, f"{what}: no rows")
+        raise motion_error(path, "motion: no rows")
     try:
         values = np.array(rows)
     except ValueError:  # rows of different lengths
@@ -268,9 +207,9 @@ def _json_rows(path: Path, rows: Any, channels: list[str], what: str = "motion")
     for n, row in enumerate(rows, 1):
         ok = isinstance(row, list) and len(row) == len(channels)
         if not ok or not all(_finite_number(v) for v in row):
-            raise motion_error(path, f"{what} row {n} is not {len(channels)} finite numbers: "
+            raise motion_error(path, f"motion row {n} is not {len(channels)} finite numbers: "
                                      f"{str(row)[:80]}")  # fmt: skip
-    raise motion_error(path, f"{what}: rows are not numbers")
+    raise motion_error(path, "motion: rows are not numbers")
 
 
 def _finite_number(value: Any) -> bool:
@@ -280,7 +219,7 @@ def _finite_number(value: Any) -> bool:
 
 def _read_csv(path: Path, text: str) -> MotionTrack:
     try:
-        times, frames = read_csv(text)
+        times, params = read_csv(text)
     except CsvError as exc:
         raise motion_error(path, str(exc)) from None
-    return MotionTrack(times, from_arkit(frames), None, frames.unrendered.astype(np.float32))
+    return MotionTrack(times, params)

@@ -19,30 +19,25 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..facemodel.params import (
-    BLINK_NAMES,
-    BROW_NAMES,
-    EMOTION_EXPRESSION_NAMES,
-    ROTATION_SLICE,
-    indices,
-)
+from ..facemodel.core import BLINK_NAMES, BROW_NAMES, EMOTION_EXPRESSION_NAMES, core_indices
+from ..facemodel.params import ROTATION_SLICE
 
 STAT_NAMES = ("head_rotation_std_deg", "expression_std", "blinks_per_minute")
-_EXPR_COLS = indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES)
-_BLINK_COLS = indices(BLINK_NAMES)
+_EXPR_COLS = core_indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES)
+_BLINK_COLS = core_indices(BLINK_NAMES)
 _LOG_EPS = np.array([0.05, 0.003, 1.0], dtype=np.float32)  # floors below which stats are "none"
 STD_FLOOR = 1e-3
 
 
 def blink_count(motion: np.ndarray) -> np.ndarray:
-    """(..., T, D) motion -> (...) blinks: closings of the more-closed eye past 0.5 (an eye
+    """(..., T, 17) core motion -> (...) blinks: closings of the more-closed eye past 0.5 (an eye
     already shut in the first frame counts as one). The one count of blinks in motion."""
     closed = motion[..., _BLINK_COLS].max(axis=-1) > 0.5  # (..., T)
     return (closed[..., 1:] & ~closed[..., :-1]).sum(axis=-1) + closed[..., 0]
 
 
 def motion_stats(motion: np.ndarray, fps: float) -> np.ndarray:
-    """(..., T, D) motion -> (..., 3) raw statistics (units in the module docstring)."""
+    """(..., T, 17) core motion -> (..., 3) raw statistics (units in the module docstring)."""
     rot = motion[..., ROTATION_SLICE].std(axis=-2).mean(axis=-1)
     expr = motion[..., _EXPR_COLS].std(axis=-2).mean(axis=-1)
     onsets = blink_count(motion)
@@ -74,7 +69,7 @@ class Normalization:
 
     @staticmethod
     def fit(motion_frames: np.ndarray, window_stats: np.ndarray) -> Normalization:
-        """From (N, D) training frames and (M, 3) raw statistics of training windows."""
+        """From (N, 17) core training frames and (M, 3) raw statistics of training windows."""
         logs = np.log(window_stats + _LOG_EPS)
         return Normalization(
             motion_mean=motion_frames.mean(0),

@@ -39,8 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..facemodel.core import LIP_NAMES, NUM_CORE, core_index
 from ..facemodel.emotions import EMOTIONS
-from ..facemodel.params import LIP_NAMES, NUM_PARAMS, POSE_SLICE, index
+from ..facemodel.params import POSE_SLICE
 
 # Natural spread (std) of pitch, yaw, roll (deg), tx, ty, scale at head intensity 1.
 NATURAL_POSE_STD = np.array([2.5, 3.5, 1.5, 0.010, 0.008, 0.010])
@@ -337,11 +338,11 @@ def emotion_offsets(
     fps: float,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, float]:
-    """(T, D) offsets of ``emotion`` ('none' or an EMOTIONS name) and its head gain.
+    """(T, 17) core offsets of ``emotion`` ('none' or an EMOTIONS name) and its head gain.
 
     Expression entries scale with ``expression``, pose entries with ``head``; a slow
     +-15 % wobble keeps the face alive."""
-    out = np.zeros((num_frames, NUM_PARAMS), np.float32)
+    out = np.zeros((num_frames, NUM_CORE), np.float32)
     if emotion != "none" and emotion not in EMOTION_OFFSETS:
         raise ValueError(f"unknown emotion {emotion!r}; valid: none, {', '.join(EMOTIONS)}")
     table = EMOTION_OFFSETS.get(emotion, {})
@@ -350,7 +351,7 @@ def emotion_offsets(
         if name == "head_gain":
             continue
         scale = head if name in _POSE_NAMES else expression
-        out[:, index(name)] = value * scale * wobble
+        out[:, core_index(name)] = value * scale * wobble
     return out, float(table.get("head_gain", 1.0))
 
 
@@ -370,18 +371,18 @@ def sample_nonlip_motion(
     accents: Frames = (),
     pauses: Frames = (),
 ) -> np.ndarray:
-    """(T, D) float32: head pose, blinks, brows and emotion offsets; lips only carry the
-    emotion's offsets (add speech lips with ``compose``). Draw order is fixed, so a seed
-    fixes the result."""
+    """(T, 17) float32 core channels: head pose, blinks, brows and emotion offsets; lips
+    only carry the emotion's offsets (add speech lips with ``compose``). Draw order is
+    fixed, so a seed fixes the result."""
     offsets, head_gain = emotion_offsets(emotion, expression, head, num_frames, fps, rng)
     motion = offsets
     motion[:, POSE_SLICE] += head_motion(num_frames, fps, head * head_gain, rng, activity, accents)
     blink = blink_track(num_frames, fps, blink_rate, rng, pauses)
-    motion[:, index("blink_left")] = blink
-    motion[:, index("blink_right")] = blink
+    motion[:, core_index("blink_left")] = blink
+    motion[:, core_index("blink_right")] = blink
     brows = brow_motion(num_frames, fps, expression, rng, accents)
-    motion[:, index("brow_raise")] += brows[:, 0]
-    motion[:, index("brow_furrow")] += brows[:, 1]
+    motion[:, core_index("brow_raise")] += brows[:, 0]
+    motion[:, core_index("brow_furrow")] += brows[:, 1]
     return motion
 
 
@@ -391,9 +392,9 @@ def compose(nonlip: np.ndarray, lips: np.ndarray) -> np.ndarray:
     The emotion's lip offsets are added except where the lips are pressed (a closure
     stays closed); expression columns are clamped to 0..1."""
     out = nonlip.copy()
-    cols = [index(n) for n in LIP_NAMES]
+    cols = [core_index(n) for n in LIP_NAMES]
     press = lips[:, 3:4]
     out[:, cols] = lips + nonlip[:, cols] * (1.0 - press)
-    expr = slice(POSE_SLICE.stop, NUM_PARAMS)
+    expr = slice(POSE_SLICE.stop, NUM_CORE)
     out[:, expr] = np.clip(out[:, expr], 0.0, 1.0)
     return out.astype(np.float32)

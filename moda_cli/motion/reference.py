@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, NoFaceFound
-from ..facemodel.params import BLINK_NAMES, BROW_NAMES, NUM_PARAMS, indices
+from ..facemodel.core import BLINK_NAMES, BROW_NAMES, NUM_CORE, core_indices
 from .generator import GivenMotion, MotionRequest
 from .settings import MotionSettings
 
 REFERENCE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale", *BLINK_NAMES, *BROW_NAMES)
-_REFERENCE_COLS = indices(REFERENCE_NAMES)
-_BLINK_COLS = indices(BLINK_NAMES)
+_REFERENCE_COLS = core_indices(REFERENCE_NAMES)
+_BLINK_COLS = core_indices(BLINK_NAMES)
 HINT = "give --pose-from a video with one clearly visible face throughout"
 
 
@@ -62,7 +62,7 @@ def ping_pong(count: int, length: int) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _reference_motion(path: Path, fps: float, _stamp: tuple[int, int]) -> np.ndarray:
-    """(T, 17) motion of the video at ``fps`` (read-only); cached by path, size and time,
+    """(T, 17) core motion of the video at ``fps`` (read-only); cached by path, size and time,
     since a batch may drive many portraits with one reference."""
     # Imported here: the mesh and its models load only for a job that has a reference.
     from .train.from_videos import motion_from_track
@@ -86,7 +86,7 @@ def reference_motion(video: str | Path, fps: float, num_frames: int) -> GivenMot
     stat = os.stat(path)
     motion = _reference_motion(path, float(fps), (stat.st_size, stat.st_mtime_ns))
     rows = motion[ping_pong(num_frames, len(motion))]
-    values = np.full((num_frames, NUM_PARAMS), np.nan, np.float32)
+    values = np.full((num_frames, NUM_CORE), np.nan, np.float32)
     values[:, _REFERENCE_COLS] = rows[:, _REFERENCE_COLS]
     values[:, _BLINK_COLS] = rows[:, _BLINK_COLS].max(axis=1, keepdims=True)
     return GivenMotion(values)

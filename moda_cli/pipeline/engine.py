@@ -218,11 +218,8 @@ class Engine:
         meter.add_cpu("motion", sampler.cpu_seconds)
         meter.add_cpu("encode", writer.cpu_seconds)
         if job.motion_out is not None:
-            feats = request.features
-            carried = None  # a motion file's channels the renderer cannot show, passed on
-            if isinstance(generator, FileMotion):
-                carried = generator.track.carried_at_fps(feats.fps, feats.num_frames)
-            write_motion(job.motion_out, MotionSeq(np.concatenate(rendered), feats.fps), carried)
+            motion = MotionSeq(np.concatenate(rendered), request.features.fps)
+            write_motion(job.motion_out, motion)
 
 
 def _kept(chunks: Iterator[np.ndarray], into: list[np.ndarray]) -> Iterator[np.ndarray]:

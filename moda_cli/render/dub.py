@@ -1,8 +1,8 @@
 """Dubbing: a source frame's lower face warped from its own mouth shape to another.
 
-The renderer's mouth blendshapes (``facemodel.basis.face_basis``: jaw, rounding,
-spreading, pressing, tucking) are built once per shot on the shot's reference face, in
-face units.
+The renderer's mouth fields of the core lip coefficients (``facemodel.basis.core_basis``:
+jaw, rounding, spreading, pressing, tucking) are built once per shot on the shot's
+reference face, in face units.
 Each frame they are turned into that frame's pixels with its own face frame (rotation and
 size), so a coefficient change moves the landmarks as it would on that face, and a
 piecewise-affine warp (``warp.MeshWarp``) through the frame's own mesh moves the pixels.
@@ -21,8 +21,8 @@ from scipy.sparse import csr_matrix
 
 from ..face import landmarks as lm
 from ..face.appearance import fill_polygon, inner_lip_polygon
-from ..facemodel.basis import EXPRESSION_NAMES, face_basis, face_frame, lip_gap
-from ..facemodel.params import LIP_NAMES
+from ..facemodel.basis import core_basis, face_frame, lip_gap
+from ..facemodel.core import CORE_EXPRESSION_NAMES, LIP_NAMES
 from ..video.source import rgb_box
 from ..video.yuv import Yuv420Frame
 from .mouth import paint_mouth
@@ -30,7 +30,7 @@ from .mouth_source import MouthLook, analyse_mouth
 from .rig import face_triangles
 from .warp import MeshWarp, Region
 
-_MOUTH = [EXPRESSION_NAMES.index(n) for n in LIP_NAMES]  # jaw, round, spread, press, tuck
+_MOUTH = [CORE_EXPRESSION_NAMES.index(n) for n in LIP_NAMES]  # jaw, round, spread, press, tuck
 _JAW, _PRESS = LIP_NAMES.index("jaw_open"), LIP_NAMES.index("lip_press")
 # Face units (eye spans, y down from the eye line): the still upper face ends at the nose
 # base, the warp's full motion starts at the top of the upper lip.
@@ -126,7 +126,7 @@ def shot_mouth(reference: np.ndarray, triangles: np.ndarray | None = None) -> Sh
     """Blendshapes built on a shot's reference mesh (468 or 478, 3) in frame pixels."""
     ref = lm.pad_iris(np.asarray(reference, np.float64))
     f = face_frame(ref).to_face(ref)
-    shapes = face_basis(f)[_MOUTH, : lm.NUM_MESH_POINTS]
+    shapes = core_basis(f)[_MOUTH, : lm.NUM_MESH_POINTS]
     below = f[: lm.NUM_MESH_POINTS, 1] - f[2, 1]
     share = np.clip((below - STILL_ABOVE) / (MOVING_BELOW - STILL_ABOVE), 0.0, 1.0)
     share = share * share * (3 - 2 * share)

@@ -25,8 +25,7 @@ from scipy.spatial import Delaunay
 from ..face import landmarks as lm
 from ..face.detect import crop_image
 from ..face.types import Face, Portrait
-from ..facemodel.basis import EXPRESSION_NAMES
-from ..facemodel.params import EXPRESSION_SLICE
+from ..facemodel.params import index
 from .eyes import paint_eyelid
 from .layer import composite, person_alpha, scene_layer
 from .mouth import paint_mouth
@@ -38,18 +37,18 @@ from .warp import FIELD_STEP, MeshWarp, Region
 if TYPE_CHECKING:
     from .grid_warp import GridWarp
 
-# (expression column, lid crease, upper lid, lower lid landmarks), as index arrays once.
+# (joint column, lid crease, upper lid, lower lid landmarks), as index arrays once.
 _EYELIDS = tuple(
-    (EXPRESSION_NAMES.index(name), np.array(crease), np.array(upper), np.array(lower))
+    (index(name), np.array(crease), np.array(upper), np.array(lower))
     for name, crease, upper, lower in (
         (
-            "blink_right",
+            "eyeBlinkRight",
             lm.RIGHT_UPPER_CREASE,
             (33, *lm.RIGHT_UPPER_LID, 133),
             (33, *lm.RIGHT_LOWER_LID, 133),
         ),
         (
-            "blink_left",
+            "eyeBlinkLeft",
             lm.LEFT_UPPER_CREASE,
             (263, *lm.LEFT_UPPER_LID, 362),
             (263, *lm.LEFT_LOWER_LID, 362),
@@ -77,7 +76,7 @@ class Renderer:
     whose pixels ``render_patch`` returns. Streaming only the box is what keeps a 1080p
     frame as cheap as a 512 px one.
 
-    Frames take one (17,) row in ``facemodel.params.PARAM_NAMES`` order. Parameters outside
+    Frames take one (58,) row in ``facemodel.params.PARAM_NAMES`` order. Parameters outside
     the documented ranges are clipped (expressions to 0..1, pose to 1.5 x its range) so
     the mesh cannot fold.
     """
@@ -150,21 +149,21 @@ class Renderer:
         at = targets[:, :2] * self._scale + self._to_region  # crop pixels -> region pixels
         if self.mouth is not None:
             paint_mouth(region, at, self.mouth, self.unit_px, self._scale)
-        expr = np.asarray(params, np.float64)[EXPRESSION_SLICE]
+        row = np.asarray(params, np.float64)
         for column, crease, upper, lower in _EYELIDS:
             paint_eyelid(
                 region,
                 at[crease],
                 at[upper],
                 at[lower],
-                float(expr[column]),
+                float(row[column]),
                 self.unit_px,
                 self._scale,
             )
         return region
 
     def render_patches(self, params: np.ndarray) -> list[np.ndarray]:
-        """(B, 17) params -> B frames' ``patch_box`` pixels, (h, w, 3) uint8 RGB arrays.
+        """(B, 58) params -> B frames' ``patch_box`` pixels, (h, w, 3) uint8 RGB arrays.
 
         Writes nothing shared, so batches may render in several threads at once.
         """
@@ -181,11 +180,11 @@ class Renderer:
         return [self._finish(r, t, p) for r, t, p in zip(regions, targets, params, strict=True)]
 
     def render_patch(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array."""
+        """(58,) params -> the frame's ``patch_box`` pixels, a new (h, w, 3) uint8 RGB array."""
         return self.render_patches(np.asarray(params)[None])[0]
 
     def render(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the whole (H, W, 3) uint8 RGB frame (a new array)."""
+        """(58,) params -> the whole (H, W, 3) uint8 RGB frame (a new array)."""
         frame = self.background.copy()
         frame[self.patch_box.slices] = self.render_patch(params)
         return frame

@@ -164,20 +164,20 @@ class HeadRig:
         )
 
     def _pose(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> the same, clipped so the mesh cannot fold."""
-        p = np.clip(np.asarray(params, np.float64), LOW * POSE_LIMIT, HIGH * POSE_LIMIT)
+        """(58,) params -> the same, clipped so the mesh cannot fold."""
+        p = np.asarray(params, np.float64)
         if p.shape != (NUM_PARAMS,):
             raise ValueError(f"params must have shape ({NUM_PARAMS},), got {p.shape}")
-        return p
+        return np.clip(p, LOW * POSE_LIMIT, HIGH * POSE_LIMIT)
 
     def face_targets(self, params: np.ndarray) -> np.ndarray:
-        """(17,) params -> (468, 3) target landmark positions in crop pixels."""
+        """(58,) params -> (468, 3) target landmark positions in crop pixels."""
         p = self._pose(params)
         moved = self.points + self.basis.displace(p[EXPRESSION_SLICE])[: lm.NUM_MESH_POINTS]
         return self.head.move(moved, p)
 
     def displacements(self, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """(468, 3) face targets and their (17,) params -> (V, 2) displacement of every
+        """(468, 3) face targets and their (58,) params -> (V, 2) displacement of every
         control point: the rings follow the head's pose (no expression), faded below the chin."""
         face = targets[:, :2] - self.points[:, :2]
         rings = self.head.move(self.rings, self._pose(params))[:, :2] - self.rings[:, :2]

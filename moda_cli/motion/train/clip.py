@@ -1,4 +1,4 @@
-"""One synthetic training clip: espeak speech -> audio features -> joint-space motion targets.
+"""One synthetic training clip: espeak speech -> audio features -> core-channel motion targets.
 
 One clip = a few sentences of one language in one voice, separated by pauses, with
 silence at both ends, augmented, then:

@@ -6,7 +6,7 @@ On disk (``FORMAT_VERSION`` 1)::
     out_dir/dataset.json                 recipe, recipe_hash, fps, shards and counts per split
     out_dir/{train,heldout}/shard_NNNNN.npz   np.savez, no pickled objects:
         mel        (N, 4, 80) float16   log-mel sub-frames per video frame
-        motion     (N, 17)    float32   params.PARAM_NAMES order
+        motion     (N, 17)    float32   core.CORE_NAMES order
         labels     (N,)       int8      visemes.LABEL_* (0 silence, 1 p/b/m, 2 open vowel,
                                         3 other speech, 4 f/v)
         envelope   (N,)       float32
@@ -36,8 +36,8 @@ import numpy as np
 
 from ...atomic import atomic_path, atomic_write
 from ...face.identity import IDENTITY_DIM
+from ...facemodel.core import CORE_NAMES, NUM_CORE
 from ...facemodel.emotions import EMOTION_LABELS
-from ...facemodel.params import NUM_PARAMS, PARAM_NAMES
 from ..generator import ProgressFn
 from . import corpus, flite, realclips, visemes
 from .clip import FORMAT, FORMAT_VERSION, Clip, DataRecipe, make_clip
@@ -216,7 +216,7 @@ def build_dataset(
         "recipe": recipe.to_json(),
         "recipe_hash": recipe.recipe_hash(),
         "fps": recipe.fps,
-        "param_names": list(PARAM_NAMES),
+        "param_names": list(CORE_NAMES),
         "emotions": list(EMOTION_LABELS),
         "label_names": list(visemes.LABEL_NAMES),
         "splits": splits,
@@ -319,7 +319,7 @@ def load_split(data_dir: str | Path, split: corpus.Split) -> SplitData:
         empty = {k: np.zeros((0,), np.float32) for k in _COND_KEYS}
         return SplitData(
             np.zeros((0, 4, 80), np.float16),
-            np.zeros((0, NUM_PARAMS), np.float32),
+            np.zeros((0, NUM_CORE), np.float32),
             np.zeros(0, np.int8),
             np.zeros(0, np.float32),
             np.zeros(0, np.int64),

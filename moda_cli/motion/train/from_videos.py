@@ -1,4 +1,4 @@
-"""Training data from real talking-head videos: the face mesh read back into the joint space.
+"""Training data from real talking-head videos: the face mesh read back into the core channels.
 
 ``moda train --from-videos DIR`` lets users train or fine-tune on their own footage. Each
 video becomes one clip in the dataset format of ``train.dataset``, written by its writer
@@ -27,9 +27,9 @@ from ...audio.features import compute_features
 from ...audio.types import Audio
 from ...errors import InputError, ModaError, NoFaceFound, UsageError
 from ...face.identity import identity_features
+from ...facemodel.core import CORE_NAMES, core_index
 from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION
 from ...facemodel.inverse import invert_meshes
-from ...facemodel.params import PARAM_NAMES, MotionSeq, index
 from .. import prior
 from ..generator import ProgressFn
 from ..normalization import blink_count
@@ -63,7 +63,8 @@ class ExtractedClip:
     """One video in the dataset's terms; every per-frame array has the motion's T rows."""
 
     path: Path
-    motion: MotionSeq  # (T, 17)
+    motion: np.ndarray  # (T, 17) float32 core channels (``facemodel.core``)
+    fps: float
     mel: np.ndarray  # (T, 4, 80) float16
     envelope: np.ndarray  # (T,) float32
     labels: np.ndarray  # (T,) int8: 0 silence, 3 speech
@@ -76,7 +77,7 @@ class ExtractedClip:
     def to_clip(self) -> Clip:
         meta = {
             "source": self.path.name,
-            "seconds": round(self.motion.num_frames / self.motion.fps, 3),
+            "seconds": round(len(self.motion) / self.fps, 3),
             "face_fraction": round(float(self.detected.mean()), 3),
             "neutral_frame": self.neutral_frame,
             "emotion": NO_EMOTION,
@@ -84,7 +85,7 @@ class ExtractedClip:
         }
         return Clip(
             mel=self.mel.astype(np.float16),
-            motion=self.motion.params,
+            motion=self.motion,
             labels=self.labels,
             envelope=self.envelope.astype(np.float32),
             emotion=self.emotion,
@@ -122,7 +123,7 @@ def _natural_levels() -> dict[str, float]:
         accents=accents,
     )
     rot = nonlip[:, :3].std(axis=0)
-    brows = nonlip[:, [index("brow_raise"), index("brow_furrow")]].sum(axis=1).mean()
+    brows = nonlip[:, [core_index("brow_raise"), core_index("brow_furrow")]].sum(axis=1).mean()
     # Lips: a plain consonant-vowel stream through the viseme model at amplitude 1.
     cons, vows = "tnskmdlpbfrh", "aəɪeoiuæʌɛ"
     events, t = [], 0.0
@@ -145,8 +146,14 @@ def clip_conditions(motion: np.ndarray, speaking: np.ndarray, fps: float) -> dic
     ref = _natural_levels()
     rot_std = motion[:, :3].std(axis=0)
     head = float(np.mean(rot_std / np.array([ref["pitch"], ref["yaw"], ref["roll"]])))
-    brows = float(motion[:, [index("brow_raise"), index("brow_furrow")]].sum(axis=1).mean())
-    jaw = motion[speaking, index("jaw_open")] if speaking.any() else motion[:, index("jaw_open")]
+    brows = float(
+        motion[:, [core_index("brow_raise"), core_index("brow_furrow")]].sum(axis=1).mean()
+    )
+    jaw = (
+        motion[speaking, core_index("jaw_open")]
+        if speaking.any()
+        else motion[:, core_index("jaw_open")]
+    )
     onsets = int(blink_count(motion))
     minutes = len(motion) / fps / 60.0
     return {
@@ -194,7 +201,8 @@ def extract_motion(video_path: str | Path, fps: float = 25.0) -> ExtractedClip:
     motion = full[:num]
     return ExtractedClip(
         path=path,
-        motion=MotionSeq(motion, fps),
+        motion=motion,
+        fps=fps,
         mel=feats.mel[:num].astype(np.float16),
         envelope=envelope.astype(np.float32),
         labels=np.where(speaking, visemes.LABEL_SPEECH, visemes.LABEL_SILENCE).astype(np.int8),
@@ -322,7 +330,7 @@ def build_from_videos(
         },
         "recipe_hash": source_hash,
         "fps": fps,
-        "param_names": list(PARAM_NAMES),
+        "param_names": list(CORE_NAMES),
         "emotions": list(EMOTION_LABELS),
         "label_names": list(visemes.LABEL_NAMES),
         "splits": splits,

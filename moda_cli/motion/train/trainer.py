@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...facemodel.core import CORE_NAMES, core_index
 from ...facemodel.emotions import EMOTION_NONE
-from ...facemodel.params import PARAM_NAMES, index
 from ..checkpoint import save_checkpoint
 from ..model import MotionCond, MotionDiT, MotionDiTConfig
 from ..normalization import Normalization, motion_stats
@@ -118,11 +118,11 @@ def fit_normalization(
 
 
 def loss_weights(cfg: TrainConfig) -> torch.Tensor:
-    w = torch.ones(len(PARAM_NAMES))
+    w = torch.ones(len(CORE_NAMES))
     for name in ("lip_round", "lip_spread", "lip_tuck"):
-        w[index(name)] = 1.5
+        w[core_index(name)] = 1.5
     for name in ("jaw_open", "lip_press"):
-        w[index(name)] = cfg.lip_weight
+        w[core_index(name)] = cfg.lip_weight
     return w / w.mean()
 
 

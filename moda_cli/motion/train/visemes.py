@@ -1,8 +1,8 @@
 """From espeak's phoneme timings to lip targets and per-frame viseme labels.
 
-Each phoneme is mapped to a target for the five lip parameters (``params.LIP_NAMES``:
+Each phoneme is mapped to a target for the five lip parameters (``core.LIP_NAMES``:
 jaw_open, lip_round, lip_spread, lip_press, lip_tuck) and a per-parameter *dominance*.
-jaw_open targets are fractions of the widest opening of ordinary speech (``params.py``:
+jaw_open targets are fractions of the widest opening of ordinary speech (``core.py``:
 ``JAW_FULL_GAP``, about 15 mm), so /a/ at 0.9 parts the lips about 14 mm and /i/ at 0.2
 about 3 mm; the renderer's scale is calibrated to this table, not the other way round.
 The dominance is how strongly a phoneme holds a parameter against its neighbours (Cohen &
