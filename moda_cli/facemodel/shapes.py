@@ -21,7 +21,7 @@ mouthLowerDown*      0.05   one side of the lower lip down, showing teeth (AU16)
 mouthUpperUp*        0.05   one side of the upper lip up, showing teeth (AU10)
 mouthFunnel          0.06   lips everted and parted into an O, pushed forward (AU22)
 eyeSquint*           0.04   lower lid up (AU7), upper lid 0.01 down, each at most
-                            LID_SHARE of the eye's opening
+                            0.3 of the eye's opening
 eyeWide*             0.045  upper lid up (AU5), lower lid 0.01 down
 eyeLook*             0.067  the iris (468-477) turned ``arkit.EYE_LOOK_DEG`` (30 degrees),
                             the lids following up and down; the iris stays in the opening
@@ -66,7 +66,6 @@ from .basis import (
 )
 
 Look = Literal["up", "down", "in", "out"]
-LID_SHARE = 0.3  # the most of an eye's opening that one lid's move may close
 _UPPER_LIP = (*lm.UPPER_OUTER_LIP, *lm.UPPER_LIP_MID, *_UPPER_LIP_ROW, *lm.UPPER_INNER_LIP)
 _LOWER_LIP = (*lm.LOWER_OUTER_LIP, *lm.LOWER_LIP_MID, *_LOWER_LIP_ROW, *lm.LOWER_INNER_LIP)
 # (corners outer, inner; upper lid; lower lid; iris) of each eye
@@ -108,15 +107,17 @@ def _skin_follows(
     return d
 
 
-def _lid(f: np.ndarray, side: Side, lid: Literal["upper", "lower"], lift: float) -> np.ndarray:
+def _lid(
+    f: np.ndarray, side: Side, lid: Literal["upper", "lower"], lift: float, share: float = 0.3
+) -> np.ndarray:
     """One eyelid margin up by ``lift`` mid-lid (down if negative), tapering to 0 at the
-    eye's corners, its skin following; a lid never covers more than LID_SHARE of the
+    eye's corners, its skin following; a lid never covers more than ``share`` of the
     opening, so narrowed (smiling) eyes are not shut."""
     corners, upper, lower, _ = _EYES[side]
     margin, away, reach = (upper, -1, 0.12) if lid == "upper" else (lower, 1, 0.1)
     gap = np.maximum(f[list(lower), 1] - f[list(upper), 1], 0.0)  # (K,) the opening per column
     closes = lift if lid == "lower" else -lift  # > 0: towards the other lid
-    amount = np.minimum(abs(lift), LID_SHARE * gap) if closes > 0 else np.full(len(gap), abs(lift))
+    amount = np.minimum(abs(lift), share * gap) if closes > 0 else np.full(len(gap), abs(lift))
     dy = -np.sign(lift) * amount * _span(f, f[list(margin), 0], corners)
     contour = (corners[0], *margin, corners[1])
     move = np.zeros((len(contour), 2))
@@ -133,11 +134,13 @@ def _eye_squint(f: np.ndarray, side: Side) -> np.ndarray:
 
 
 # Gaze: an eyeLook shape at 1.0 turns the eye EYE_LOOK_DEG, which moves the iris by the
-# sine of that on an eyeball 12 mm in radius (in eye spans); looking up or down the lids
-# follow (upper, lower lid lift).
+# sine of that on an eyeball 12 mm in radius (in eye spans). Looking up or down the lids
+# follow the eye (the upper lid most: it keeps covering about as much of the iris), the
+# upper one closing at most LOOK_LID_SHARE of the opening when looking down.
 EYEBALL_RADIUS = 12.0 / 90.0
 LOOK = EYEBALL_RADIUS * float(np.sin(np.radians(EYE_LOOK_DEG)))
-LIDS_UP, LIDS_DOWN = (0.02, 0.008), (-0.03, -0.008)
+LIDS_FOLLOW = (0.7, 0.2)  # upper, lower lid: their share of the iris's vertical move
+LOOK_LID_SHARE = 0.5
 IRIS_ROOM = 0.1  # of the opening: how close the iris centre may come to a lid margin
 
 
@@ -157,14 +160,15 @@ def _look(f: np.ndarray, side: Side, way: Look) -> np.ndarray:
         room = max(abs(corner - c[0]) - _iris_radius(f, iris), 0.0)
         d[list(iris), 0] = out * min(LOOK, room)
         return d
-    lifts = LIDS_UP if way == "up" else LIDS_DOWN
-    d += _lid(f, side, "upper", lifts[0]) + _lid(f, side, "lower", lifts[1])
+    up = LOOK if way == "up" else -LOOK
+    d += _lid(f, side, "upper", LIDS_FOLLOW[0] * up, LOOK_LID_SHARE)
+    d += _lid(f, side, "lower", LIDS_FOLLOW[1] * up, LOOK_LID_SHARE)
     # The opening at the iris's column after the lids moved, and the centre kept inside it.
     at = np.argmin(np.abs(f[list(upper), 0] - c[0]))
     top = f[upper[at], 1] + d[upper[at], 1]
     bottom = f[lower[at], 1] + d[lower[at], 1]
     room = IRIS_ROOM * max(bottom - top, 0.0)
-    goal = c[1] - LOOK if way == "up" else c[1] + LOOK
+    goal = c[1] - up
     d[list(iris), 1] = np.clip(goal, top + room, max(bottom - room, top + room)) - c[1]
     return d
 

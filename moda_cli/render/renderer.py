@@ -25,8 +25,9 @@ from scipy.spatial import Delaunay
 from ..face import landmarks as lm
 from ..face.detect import crop_image
 from ..face.types import Face, Portrait
-from ..facemodel.params import index
+from ..facemodel.params import EXPRESSION_SLICE, index
 from .eyes import paint_eyelid
+from .iris import analyse_irises, paint_irises
 from .layer import composite, person_alpha, scene_layer
 from .mouth import paint_mouth
 from .mouth_source import MouthLook, analyse_mouth
@@ -120,12 +121,16 @@ class Renderer:
         crop_to_canvas = np.hstack([np.eye(2) * self._scale, self._offset[:, None]])
         self._scene = scene_layer(self.background, region, crop, person, crop_to_canvas)
         # The photo's mouth interior (its own teeth, or teeth from its whites), region pixels.
+        landmarks = face.landmarks[:, :2] * self._scale + self._to_region
         self.mouth: MouthLook | None = None
         if self.settings.mouth_interior:
-            landmarks = face.landmarks[:, :2] * self._scale + self._to_region
             self.mouth = analyse_mouth(
                 self.background[region.slices], landmarks, self.unit_px, self._scale
             )
+        # The irises, painted where the eyeLook shapes turn the eyes (the warp cannot).
+        self.irises = analyse_irises(
+            self.background[region.slices], landmarks, self.rig.basis, self._scale
+        )
         # device (e.g. "cuda"): warp batches of frames there as sampled grids (grid_warp.py);
         # None: OpenCV on the CPU, a frame at a time, the faster choice on a CPU.
         self._grid: GridWarp | None = None
@@ -145,11 +150,12 @@ class Renderer:
         return 1 if self._grid is None else 32
 
     def _finish(self, region: np.ndarray, targets: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """Paint the mouth and eyelids into a warped region, in place; returns it."""
+        """Paint the mouth, irises and eyelids into a warped region, in place; returns it."""
         at = targets[:, :2] * self._scale + self._to_region  # crop pixels -> region pixels
         if self.mouth is not None:
             paint_mouth(region, at, self.mouth, self.unit_px, self._scale)
         row = np.asarray(params, np.float64)
+        paint_irises(region, self.irises, at, row[EXPRESSION_SLICE])  # under closing lids
         for column, crease, upper, lower in _EYELIDS:
             paint_eyelid(
                 region,
