@@ -37,6 +37,7 @@ MIN_SHIFT_PX = 0.05  # a smaller gaze offset leaves the eye to the warp
 MIN_VISIBLE, MIN_WIDTH = 0.25, 3.0
 WHITE_MARGIN = 1.2  # the old disk is covered this far out (of the radius): its dark rim too
 EDGE_PX = 0.75  # soft edge of the disk and of the lids' clip, in pixels
+LID_SOFT = 0.7  # pixels: the blur of the lids' clip
 IRIS_CUT = 0.9  # of the ring's radius: the iris cut out (the ring lies on its edge)
 
 
@@ -116,7 +117,9 @@ def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | 
     eye_pts = points[list(contour), :2].astype(np.float64)
     opening = _polygon((size, size), eye_pts, origin)
     disk = _disk(size, centre - origin, radius) > 0.5
-    visible = disk & (opening > 0.99)
+    # A pixel inside the margins: the lash line's shadow is not iris.
+    inside = cv2.erode((opening > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    visible = disk & inside
     if visible.sum() < MIN_VISIBLE * disk.sum():
         return None
     # The hidden rows of the disk from their mirror about its middle row, else the median.
@@ -129,8 +132,10 @@ def analyse_iris(image: np.ndarray, points: np.ndarray, eye: int) -> IrisLook | 
     # around it out of the cut.
     alpha = _disk(size, centre - origin, IRIS_CUT * radius)
     # The white where the iris was: inpainted from the eye's own white, the lids around it
-    # taken as white too (else their skin and lashes bleed into the eye).
-    white_src = np.where(opening[..., None] > 0.5, rgb, _sclera(image, eye_pts, centre, radius))
+    # taken half as that white (wholly theirs, skin and lashes bleed into the eye; wholly
+    # white, the white lacks the shade the lids cast).
+    lids = 0.5 * (rgb + _sclera(image, eye_pts, centre, radius))
+    white_src = np.where(opening[..., None] > 0.5, rgb, lids)
     cover = (_disk(size, centre - origin, WHITE_MARGIN * radius) > 0).astype(np.uint8)
     white = cv2.inpaint(
         np.round(white_src).astype(np.uint8), cover * 255, max(radius / 2, 2.0), cv2.INPAINT_TELEA
@@ -185,8 +190,10 @@ def paint_iris(
     place = s.copy()
     place[:, 2] += s[:, :2] @ look.origin - (x0, y0)
     lids = _polygon((box[1], box[0]), opening, np.array([x0, y0], np.float64))
-    # half a pixel inside the margins: the lash line stays the photo's
-    lids = np.clip(2.0 * lids - 1.0, 0.0, 1.0)[..., None]
+    # Softened over a pixel and ending inside the margins: the margin contour is coarse,
+    # and a hard clip along it drew its polygon into the eye; the lash line stays the photo's.
+    lids = cv2.GaussianBlur(lids, (0, 0), LID_SOFT)
+    lids = np.clip((lids - 0.35) / 0.5, 0.0, 1.0)[..., None]
     roi = image[y0:y1, x0:x1].astype(np.float32)
     white = cv2.warpAffine(look.white, place, box, flags=cv2.INTER_LINEAR)
     scale = float(np.hypot(*s[:, 0]))
