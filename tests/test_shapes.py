@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -30,7 +31,11 @@ T1_BOX = (358, 179, 310)  # (x, y, side) of the face in t1.jpg, a fixed file
 FAR = 0.025  # eye spans: what a far-away landmark may move (the mesh's own jitter)
 # per side: (upper outer lip beside the middle, nostril wing, mouth corner, cheek below the eye)
 _SIDE = {"Left": (267, 294, 291, 330), "Right": (37, 64, 61, 101)}
-_EYE = {"Left": ("left", 473, lm.LEFT_EYE_CORNERS), "Right": ("right", 468, lm.RIGHT_EYE_CORNERS)}
+# per side: (the eye as measure.eye_opening names it, its iris centre, its corners)
+_EYE: dict[str, tuple[Literal["left", "right"], int, tuple[int, int]]] = {
+    "Left": ("left", 473, lm.LEFT_EYE_CORNERS),
+    "Right": ("right", 468, lm.RIGHT_EYE_CORNERS),
+}
 _BROWS_EYES = (*lm.LEFT_BROW, *lm.RIGHT_BROW, *lm.LEFT_EYE, *lm.RIGHT_EYE)
 _MOUTH_CHIN = (*lm.UPPER_OUTER_LIP, *lm.LOWER_OUTER_LIP, lm.CHIN)
 
@@ -48,17 +53,16 @@ def _out(name: str) -> float:
 
 def _opening(name: str) -> Reading:
     eye = _EYE[_side(name)][0]
-    return lambda a, b: float(eye_opening(b, eye) - eye_opening(a, eye))  # type: ignore[arg-type]
+    return lambda a, b: float(eye_opening(b, eye) - eye_opening(a, eye))
 
 
 def _iris(name: str, axis: int) -> Reading:
     _, centre, corners = _EYE[_side(name)]
 
-    def moved(a: np.ndarray, b: np.ndarray) -> float:
-        rel = lambda f: f[centre, axis] - f[list(corners), axis].mean()  # noqa: E731
-        return float(rel(b) - rel(a))
+    def rel(f: np.ndarray) -> float:  # the iris centre from the middle of the eye
+        return float(f[centre, axis] - f[list(corners), axis].mean())
 
-    return moved
+    return lambda a, b: rel(b) - rel(a)
 
 
 def _y(idx: tuple[int, ...]) -> Reading:

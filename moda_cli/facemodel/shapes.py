@@ -26,7 +26,7 @@ eyeWide*             0.045  upper lid up (AU5), lower lid 0.01 down
 eyeLook*             0.067  the iris (468-477) turned ``arkit.EYE_LOOK_DEG`` (30 degrees),
                             the lids following up and down; the iris stays in the opening
                             (the warp cannot show it: ``render/iris.py`` paints it)
-cheekSquint*         0.035  cheek under the eye up, lower lid up (AU6)
+cheekSquint*         0.045  cheek under the eye up, lower lid 0.02 up (AU6)
 cheekPuff            0.05   cheeks out beside the mouth, the face's outline widening
 noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip's edge
                             0.035 up there (sealed), the inner brow 0.015 down (AU9)
@@ -178,7 +178,7 @@ def _cheek_squint(f: np.ndarray, side: Side) -> np.ndarray:
     corners = _EYES[side][0]
     under_eye = f[list(corners)].mean(axis=0) + np.array([0.0, 0.3, 0.0])
     d = np.zeros_like(f)
-    d[:, 1] = -0.035 * _gauss(f, under_eye, 0.15) * side_weight(f, side)
+    d[:, 1] = -0.045 * _gauss(f, under_eye, 0.15) * side_weight(f, side)
     return d + _lid(f, side, "lower", 0.02)
 
 
