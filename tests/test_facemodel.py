@@ -160,3 +160,33 @@ def test_the_head_rig_and_its_inverse_agree(flat_mesh, pose):
     s, rot, shift = fit_similarity(flat_mesh[stable], moved[stable])
     got = head.pose_of(np.array([s]), rot[None], shift[None])[0]
     np.testing.assert_allclose(got, pose, atol=1e-6)
+
+
+def test_a_lifted_core_row_moves_the_mesh_as_its_core_fields_do(flat_mesh):
+    """The lift and the per-shape fields agree with the core: one-sided shapes at equal
+    values add up to their coefficient's field, jawOpen opens the lip gap of jaw_open
+    (sealed by the press that mouthClose and mouthPress carry), and each one-sided shape
+    moves its own side."""
+    from moda_cli.face import landmarks as lm
+    from moda_cli.facemodel import core
+    from moda_cli.facemodel.basis import build_basis, core_basis, lip_gap
+    from moda_cli.facemodel.params import EXPRESSION_SLICE, NUM_PARAMS, index
+
+    points = lm.pad_iris(flat_mesh.astype(np.float64))
+    basis = build_basis(points)
+    f = basis.frame.to_face(points)
+    fields = core_basis(f)  # (11, 478, 3) face units
+    rng = np.random.default_rng(5)
+    for row in rng.uniform(core.CORE_LOW, core.CORE_HIGH, (6, core.NUM_CORE)):
+        c = row[6:].astype(np.float64)
+        jaw, press = core.CORE_EXPRESSION_NAMES.index("jaw_open"), 3
+        c[jaw] = lip_gap(c[jaw], c[press]) - basis.rest_gap
+        want = basis.frame.vectors_to_crop(np.einsum("k,kpc->pc", c, fields))
+        got = basis.displace(core.lift(row)[EXPRESSION_SLICE])
+        np.testing.assert_allclose(got, want, atol=1e-5)  # pixels; the lift is float32
+    one_side = np.zeros(NUM_PARAMS, np.float32)
+    one_side[index("mouthSmileLeft")] = 1.0
+    rest = basis.displace(np.zeros(NUM_PARAMS)[EXPRESSION_SLICE])  # the photo's lips closed
+    moved = np.linalg.norm(basis.displace(one_side[EXPRESSION_SLICE]) - rest, axis=1)
+    right, left = lm.MOUTH_CORNERS  # the subject's right corner is on the image's left
+    assert moved[left] > 0.05 * basis.frame.unit and moved[right] < 0.02 * moved[left]
