@@ -185,3 +185,10 @@ def lift_mask(mask: np.ndarray) -> np.ndarray:
     only of given channels (a shape no link names is never given)."""
     missing = (~np.asarray(mask, bool)).astype(np.float32) @ _DEPENDS.T.astype(np.float32)
     return (missing == 0) & _DEPENDS.any(axis=1)
+
+
+def with_given(joint: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """(..., 58) joint rows with the core channels ``given`` (..., 17, NaN where not
+    given) put back: the joint columns made only of given channels take their lift."""
+    lifted = lift(np.nan_to_num(given))
+    return np.where(lift_mask(np.isfinite(given)), lifted, joint).astype(np.float32)

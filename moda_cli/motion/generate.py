@@ -44,7 +44,7 @@ from ..facemodel.core import (
     LIP_NAMES,
     core_indices,
     lift,
-    lift_mask,
+    with_given,
 )
 from ..facemodel.emotions import emotion_index, model_label
 from ..facemodel.params import NUM_PARAMS, POSE_SLICE, ROTATION_SLICE, MotionSeq
@@ -80,15 +80,11 @@ class GivenPlan:
     raw:    (N, 17) values in the core channels, clipped to range; NaN where sampled
     normed: (N, 17) the same normalised as the model's motion; 0 where sampled
     mask:   (N, 17) bool, True where given
-    joint:  (N, 58) the given values lifted (``core.lift``), 0 where not given
-    joint_mask: (N, 58) bool, the joint columns made only of given channels
     """
 
     raw: np.ndarray
     normed: np.ndarray
     mask: np.ndarray
-    joint: np.ndarray
-    joint_mask: np.ndarray
 
     @staticmethod
     def for_rows(values: np.ndarray, rows: int, norm: Normalization) -> GivenPlan:
@@ -96,7 +92,7 @@ class GivenPlan:
         mask = np.isfinite(padded)
         raw = np.where(mask, np.clip(padded, CORE_LOW, CORE_HIGH), np.nan).astype(np.float32)
         normed = np.where(mask, norm.normalize(raw), 0.0).astype(np.float32)
-        return GivenPlan(raw, normed, mask, lift(np.nan_to_num(raw)), lift_mask(mask))
+        return GivenPlan(raw, normed, mask)
 
     def packed(self, noise: torch.Tensor, start: int) -> torch.Tensor:
         """(1, W, 3D): a window's noise, given values and mask side by side, so that windows
@@ -107,10 +103,8 @@ class GivenPlan:
         return torch.cat([noise, values, mask], dim=-1)
 
     def apply(self, rows: np.ndarray, start: int) -> np.ndarray:
-        """(n, 58) finished rows start .. start + n with the given values put back."""
-        stop = start + len(rows)
-        given = self.joint_mask[start:stop]
-        return np.where(given, self.joint[start:stop], rows).astype(np.float32)
+        """(n, 58) finished rows start .. start + n with the given values put back, lifted."""
+        return with_given(rows, self.raw[start : start + len(rows)])
 
 
 # The columns each intensity statistic reads (``normalization.motion_stats``)
