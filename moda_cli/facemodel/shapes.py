@@ -30,9 +30,9 @@ cheekSquint*         0.045  cheek under the eye up, lower lid 0.02 up (AU6)
 cheekPuff            0.05   cheeks out beside the mouth, the face's outline widening
 noseSneer*           0.07   one nostril wing and the nose's side up, the upper lip's edge
                             0.035 up there (sealed), the inner brow 0.015 down (AU9)
-jawLeft/Right        0.06   the lower face sideways (the jaw's share of each point, as
-                            ``basis`` opens it), the sealed lips half-way together: an
-                            approximation, a shift and no rotation
+jawLeft/Right        0.06   the lower face sideways, more and more from the lips' seam
+                            down, the sealed lips half-way together: an approximation,
+                            a shift and no rotation
 jawForward           0.08   the lower face forward and 0.015 down (the condyles ride
                             down as the jaw protrudes), the lips half-way together;
                             head-on only the drop shows
@@ -59,15 +59,17 @@ from .basis import (
     Side,
     _corners,
     _gauss,
-    _lower_face_weight,
     _mouth_centre,
     _smoothstep,
     side_weight,
 )
 
 Look = Literal["up", "down", "in", "out"]
-_UPPER_LIP = (*lm.UPPER_OUTER_LIP, *lm.UPPER_LIP_MID, *_UPPER_LIP_ROW, *lm.UPPER_INNER_LIP)
-_LOWER_LIP = (*lm.LOWER_OUTER_LIP, *lm.LOWER_LIP_MID, *_LOWER_LIP_ROW, *lm.LOWER_INNER_LIP)
+# Every point of each lip, the corners both share included (62, 292 too: left to the skin
+# around them, they folded against their rows).
+_ROWS = (*_LIP_ROW_CORNERS,)
+_UPPER_LIP = (*lm.UPPER_OUTER_LIP, *lm.UPPER_LIP_MID, *_UPPER_LIP_ROW, *lm.UPPER_INNER_LIP, *_ROWS)
+_LOWER_LIP = (*lm.LOWER_OUTER_LIP, *lm.LOWER_LIP_MID, *_LOWER_LIP_ROW, *lm.LOWER_INNER_LIP, *_ROWS)
 # (corners outer, inner; upper lid; lower lid; iris) of each eye
 _EYES = {
     "left": (lm.LEFT_EYE_CORNERS, lm.LEFT_UPPER_LID, lm.LEFT_LOWER_LID, lm.LEFT_IRIS),
@@ -114,7 +116,9 @@ def _lid(
     eye's corners, its skin following; a lid never covers more than ``share`` of the
     opening, so narrowed (smiling) eyes are not shut."""
     corners, upper, lower, _ = _EYES[side]
-    margin, away, reach = (upper, -1, 0.12) if lid == "upper" else (lower, 1, 0.1)
+    # The upper lid's skin takes up its move over more of itself: lifted over less, it
+    # folded under the crease.
+    margin, away, reach = (upper, -1, 0.18) if lid == "upper" else (lower, 1, 0.1)
     gap = np.maximum(f[list(lower), 1] - f[list(upper), 1], 0.0)  # (K,) the opening per column
     closes = lift if lid == "lower" else -lift  # > 0: towards the other lid
     amount = np.minimum(abs(lift), share * gap) if closes > 0 else np.full(len(gap), abs(lift))
@@ -183,13 +187,15 @@ def _cheek_squint(f: np.ndarray, side: Side) -> np.ndarray:
 
 
 def _cheek_puff(f: np.ndarray) -> np.ndarray:
-    """Both cheeks out beside the closed mouth; the lips stay, the outline widens."""
+    """Both cheeks out beside the closed mouth; the lips and the folds beside them stay,
+    the outline widens. (Nearer the mouth, the far cheek of a turned head, squeezed
+    between the nose and the outline in the picture, tore.)"""
     c = _mouth_centre(f)
     half = 0.5 * abs(f[lm.MOUTH_CORNERS[1], 0] - f[lm.MOUTH_CORNERS[0], 0])
-    beside = _smoothstep(half, half + 0.3, np.abs(f[:, 0] - c[0]))
+    beside = _smoothstep(half + 0.05, half + 0.35, np.abs(f[:, 0] - c[0]))
     d = np.zeros_like(f)
     for sign in (-1.0, 1.0):
-        g = _gauss(f, np.array([c[0] + sign * 0.6, c[1] - 0.05, 0.0]), 0.25) * beside
+        g = _gauss(f, np.array([c[0] + sign * 0.65, c[1] - 0.05, 0.0]), 0.22) * beside
         d[:, 0] += sign * 0.05 * g
         d[:, 2] -= 0.03 * g
     return d
@@ -332,15 +338,18 @@ def _dimple(f: np.ndarray, side: Side) -> np.ndarray:
     return _corners(f, (0.04, -0.005, 0.03), 0.1) * side_weight(f, side)[:, None]
 
 
-def _jaw_hinge_y(f: np.ndarray) -> float:
-    return float(f[list(lm.CHEEKS), 1].mean() + 0.25)  # as basis._jaw places the hinge
+JAW_BAND = (-0.15, 0.35)  # eye spans about the lips' seam: where the jaw's share grows
 
 
 def _jaw_shift(f: np.ndarray, move: tuple[float, float, float]) -> np.ndarray:
-    """The lower face translated by ``move``, each point by the jaw's share of it; both
-    lips go half the way together, so they neither slide on each other nor part (in a
-    turned or nodding face a depth difference between them would show as a gap)."""
-    d = _lower_face_weight(f, _jaw_hinge_y(f))[:, None] * np.array(move)
+    """The lower face translated by ``move``: each point by a share growing from above the
+    lips' seam to below the lower lip (JAW_BAND), a function of height alone, so a move
+    sideways shears the skin and never squeezes it (the jaw opening's own weight,
+    ``basis._lower_face_weight``, is steep beside the mouth). Both lips go half the way
+    together, so they neither slide on each other nor part (in a turned or nodding face a
+    depth difference between them would show as a gap)."""
+    seam = 0.5 * (f[lm.INNER_LIP_MID[0], 1] + f[lm.INNER_LIP_MID[1], 1])
+    d = _smoothstep(seam + JAW_BAND[0], seam + JAW_BAND[1], f[:, 1])[:, None] * np.array(move)
     d[list(_UPPER_LIP + _LOWER_LIP)] = 0.5 * np.array(move)
     return d
 
