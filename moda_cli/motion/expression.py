@@ -87,20 +87,20 @@ ACTION_UNITS: dict[int, dict[str, float]] = {
 # Each emotion at intensity 1: (AU, strength 0..1, side); side "left" keeps only the
 # subject's left shapes of a bilateral AU (contempt is one-sided).
 EMOTION_AUS: dict[str, tuple[tuple[int, float, str], ...]] = {
-    "anger": ((4, 0.9, "both"), (5, 0.15, "both"), (7, 0.6, "both"), (23, 0.5, "both")),
+    "anger": ((4, 1.0, "both"), (5, 0.15, "both"), (7, 0.7, "both"), (23, 0.6, "both")),
     "contempt": ((12, 0.6, "left"), (14, 0.7, "left")),
-    "disgust": ((9, 0.8, "both"), (10, 0.5, "both"), (15, 0.3, "both"), (16, 0.2, "both")),
+    "disgust": ((9, 0.8, "both"), (10, 0.5, "both"), (15, 0.35, "both"), (16, 0.2, "both")),
     "fear": (
-        (1, 0.8, "both"),
-        (2, 0.5, "both"),
-        (4, 0.45, "both"),
-        (5, 0.7, "both"),
-        (20, 0.5, "both"),
+        (1, 1.0, "both"),
+        (2, 0.7, "both"),
+        (4, 0.3, "both"),
+        (5, 0.8, "both"),
+        (20, 0.6, "both"),
     ),
     "happiness": ((6, 0.6, "both"), (12, 0.75, "both")),
     "neutral": (),
     "sadness": ((1, 0.75, "both"), (4, 0.3, "both"), (15, 0.65, "both")),
-    "surprise": ((1, 0.8, "both"), (2, 0.8, "both"), (5, 0.6, "both"), (26, JAW_DROP, "both")),
+    "surprise": ((1, 0.9, "both"), (2, 0.9, "both"), (5, 0.7, "both"), (26, JAW_DROP, "both")),
 }
 assert set(EMOTION_AUS) == set(EMOTIONS)
 
