@@ -14,6 +14,7 @@ rest to the encoder untouched, instead of converting every whole frame twice.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from contextlib import closing
@@ -72,7 +73,16 @@ def _frames_if_video(info: MediaInfo) -> int:
         return 0
     if info.duration_s is None:  # an image: ffmpeg gives stills no duration
         return 1
-    return count_video_frames(info.path)
+    stat = info.path.stat()
+    return _counted_frames(info.path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _counted_frames(path: Path, size: int, mtime_ns: int) -> int:
+    """``count_video_frames`` once per version of a file (its size and time): a dub's
+    video is asked whether it is one, checked by the CLI and by the job, and counting
+    reads every packet of the file."""
+    return count_video_frames(path)
 
 
 def is_video(path: str | Path) -> bool:
