@@ -5,7 +5,9 @@ is, so the jaw opens with the envelope and never closes for p/b/m inside a word,
 lips never round or spread with the vowels. Blinks, head sway and brows come from
 ``motion.prior`` driven by the envelope (speaking vs pauses, loudness peaks as stressed
 syllables), seeded by ``request.seed``: the same request gives the same motion. It
-samples the core channels, lifted into the joint space at the end (``facemodel.core``).
+samples the core channels, lifted into the joint space at the end (``facemodel.core``),
+where the emotion and gaze layers are added as the learned generator's finish adds them
+(``finish.Layers``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..facemodel.core import LIP_NAMES, lift
+from ..facemodel.core import LIP_NAMES, lift, with_given
 from ..facemodel.emotions import model_label
 from ..facemodel.params import POSE_SLICE, MotionSeq
 from . import prior
+from .finish import Layers
 from .generator import MotionRequest, ProgressFn
 from .reference import request_given
 from .smoothing import moving_average
@@ -63,9 +66,10 @@ class BaselineGenerator:
         )
         motion = prior.compose(nonlip, envelope_lips(env, s.lips))
         motion[:, POSE_SLICE] = moving_average(motion[:, POSE_SLICE], s.smoothing)
+        joint = Layers.for_clip(s, env, fps, request.seed).apply(lift(motion), 0)
         given = request_given(request)  # taken as they are: the baseline cannot adapt to them
         if given is not None:
-            motion = np.where(given.mask, given.values, motion)
+            joint = with_given(joint, given.values)
         if progress is not None:
             progress(num_frames, num_frames)
-        return MotionSeq(lift(motion), fps)
+        return MotionSeq(joint, fps)

@@ -1,7 +1,8 @@
 """Stage 5's finish of sampled motion, lifted into the joint space (``facemodel.core``):
 the pose's moving average, blinks redrawn with a person's lid kinematics at the model's
-blink instants (``FinishPlan``), and the clip to the documented ranges, reading only a
-bounded window of rows so that a stream finishes each row as the whole clip would."""
+blink instants (``FinishPlan``), the expression layers (``Layers``: the emotion mixture's
+action units, the gaze), and the clip to the documented ranges, reading only a bounded
+window of rows so that a stream finishes each row as the whole clip would."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..facemodel.params import HIGH, LOW, POSE_SLICE, indices
+from ..facemodel.params import EXPRESSION_SLICE, HIGH, LOW, POSE_SLICE, indices
 from . import prior
+from .expression import apply_emotion, emotion_curves
+from .gaze import apply_gaze, eye_look, gaze_angles
 from .settings import MotionSettings
 from .smoothing import moving_average
 
@@ -24,9 +27,41 @@ FILL = 1.5  # of the asked mean interval: a stretch this long without a blink ge
 
 
 @dataclass(frozen=True)
+class Layers:
+    """The expression layers over one clip's T frames, made once for the whole clip (so a
+    stream's chunks get what the whole clip gets) and added to finished rows.
+
+    emotion: (T, 52) the emotion mixture's blendshapes (``expression.emotion_curves``)
+    look:    (T, 8) the gaze's eyeLook shapes (``gaze.eye_look``)
+    """
+
+    emotion: np.ndarray
+    look: np.ndarray
+
+    @staticmethod
+    def for_clip(settings: MotionSettings, envelope: np.ndarray, fps: float, seed: int) -> Layers:
+        """The layers a preset's ``motion.emotion`` and ``motion.gaze`` ask for, over a clip
+        whose speech loudness is ``envelope`` (T,)."""
+        activity = prior.speech_activity(envelope, fps)
+        return Layers(
+            emotion_curves(settings.emotion_mix, len(envelope), fps, seed),
+            eye_look(gaze_angles(settings.gaze, activity, fps, seed)),
+        )
+
+    def apply(self, rows: np.ndarray, start: int) -> np.ndarray:
+        """(n, 58) joint rows start .. start + n with the layers added (a new array)."""
+        rows = rows.copy()
+        at = slice(start, start + len(rows))
+        shapes = apply_emotion(rows[:, EXPRESSION_SLICE], self.emotion[at])
+        rows[:, EXPRESSION_SLICE] = apply_gaze(shapes, self.look[at])
+        return rows
+
+
+@dataclass(frozen=True)
 class FinishPlan:
     """What ``finish`` does to post-processed rows: the pose's moving average over
-    ``smoothing`` frames, and blinks redrawn with a person's lid kinematics.
+    ``smoothing`` frames, blinks redrawn with a person's lid kinematics, and the
+    expression ``layers`` added (None: none).
 
     The model decides when to blink, but its blink channels learned the one-frame shape of
     older training targets and sample the two eyes apart. Its blinks are taken as events
@@ -44,14 +79,20 @@ class FinishPlan:
     fps: float
     blink_gap: int  # frames
     fill: int  # frames; 0: the preset asks for no blinks, none are drawn
+    layers: Layers | None = None
 
     @staticmethod
-    def for_settings(settings: MotionSettings, fps: float) -> FinishPlan:
+    def for_settings(
+        settings: MotionSettings, fps: float, layers: Layers | None = None
+    ) -> FinishPlan:
         if settings.blink_rate <= 0:
-            return FinishPlan(settings.smoothing, fps, 0, 0)
+            return FinishPlan(settings.smoothing, fps, 0, 0, layers)
         mean_s = 60.0 / settings.blink_rate
-        gap_s = min(BLINK_GAP * mean_s, MAX_BLINK_GAP_S)
-        return FinishPlan(settings.smoothing, fps, round(gap_s * fps), round(FILL * mean_s * fps))
+        gap, fill = (
+            round(min(BLINK_GAP * mean_s, MAX_BLINK_GAP_S) * fps),
+            round(FILL * mean_s * fps),
+        )
+        return FinishPlan(settings.smoothing, fps, gap, fill, layers)
 
     @property
     def reach(self) -> tuple[int, int]:
@@ -117,4 +158,7 @@ def finish(motion: np.ndarray, start: int, stop: int, plan: FinishPlan) -> np.nd
     rows = motion[lo:hi].copy()
     rows[:, POSE_SLICE] = moving_average(rows[:, POSE_SLICE], plan.smoothing)
     rows[:, _BLINK_COLS] = redraw_blinks(rows, lo, len(motion), plan)[:, None]
-    return np.clip(rows[start - lo : stop - lo], LOW, HIGH).astype(np.float32)
+    out = rows[start - lo : stop - lo]
+    if plan.layers is not None:
+        out = plan.layers.apply(out, start)
+    return np.clip(out, LOW, HIGH).astype(np.float32)

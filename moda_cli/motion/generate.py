@@ -14,10 +14,10 @@ Stages of ``LearnedGenerator.generate``:
    (``sampling.inpainting_velocity``), so the sampled ones are drawn coherent with them
 5. post-process: lip and head scales (in the core channels the model samples), then the
    rows lifted into the joint space (``core.lift``) and finished there: pose moving
-   average, blinks redrawn with a person's lid kinematics at the model's blink instants
-   (``finish.FinishPlan``), clip to the documented ranges; given channels come out as
-   given; ``stream`` yields each window's final frames as soon as nothing after them can
-   change them, so rendering overlaps sampling
+   average, blinks redrawn with a person's lid kinematics at the model's blink instants,
+   the emotion and gaze layers (``finish.FinishPlan``), clip to the documented ranges;
+   given channels come out as given; ``stream`` yields each window's final frames as
+   soon as nothing after them can change them, so rendering overlaps sampling
 
 Time is linear in the clip's length and memory nearly flat: one window is in flight at
 a time and the output is a (T, 58) array (58 floats a frame).
@@ -50,7 +50,7 @@ from ..facemodel.emotions import emotion_index, model_label
 from ..facemodel.params import NUM_PARAMS, POSE_SLICE, ROTATION_SLICE, MotionSeq
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
-from .finish import FinishPlan, finish
+from .finish import FinishPlan, Layers, finish
 from .generator import MotionRequest, ProgressFn
 from .model import MotionCond
 from .normalization import Normalization, motion_stats, pad_audio, silence_frame
@@ -281,7 +281,8 @@ class LearnedGenerator:
         out = np.zeros((rows, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, NUM_PARAMS), np.float32)  # post-processed, lifted
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
-        finishing = FinishPlan.for_settings(settings, feats.fps)
+        layers = Layers.for_clip(settings, env, feats.fps, request.seed)
+        finishing = FinishPlan.for_settings(settings, feats.fps, layers)
         lookahead = finishing.reach[1]  # rows finishing reads past the last finished one
         prev, done, emitted = None, 0, 0  # done: rows of `motion` filled; emitted: rows yielded
         for k, s in enumerate(starts):
