@@ -12,8 +12,8 @@ training clips without one; it is the table's last row, after the emotions.
 A preset asks for a MIXTURE (``parse_mix``): ``"happiness:0.6,surprise:0.2"``, each label
 with an intensity 0..1; a plain label is intensity 1 and ``"none"`` alone is the neutral
 face with no emotion asked. The expression layer (``motion/expression.py``) shows every
-part of a mixture; the model's table has one row per label, so the model is conditioned
-on one (``model_label``).
+part of a mixture; the motion model is conditioned on none (``motion/generate.py`` says
+why), its table's rows stay for training and checkpoints.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ def emotion_index(name: str) -> int:
 
 
 EmotionMix = dict[str, float]  # label of EMOTIONS -> intensity 0..1, in the order asked
-MODEL_LABEL_MIN = 0.5  # below this intensity the model is asked for no emotion
 
 
 def parse_mix(text: str) -> EmotionMix:
@@ -82,13 +81,3 @@ def format_mix(mix: EmotionMix) -> str:
     """The canonical text of a mixture: ``parse_mix(format_mix(m)) == m``; {} is "none"."""
     parts = [label if w == 1.0 else f"{label}:{w!r}" for label, w in mix.items()]
     return ",".join(parts) or NO_EMOTION
-
-
-def model_label(mix: EmotionMix) -> str:
-    """The one label the model is conditioned on: the strongest of the mixture (the first
-    asked on a tie), or "none" when it is under MODEL_LABEL_MIN, so a faint touch of an
-    emotion is not the model's full emotion."""
-    if not mix:
-        return NO_EMOTION
-    label = max(mix, key=lambda k: mix[k])  # max keeps the first of equal values
-    return label if mix[label] >= MODEL_LABEL_MIN else NO_EMOTION

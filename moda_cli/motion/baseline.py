@@ -17,7 +17,6 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..facemodel.core import LIP_NAMES, lift, with_given
-from ..facemodel.emotions import model_label
 from ..facemodel.params import POSE_SLICE, MotionSeq
 from . import prior
 from .finish import Layers
@@ -59,7 +58,6 @@ class BaselineGenerator:
             head=s.head,
             expression=s.expression,
             blink_rate=s.blink_rate,
-            emotion=model_label(s.emotion_mix),
             activity=activity,
             accents=prior.accents_from_envelope(env, fps),
             pauses=prior.pause_onsets(activity, fps),

@@ -92,14 +92,14 @@ EMOTION_AUS: dict[str, tuple[tuple[int, float, str], ...]] = {
     "disgust": ((9, 0.8, "both"), (10, 0.5, "both"), (15, 0.35, "both"), (16, 0.2, "both")),
     "fear": (
         (1, 1.0, "both"),
-        (2, 0.7, "both"),
-        (4, 0.3, "both"),
+        (2, 0.9, "both"),
+        (4, 0.4, "both"),
         (5, 0.8, "both"),
         (20, 0.6, "both"),
     ),
     "happiness": ((6, 0.6, "both"), (12, 0.75, "both")),
     "neutral": (),
-    "sadness": ((1, 0.75, "both"), (4, 0.3, "both"), (15, 0.65, "both")),
+    "sadness": ((1, 1.0, "both"), (4, 0.1, "both"), (15, 0.7, "both")),
     "surprise": ((1, 0.9, "both"), (2, 0.9, "both"), (5, 0.7, "both"), (26, JAW_DROP, "both")),
 }
 assert set(EMOTION_AUS) == set(EMOTIONS)

@@ -46,7 +46,7 @@ from ..facemodel.core import (
     lift,
     with_given,
 )
-from ..facemodel.emotions import emotion_index, model_label
+from ..facemodel.emotions import EMOTION_NONE
 from ..facemodel.params import NUM_PARAMS, POSE_SLICE, ROTATION_SLICE, MotionSeq
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
@@ -204,12 +204,15 @@ class LearnedGenerator:
     def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
         dev = self.device
         stats = self.ckpt.norm.stats_input(plan.stats)
-        # The table holds one row per label: the mixture's strongest (``model_label``); the
-        # expression layer shows the whole mixture. A weighted sum of rows would be a
-        # condition the model never saw in training (one class per clip).
-        emotion = emotion_index(model_label(request.settings.emotion_mix))
+        # The emotion is the expression layer's (``finish.Layers``), not the model's: its
+        # table's rows learned the data prior's offsets, which contradict FACS where the
+        # layer follows it (sadness and fear furrow the brows and lower the head where AU1
+        # raises the inner brows; measured in rendered frames, they took half the layer's
+        # brow raise away), and a mixture would be a condition it never saw (one class a
+        # clip). Conditioned on none, the speech-driven motion under every emotion is the
+        # same model's.
         return {
-            "emotion": torch.tensor([emotion], dtype=torch.long, device=dev),
+            "emotion": torch.tensor([EMOTION_NONE], dtype=torch.long, device=dev),
             "identity": torch.as_tensor(np.asarray(request.identity, np.float32), device=dev)[None],
             "stats": torch.as_tensor(stats, device=dev)[None],
             "drop_audio": torch.zeros(1, dtype=torch.bool, device=dev),
