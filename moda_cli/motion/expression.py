@@ -36,8 +36,10 @@ documented additions that cannot open lips the model closed:
   to seal (``basis.PRESS_SEAL[0]``): the lips thin, no opening of speech is shut, and
   a press the model made stays as it was.
 
-The shapes that part the lips (mouthUpperUp, mouthLowerDown) give way where the model
-seals them (a p, b or m), so disgust's raised upper lip closes on every bilabial.
+The shapes that part the lips (mouthUpperUp, mouthLowerDown, and noseSneer, whose field
+lifts the upper lip with the nose's wing: measured on the sample portrait, disgust left
+the lips 3 mm apart on the model's presses) give way where the model seals them (a p, b
+or m), so disgust's raised upper lip closes on every bilabial.
 
 In time, each emotion of the mixture eases in over ``ONSET_S`` at the clip's start (a face
 settles into an expression, it does not start in one) and then breathes: its intensity
@@ -115,7 +117,9 @@ SPEECH_SHAPES = (
 )
 _COL = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 _FREE = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n not in SPEECH_SHAPES]
-_PARTING = [_COL[n] for n in (*_both("mouthUpperUp"), *_both("mouthLowerDown"))]
+_PARTING = [
+    _COL[n] for n in (*_both("mouthUpperUp"), *_both("mouthLowerDown"), *_both("noseSneer"))
+]
 _PRESS = [_COL["mouthPressLeft"], _COL["mouthPressRight"]]
 _JAW, _CLOSE = _COL["jawOpen"], _COL["mouthClose"]
 
