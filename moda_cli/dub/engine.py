@@ -121,8 +121,14 @@ class Dubber:
         )
 
     def _prepare(self, audio: Audio, generator: str) -> tuple[AudioFeatures, MotionGenerator]:
-        """2-3. The audio's features at the motion model's rate, and the motion model."""
-        return self.engine.features(audio, MOTION_FPS), self.engine.generator(generator)
+        """2-3. The audio's features at the motion model's rate, and the motion model.
+
+        Made under ``streaming_threads``, entered once torch is imported (resolving the
+        device imports it): on a small machine one torch thread, as when rendering, so no
+        pool of torch threads waits spinning beside the tracker."""
+        self.engine.device  # noqa: B018 (a property: resolving it imports torch)
+        with streaming_threads():
+            return self.engine.features(audio, MOTION_FPS), self.engine.generator(generator)
 
 
 def _track(info: VideoInfo, notify: JobProgress) -> tuple[FaceTrackFrames, MouthLibrary]:
