@@ -270,23 +270,46 @@ def _blink(
     return d
 
 
-def _brow_raise(f: np.ndarray) -> np.ndarray:
+# The brows' lateral profile (|x| in eye spans). The frontalis ends at the temporal fusion
+# line, about above the outer eye corner, so the brow's tail beyond it rises less than its
+# lateral third (BROW_TAIL_RAISE of it at the tip): a raise tilts no tail up on its own.
+# The corrugator inserts in the skin of the brow's medial half and pulls it down and towards
+# the midline (AU4): the brow heads and the brow's middle move most, the tail follows less,
+# and the skin between the heads bunches up (its move falls to zero at the midline, so the
+# glabella compresses instead of folding over itself).
+BROW_TAIL = (0.4, 0.65)
+BROW_TAIL_RAISE = 0.6
+BROW_HEAD = 0.14  # the glabella: inside it the medial pull fades to nothing at the midline
+BROW_FURROW_LATERAL = (0.45, 0.8)  # where the corrugator's pull passes to the lateral brow
+FURROW_PULL = (0.07, 0.06)  # medial, down at the medial brow (eye spans: ~6 and 5 mm)
+FURROW_LATERAL = (0.7, 0.8)  # the lateral brow's share of each
+
+
+def _brows_weight(f: np.ndarray) -> np.ndarray:
+    """(N,) the brows and the skin next to them, the lid margins held."""
     w = _near(f, (*lm.RIGHT_BROW, *lm.LEFT_BROW), 0.09)
-    eyes = [*lm.RIGHT_EYE, *lm.LEFT_EYE]
-    w[eyes] = 0.0  # the lid margins stay; the skin between stretches
+    w[[*lm.RIGHT_EYE, *lm.LEFT_EYE]] = 0.0  # the lid margins stay; the skin between stretches
+    return w
+
+
+def _brow_raise(f: np.ndarray) -> np.ndarray:
+    tail = 1.0 - (1.0 - BROW_TAIL_RAISE) * _smoothstep(*BROW_TAIL, np.abs(f[:, 0]))
     d = np.zeros_like(f)
-    d[:, 1] = -0.09 * w
+    d[:, 1] = -0.09 * tail * _brows_weight(f)
     return d
 
 
 def _brow_furrow(f: np.ndarray) -> np.ndarray:
-    brows = (*lm.RIGHT_BROW, *lm.LEFT_BROW)
-    w = _near(f, brows, 0.09)
-    w[[*lm.RIGHT_EYE, *lm.LEFT_EYE]] = 0.0
-    inner = np.clip(1.0 - np.abs(f[:, 0]) / 0.7, 0.3, 1.0)  # the inner ends move most
+    a = np.abs(f[:, 0])
+    lateral = _smoothstep(*BROW_FURROW_LATERAL, a)
+    medial, down = (
+        pull * (1.0 - (1.0 - share) * lateral)
+        for pull, share in zip(FURROW_PULL, FURROW_LATERAL, strict=True)
+    )
+    w = _brows_weight(f)
     d = np.zeros_like(f)
-    d[:, 0] = -np.sign(f[:, 0]) * 0.045 * inner * w
-    d[:, 1] = 0.05 * w
+    d[:, 0] = -np.sign(f[:, 0]) * medial * _smoothstep(0.0, BROW_HEAD, a) * w
+    d[:, 1] = down * w
     return d
 
 

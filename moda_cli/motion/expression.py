@@ -89,13 +89,13 @@ ACTION_UNITS: dict[int, dict[str, float]] = {
 # Each emotion at intensity 1: (AU, strength 0..1, side); side "left" keeps only the
 # subject's left shapes of a bilateral AU (contempt is one-sided).
 EMOTION_AUS: dict[str, tuple[tuple[int, float, str], ...]] = {
-    "anger": ((4, 1.0, "both"), (5, 0.15, "both"), (7, 0.7, "both"), (23, 0.6, "both")),
+    "anger": ((4, 1.0, "both"), (5, 0.15, "both"), (7, 0.9, "both"), (23, 0.6, "both")),
     "contempt": ((12, 0.6, "left"), (14, 0.7, "left")),
     "disgust": ((9, 0.8, "both"), (10, 0.5, "both"), (15, 0.35, "both"), (16, 0.2, "both")),
     "fear": (
         (1, 1.0, "both"),
-        (2, 0.9, "both"),
-        (4, 0.4, "both"),
+        (2, 1.0, "both"),
+        (4, 0.5, "both"),
         (5, 0.8, "both"),
         (20, 0.6, "both"),
     ),
