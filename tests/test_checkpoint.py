@@ -9,12 +9,13 @@ from _models import TINY
 from safetensors.torch import save_file
 
 from moda_cli.errors import MissingDependency, ModelLoadError
+from moda_cli.facemodel.params import NUM_PARAMS
 from moda_cli.motion.checkpoint import default_checkpoint_path, load_checkpoint, save_checkpoint
 from moda_cli.motion.model import MotionDiT, MotionDiTConfig
 from moda_cli.motion.normalization import Normalization
 
 
-def _norm(d=17):
+def _norm(d=NUM_PARAMS):
     rng = np.random.default_rng(0)
     return Normalization(
         rng.standard_normal(d),

@@ -7,7 +7,6 @@ from _models import TINY
 
 from moda_cli.audio.types import AudioFeatures
 from moda_cli.errors import InputError, MissingDependency
-from moda_cli.facemodel.core import core_index, lower
 from moda_cli.facemodel.params import HIGH, LOW, NUM_PARAMS, POSE_SLICE, index
 from moda_cli.motion.checkpoint import save_checkpoint
 from moda_cli.motion.finish import FinishPlan, finish
@@ -26,9 +25,9 @@ def checkpoint(tmp_path_factory):
     with torch.no_grad():  # an untrained but non-trivial velocity field
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    mean = np.zeros(17, np.float32)
-    mean[core_index("jaw_open")] = 0.3
-    std = np.full(17, 0.2, np.float32)
+    mean = np.zeros(NUM_PARAMS, np.float32)
+    mean[index("jawOpen")] = 0.1
+    std = np.full(NUM_PARAMS, 0.2, np.float32)
     std[:3] = 3.0
     norm = Normalization(
         mean,
@@ -117,9 +116,9 @@ def test_moving_average_and_stats():
     x = np.arange(10, dtype=np.float32)[:, None]
     np.testing.assert_allclose(moving_average(x, 3)[1:-1, 0], x[1:-1, 0])
     assert moving_average(x, 1) is x
-    m = np.zeros((250, 17), np.float32)
-    m[100:104, core_index("blink_left")] = 1.0
-    m[200:203, core_index("blink_right")] = 1.0
+    m = np.zeros((250, NUM_PARAMS), np.float32)
+    m[100:104, index("eyeBlinkLeft")] = 1.0
+    m[200:203, index("eyeBlinkRight")] = 1.0
     m[:, 1] = np.tile([-2.0, 2.0], 125)
     s = motion_stats(m, 25.0)
     assert s[2] == pytest.approx(2 / (10 / 60))  # 2 blinks in 10 s
@@ -207,10 +206,10 @@ def test_stream_keeps_blinks_whole_across_window_boundaries(gen, monkeypatch):
     model_rows = _with_blinks(np.zeros((T, NUM_PARAMS), np.float32), peaks)
     handed = [0]  # rows post-processed so far: the stream hands them over in order
 
-    def postprocess(motion, settings, plan):  # core rows, which the stream lifts
+    def postprocess(motion, settings, plan):  # joint rows, as the model samples them
         rows = model_rows[handed[0] : handed[0] + len(motion)]
         handed[0] += len(motion)
-        return lower(rows)
+        return rows
 
     monkeypatch.setattr(generate, "postprocess", postprocess)
     req = request(T, blink_rate=60.0)  # a gap of 9 frames: no peak here yields to another

@@ -7,7 +7,7 @@ import pytest
 import torch
 from _models import TINY
 
-from moda_cli.facemodel.emotions import EMOTION_NONE
+from moda_cli.facemodel.emotions import EMOTION_NONE, mix_weights
 from moda_cli.motion.model import MotionCond, MotionDiT, MotionDiTConfig
 
 
@@ -17,7 +17,9 @@ def make_cond(cfg: MotionDiTConfig, B: int, seed: int = 0) -> MotionCond:
     return MotionCond(
         audio=torch.randn(B, T, cfg.mel_per_frame, cfg.n_mels, generator=g),
         envelope=torch.rand(B, T, generator=g),
-        emotion=torch.randint(0, cfg.num_emotions, (B,), generator=g),
+        emotion=torch.nn.functional.one_hot(
+            torch.randint(0, cfg.num_emotions, (B,), generator=g), cfg.num_emotions
+        ).float(),
         identity=torch.randn(B, cfg.identity_dim, generator=g),
         stats=torch.randn(B, cfg.num_stats, generator=g),
         prev=torch.randn(B, cfg.prev_frames, cfg.motion_dim, generator=g),
@@ -65,9 +67,7 @@ def test_conditions_reach_the_output():
         base = model(x, t, cond=cond)
         variants = {
             "audio": MotionCond(**{**cond.__dict__, "audio": cond.audio + 1.0}),
-            "emotion": MotionCond(
-                **{**cond.__dict__, "emotion": (cond.emotion + 1) % cfg.num_emotions}
-            ),
+            "emotion": MotionCond(**{**cond.__dict__, "emotion": cond.emotion.roll(1, dims=1)}),
             "identity": MotionCond(**{**cond.__dict__, "identity": cond.identity + 1.0}),
             "stats": MotionCond(**{**cond.__dict__, "stats": cond.stats + 1.0}),
             "time": None,
@@ -89,7 +89,8 @@ def test_null_audio_token_replaces_all_audio():
     cond = make_cond(cfg, 2)
     x, t = torch.randn(2, cfg.window, cfg.motion_dim), torch.rand(2)
     un = cond.unconditional()
-    assert torch.all(un.drop_audio) and torch.all(un.emotion == EMOTION_NONE)
+    assert torch.all(un.drop_audio) and torch.all(un.emotion.argmax(1) == EMOTION_NONE)
+    assert torch.all(un.emotion.sum(1) == 1.0)
     with torch.no_grad():
         a = model(x, t, cond=un)
         # with audio dropped, the audio values no longer matter
@@ -124,8 +125,8 @@ def test_backward_reaches_every_parameter():
 
 
 def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
-    """A dataset in the train/dataset.py format where jaw_open = f(mel energy)."""
-    from moda_cli.facemodel.core import core_index
+    """A dataset in the train/dataset.py format where jawOpen = f(mel energy)."""
+    from moda_cli.facemodel.params import NUM_PARAMS, index
     from moda_cli.motion.train.dataset import FORMAT, FORMAT_VERSION
 
     rng = np.random.default_rng(seed)
@@ -146,10 +147,10 @@ def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
         mel = (-0.8 + 1.2 * env[:, None, None] + 0.05 * rng.standard_normal((n, 4, 80))).astype(
             np.float16
         )
-        motion = np.zeros((n, 17), np.float32)
+        motion = np.zeros((n, NUM_PARAMS), np.float32)
         motion[:, :3] = np.cumsum(rng.standard_normal((n, 3)) * 0.1, 0)  # drifting head
-        motion[:, core_index("jaw_open")] = 0.8 * env
-        motion[:, core_index("lip_press")] = (env < 0.05).astype(np.float32) * 0.5
+        motion[:, index("jawOpen")] = 0.25 * env
+        motion[:, index("mouthPressLeft")] = (env < 0.05).astype(np.float32) * 0.5
         np.savez(
             root / split / "shard_00000.npz",
             mel=mel,
@@ -158,7 +159,7 @@ def write_synthetic_dataset(root, clips=6, frames=120, seed=0, fps=25.0):
             envelope=env,
             clip_start=np.arange(clips, dtype=np.int64) * frames,
             clip_len=np.full(clips, frames, np.int64),
-            emotion=rng.integers(0, 9, clips).astype(np.int64),
+            emotion=np.eye(9, dtype=np.float32)[rng.integers(0, 9, clips)],
             identity=rng.standard_normal((clips, 16)).astype(np.float32),
         )
         info["splits"][split] = {
@@ -200,3 +201,18 @@ def test_tiny_overfit_loss_drops(tmp_path):
     assert ck.recipe_hash == "synthetic-test"
     assert ck.training["steps"] == 100
     assert ck.norm.stats_reference.shape == (3,)
+
+
+def test_emotion_mixtures_are_points_between_the_rows():
+    """An intensity is a weighted mean of the emotion's and none's rows, so the model's
+    emotion tokens move linearly from none (intensity 0) to the emotion (intensity 1)."""
+    assert mix_weights({}).tolist() == [0.0] * EMOTION_NONE + [1.0]
+    w = mix_weights({"happiness": 0.6, "surprise": 0.2})
+    assert w.sum() == pytest.approx(1.0) and w[EMOTION_NONE] == pytest.approx(0.2)
+    over = mix_weights({"happiness": 1.0, "surprise": 1.0})  # past 1: scaled, none gets 0
+    assert over.sum() == pytest.approx(1.0) and over[EMOTION_NONE] == 0.0
+    cfg = MotionDiTConfig(**TINY)
+    model = MotionDiT(cfg)
+    table = model.emotion_emb.weight
+    half = torch.as_tensor(mix_weights({"anger": 0.5})) @ table
+    torch.testing.assert_close(half, 0.5 * table[0] + 0.5 * table[EMOTION_NONE])

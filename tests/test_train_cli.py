@@ -68,20 +68,20 @@ def test_the_retrain_recipe_resolves_as_documented(calls, tmp_path):
         "--real-fraction",
         "0.3",
         "--flite-fraction",
-        "0.2",
+        "0.1",
         "--voice-perturb",
-        "0.5",
+        "0.3",
         "--steps",
-        "2000",
+        "3000",
         "--threads",
         "1",
     )
     recipe = calls["recipe"]
-    assert (recipe.real_fraction, recipe.flite_fraction) == (0.3, 0.2)
-    assert recipe.voice == VoicePerturbConfig(p=0.5)
-    assert recipe.recipe_hash() == "e65ac84cc4c9f7b4"  # the README's retrained candidate
+    assert (recipe.real_fraction, recipe.flite_fraction) == (0.3, 0.1)
+    assert recipe.voice == VoicePerturbConfig(p=0.3)
+    assert recipe.recipe_hash() == "30c79777f90fcaa3"  # the README's shipped recipe
     assert calls["build"]["real_speech"] == folder
-    assert (calls["cfg"].steps, calls["cfg"].threads, calls["cfg"].max_minutes) == (2000, 1, None)
+    assert (calls["cfg"].steps, calls["cfg"].threads, calls["cfg"].max_minutes) == (3000, 1, None)
 
 
 def test_real_fraction_without_a_folder_is_off(calls, tmp_path):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from moda_cli.facemodel.core import NUM_CORE, core_index
+from moda_cli.facemodel.params import NUM_PARAMS, index
 from moda_cli.motion.train import augment, corpus, visemes
 from moda_cli.motion.train.dataset import DataRecipe, build_dataset, load_split, make_clip
 from moda_cli.motion.train.speech import PhonemeEvent, synthesize
@@ -138,11 +138,12 @@ def test_dataset_format(tiny_dataset):
         n, c = len(z["labels"]), len(z["clip_len"])
         assert c == 3
         assert z["mel"].shape == (n, 4, 80) and z["mel"].dtype == np.float16
-        assert z["motion"].shape == (n, NUM_CORE) and z["motion"].dtype == np.float32
+        assert z["motion"].shape == (n, NUM_PARAMS) and z["motion"].dtype == np.float32
         assert z["labels"].dtype == np.int8 and z["envelope"].dtype == np.float32
         assert z["clip_start"].dtype == np.int64 and z["clip_len"].dtype == np.int64
         assert z["clip_start"][0] == 0 and z["clip_start"][-1] + z["clip_len"][-1] == n
-        assert z["emotion"].dtype == np.int64 and np.all((z["emotion"] >= 0) & (z["emotion"] <= 8))
+        assert z["emotion"].shape == (c, 9) and z["emotion"].dtype == np.float32
+        np.testing.assert_allclose(z["emotion"].sum(axis=1), 1.0, rtol=1e-6)
         assert z["identity"].shape == (c, 16) and z["identity"].dtype == np.float32
         assert set(np.unique(z["labels"])) <= {0, 1, 2, 3, 4} and {0, 1, 2} <= set(
             np.unique(z["labels"])
@@ -150,8 +151,9 @@ def test_dataset_format(tiny_dataset):
     data = load_split(out, "train")
     assert data.num_clips == 5 and data.clip_start[-1] + data.clip_len[-1] == len(data.labels)
     assert np.isfinite(data.motion).all() and np.isfinite(data.mel.astype(np.float32)).all()
-    jaw = data.motion[:, core_index("jaw_open")]
-    assert np.all(jaw[data.labels == 1] <= 0.0 + 1e-6)
+    # every p/b/m sealed: the jaw shut, or held shut by the lips (mouthClose = jawOpen)
+    gap = data.motion[:, index("jawOpen")] - data.motion[:, index("mouthClose")]
+    assert np.all(gap[data.labels == 1] <= 1e-6)
     assert load_split(out, "heldout").num_clips == 3
     assert recipe.recipe_hash() == DataRecipe.from_json(meta["recipe"]).recipe_hash()
 

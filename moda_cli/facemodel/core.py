@@ -146,6 +146,11 @@ _DEPENDS[_TO, _FROM] = True
 _DEPENDS[_CLOSE, [_CORE_JAW, _CORE_PRESS]] = True
 
 
+def linked_columns(names: tuple[str, ...]) -> list[int]:
+    """The joint columns of the shapes that carry the core actions ``names`` (``LINKS``)."""
+    return [j for k in LINKS if k.core in names for j in indices(k.shapes)]
+
+
 def lip_press(press: np.ndarray, close: np.ndarray, jaw: np.ndarray) -> np.ndarray:
     """The core lip_press of joint values (any shape, float64): the larger of the mean of
     mouthPressLeft/Right (``press``) and mouthClose / jawOpen (ARKit's lips held shut over

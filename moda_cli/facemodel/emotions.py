@@ -11,15 +11,17 @@ training clips without one; it is the table's last row, after the emotions.
 
 A preset asks for a MIXTURE (``parse_mix``): ``"happiness:0.6,surprise:0.2"``, each label
 with an intensity 0..1; a plain label is intensity 1 and ``"none"`` alone is the neutral
-face with no emotion asked. The expression layer (``motion/expression.py``) shows every
-part of a mixture; the motion model is conditioned on none (``motion/generate.py`` says
-why), its table's rows stay for training and checkpoints.
+face with no emotion asked. The motion model is conditioned on the mixture's weights over
+its table's rows (``mix_weights``) and draws the emotion's facial actions, which its
+training data holds (``motion/expression.py``, FACS); the baseline adds that layer itself.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Literal, get_args
+
+import numpy as np
 
 Emotion = Literal[
     "anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"
@@ -81,3 +83,18 @@ def format_mix(mix: EmotionMix) -> str:
     """The canonical text of a mixture: ``parse_mix(format_mix(m)) == m``; {} is "none"."""
     parts = [label if w == 1.0 else f"{label}:{w!r}" for label, w in mix.items()]
     return ",".join(parts) or NO_EMOTION
+
+
+def mix_weights(mix: EmotionMix) -> np.ndarray:
+    """(NUM_EMOTION_CLASSES,) float32 the motion model's emotion condition for a mixture:
+    each label's intensity on its row and the rest of 1 on none's, so intensities are
+    points between none and the emotions' rows (intensities summing past 1 are scaled to
+    sum to 1; the training data's never do)."""
+    out = np.zeros(NUM_EMOTION_CLASSES, np.float32)
+    for label, weight in mix.items():
+        out[EMOTION_LABELS.index(label)] = weight
+    total = float(out.sum())
+    if total > 1.0:
+        out /= total
+    out[EMOTION_NONE] = max(0.0, 1.0 - float(out.sum()))
+    return out

@@ -6,8 +6,10 @@ code's: a renamed, added, removed or reordered name would otherwise make the mod
 the wrong column or the wrong row of its emotion table without any error.
 
 A checkpoint without a stored vocabulary was written before vocabularies were stored; it
-was trained on ``VOCABULARY_V1``, which is frozen here as it was then and compared in the
-same way, so such a file still loads while this code's vocabulary is unchanged.
+was trained on ``VOCABULARY_V1``, which is frozen here as it was then. Its motion, like
+every checkpoint's before the joint space, is the 17 core channels (``core.py``): such a
+checkpoint is refused with an error that says it is of the old space and must be
+retrained (``OLD_SPACE``), not with a list of 58 added names.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .core import CORE_NAMES
 from .emotions import EMOTION_LABELS
+from .params import PARAM_NAMES
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """param_names: the motion's columns in order (the core channels the model samples,
-    ``core.py``); emotions: the emotion table's rows."""
+    """param_names: the motion's columns in order (the joint space, ``params.py``);
+    emotions: the emotion table's rows."""
 
-    param_names: tuple[str, ...] = CORE_NAMES
+    param_names: tuple[str, ...] = PARAM_NAMES
     emotions: tuple[str, ...] = EMOTION_LABELS
 
     def to_metadata(self) -> dict[str, str]:
@@ -44,6 +46,8 @@ class Vocabulary:
 
     def differences(self, expected: Vocabulary) -> list[str]:
         """What differs from ``expected`` (this code's), one line per list; empty if equal."""
+        if self.param_names == OLD_SPACE and expected.param_names != OLD_SPACE:
+            return [OLD_SPACE_MESSAGE]
         return [
             line
             for line in (
@@ -87,3 +91,11 @@ VOCABULARY_V1 = Vocabulary(
     ),
 )
 # fmt: on
+
+# The motion columns of every checkpoint before the joint space: the 17 core channels.
+OLD_SPACE = VOCABULARY_V1.param_names
+OLD_SPACE_MESSAGE = (
+    "it samples the old 17-channel motion space (head pose + 11 expression coefficients), "
+    "not the joint space of head pose + ARKit's 52 blendshapes this code reads; retrain it "
+    "with `moda train`"
+)

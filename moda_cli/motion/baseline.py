@@ -6,8 +6,8 @@ lips never round or spread with the vowels. Blinks, head sway and brows come fro
 ``motion.prior`` driven by the envelope (speaking vs pauses, loudness peaks as stressed
 syllables), seeded by ``request.seed``: the same request gives the same motion. It
 samples the core channels, lifted into the joint space at the end (``facemodel.core``),
-where the emotion and gaze layers are added as the learned generator's finish adds them
-(``finish.Layers``).
+where the emotion's facial actions and the gaze are added as layers (``finish.Layers``);
+the emotion's head bearing comes from the prior, as in the learned model's training data.
 """
 
 from __future__ import annotations
@@ -58,13 +58,14 @@ class BaselineGenerator:
             head=s.head,
             expression=s.expression,
             blink_rate=s.blink_rate,
+            emotion=s.emotion_mix,
             activity=activity,
             accents=prior.accents_from_envelope(env, fps),
             pauses=prior.pause_onsets(activity, fps),
         )
         motion = prior.compose(nonlip, envelope_lips(env, s.lips))
         motion[:, POSE_SLICE] = moving_average(motion[:, POSE_SLICE], s.smoothing)
-        joint = Layers.for_clip(s, env, fps, request.seed).apply(lift(motion), 0)
+        joint = Layers.for_clip(s, env, fps, request.seed, emotion=True).apply(lift(motion), 0)
         given = request_given(request)  # taken as they are: the baseline cannot adapt to them
         if given is not None:
             joint = with_given(joint, given.values)

@@ -5,7 +5,8 @@ The file alone rebuilds the model: the metadata carries the schema version, the
 recipe hash, a training summary and the vocabulary (``facemodel.vocabulary``): the motion
 parameter names and the emotion labels the weights were trained with. A checkpoint whose
 vocabulary differs from this code's is refused, naming the difference; one without a
-stored vocabulary was written before they were stored and is read as ``VOCABULARY_V1``.
+stored vocabulary was written before they were stored and is read as ``VOCABULARY_V1``,
+whose motion is the old 17-channel space: refused, saying so.
 """
 
 from __future__ import annotations
@@ -102,19 +103,19 @@ def _check_vocabulary(
         stored = Vocabulary.from_metadata(meta)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"checkpoint vocabulary is invalid: {exc}", path=path) from None
-    if (len(stored.emotions), len(stored.param_names)) != (config.num_emotions, config.motion_dim):
-        raise ModelLoadError(
-            f"checkpoint stores {len(stored.emotions)} emotion labels and "
-            f"{len(stored.param_names)} parameter names for a model of {config.num_emotions} "
-            f"emotions and {config.motion_dim} parameters",
-            path=path,
-        )
     differences = stored.differences(expected)
     if differences:
         raise ModelLoadError(
             f"checkpoint vocabulary differs from this code's: {'; '.join(differences)}",
             path=path,
             hint="use a checkpoint trained with this vocabulary, or retrain",
+        )
+    if (len(stored.emotions), len(stored.param_names)) != (config.num_emotions, config.motion_dim):
+        raise ModelLoadError(
+            f"checkpoint stores {len(stored.emotions)} emotion labels and "
+            f"{len(stored.param_names)} parameter names for a model of {config.num_emotions} "
+            f"emotions and {config.motion_dim} parameters",
+            path=path,
         )
 
 

@@ -31,20 +31,24 @@ class Layers:
     """The expression layers over one clip's T frames, made once for the whole clip (so a
     stream's chunks get what the whole clip gets) and added to finished rows.
 
-    emotion: (T, 52) the emotion mixture's blendshapes (``expression.emotion_curves``)
+    emotion: (T, 52) the emotion mixture's blendshapes (``expression.emotion_curves``), or
+             None where the generator drew the emotion itself (the learned model)
     look:    (T, 8) the gaze's eyeLook shapes (``gaze.eye_look``)
     """
 
-    emotion: np.ndarray
+    emotion: np.ndarray | None
     look: np.ndarray
 
     @staticmethod
-    def for_clip(settings: MotionSettings, envelope: np.ndarray, fps: float, seed: int) -> Layers:
+    def for_clip(
+        settings: MotionSettings, envelope: np.ndarray, fps: float, seed: int, emotion: bool
+    ) -> Layers:
         """The layers a preset's ``motion.emotion`` and ``motion.gaze`` ask for, over a clip
-        whose speech loudness is ``envelope`` (T,)."""
+        whose speech loudness is ``envelope`` (T,); ``emotion``: whether to draw the emotion
+        (False where the generator was conditioned on it)."""
         activity = prior.speech_activity(envelope, fps)
         return Layers(
-            emotion_curves(settings.emotion_mix, len(envelope), fps, seed),
+            emotion_curves(settings.emotion_mix, len(envelope), fps, seed) if emotion else None,
             eye_look(gaze_angles(settings.gaze, activity, fps, seed)),
         )
 
@@ -52,7 +56,9 @@ class Layers:
         """(n, 58) joint rows start .. start + n with the layers added (a new array)."""
         rows = rows.copy()
         at = slice(start, start + len(rows))
-        shapes = apply_emotion(rows[:, EXPRESSION_SLICE], self.emotion[at])
+        shapes = rows[:, EXPRESSION_SLICE]
+        if self.emotion is not None:
+            shapes = apply_emotion(shapes, self.emotion[at])
         rows[:, EXPRESSION_SLICE] = apply_gaze(shapes, self.look[at])
         return rows
 

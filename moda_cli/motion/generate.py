@@ -12,12 +12,15 @@ Stages of ``LearnedGenerator.generate``:
    given), and cross-fade it into the output over the overlap; channels the request gives
    (``GivenMotion``: a pose reference, a dubbed video's head) are inpainted, not sampled
    (``sampling.inpainting_velocity``), so the sampled ones are drawn coherent with them
-5. post-process: lip and head scales (in the core channels the model samples), then the
-   rows lifted into the joint space (``core.lift``) and finished there: pose moving
-   average, blinks redrawn with a person's lid kinematics at the model's blink instants,
-   the emotion and gaze layers (``finish.FinishPlan``), clip to the documented ranges;
-   given channels come out as given; ``stream`` yields each window's final frames as
-   soon as nothing after them can change them, so rendering overlaps sampling
+5. post-process: lip, expression and head scales, then the finish (``finish.FinishPlan``):
+   pose moving average, blinks redrawn with a person's lid kinematics at the model's blink
+   instants, the gaze layer, clip to the documented ranges; given channels come out as
+   given; ``stream`` yields each window's final frames as soon as nothing after them can
+   change them, so rendering overlaps sampling
+
+The model samples the joint space itself (pose + ARKit's 52) and draws the emotion
+mixture it is conditioned on (``emotions.mix_weights``): its training data holds each
+emotion's facial actions (``train/clip.py``), so no emotion layer is added after it.
 
 Time is linear in the clip's length and memory nearly flat: one window is in flight at
 a time and the output is a (T, 58) array (58 floats a frame).
@@ -35,32 +38,29 @@ import torch
 
 from ..errors import InputError
 from ..face.identity import IDENTITY_DIM
-from ..facemodel.core import (
-    BLINK_NAMES,
-    BROW_NAMES,
-    CORE_HIGH,
-    CORE_LOW,
-    EMOTION_EXPRESSION_NAMES,
-    LIP_NAMES,
-    core_indices,
-    lift,
-    with_given,
-)
-from ..facemodel.emotions import EMOTION_NONE
-from ..facemodel.params import NUM_PARAMS, POSE_SLICE, ROTATION_SLICE, MotionSeq
+from ..facemodel.core import LIP_NAMES, lift, lift_mask, linked_columns
+from ..facemodel.emotions import mix_weights
+from ..facemodel.params import HIGH, LOW, NUM_PARAMS, POSE_SLICE, MotionSeq, index
 from .batching import BatchSolve, WindowBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .finish import FinishPlan, Layers, finish
 from .generator import MotionRequest, ProgressFn
 from .model import MotionCond
-from .normalization import Normalization, motion_stats, pad_audio, silence_frame
+from .normalization import (
+    EXPRESSION_COLS,
+    STAT_COLS,
+    Normalization,
+    motion_stats,
+    pad_audio,
+    silence_frame,
+)
 from .reference import request_given
 from .sampling import get_solver, guided_velocity, inpainting_velocity, time_grid
 from .settings import MotionSettings
 
 TAIL_SILENCE_S = 2.0
-_LIP_COLS = core_indices(LIP_NAMES)
-_EXPR_SCALED_COLS = core_indices(("smile", "frown", "brow_raise", "brow_furrow"))
+_LIP_COLS = linked_columns(LIP_NAMES)  # the speech shapes ``lips`` scales
+_CLOSE = index("mouthClose")  # jawOpen x the seal: scales with both (``core.lift``)
 
 
 @dataclass
@@ -75,11 +75,12 @@ class IntensityPlan:
 @dataclass
 class GivenPlan:
     """The request's given channels over every planned frame (the clip, then its tail
-    silence, which repeats the clip's last row).
+    silence, which repeats the clip's last row), lifted into the joint space: a joint
+    column is given where every core channel it is made of is (``core.lift_mask``).
 
-    raw:    (N, 17) values in the core channels, clipped to range; NaN where sampled
-    normed: (N, 17) the same normalised as the model's motion; 0 where sampled
-    mask:   (N, 17) bool, True where given
+    raw:    (N, 58) joint values, clipped to range; NaN where sampled
+    normed: (N, 58) the same normalised as the model's motion; 0 where sampled
+    mask:   (N, 58) bool, True where given
     """
 
     raw: np.ndarray
@@ -88,9 +89,11 @@ class GivenPlan:
 
     @staticmethod
     def for_rows(values: np.ndarray, rows: int, norm: Normalization) -> GivenPlan:
+        """From (T, 17) given core values (NaN where sampled) over ``rows`` frames."""
         padded = np.concatenate([values, np.repeat(values[-1:], rows - len(values), 0)])
-        mask = np.isfinite(padded)
-        raw = np.where(mask, np.clip(padded, CORE_LOW, CORE_HIGH), np.nan).astype(np.float32)
+        mask = lift_mask(np.isfinite(padded))
+        lifted = np.clip(lift(np.nan_to_num(padded)), LOW, HIGH)
+        raw = np.where(mask, lifted, np.nan).astype(np.float32)
         normed = np.where(mask, norm.normalize(raw), 0.0).astype(np.float32)
         return GivenPlan(raw, normed, mask)
 
@@ -103,16 +106,9 @@ class GivenPlan:
         return torch.cat([noise, values, mask], dim=-1)
 
     def apply(self, rows: np.ndarray, start: int) -> np.ndarray:
-        """(n, 58) finished rows start .. start + n with the given values put back, lifted."""
-        return with_given(rows, self.raw[start : start + len(rows)])
-
-
-# The columns each intensity statistic reads (``normalization.motion_stats``)
-_STAT_COLS = (
-    list(range(ROTATION_SLICE.stop)),
-    core_indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES),
-    core_indices(BLINK_NAMES),
-)
+        """(n, 58) finished rows start .. start + n with the given values put back."""
+        at = slice(start, start + len(rows))
+        return np.where(self.mask[at], self.raw[at], rows).astype(np.float32)
 
 
 def given_intensity(
@@ -121,7 +117,7 @@ def given_intensity(
     """``plan`` with each statistic whose channels are all given measured on them instead:
     the model is then asked for motion as lively as what it is given (inside its range)."""
     measured = motion_stats(np.nan_to_num(given.raw[:frames]), fps)
-    full = np.array([given.mask[:frames, cols].all() for cols in _STAT_COLS])
+    full = np.array([given.mask[:frames, cols].all() for cols in STAT_COLS])
     inside = np.clip(measured, norm.stats_low, norm.stats_high)
     return IntensityPlan(
         np.where(full, inside, plan.stats).astype(np.float32), plan.head_post, plan.expression_post
@@ -171,12 +167,13 @@ def _check(request: MotionRequest) -> None:
 
 
 def postprocess(motion: np.ndarray, settings: MotionSettings, plan: IntensityPlan) -> np.ndarray:
-    """Lip, expression and head scales of (T, 17) denormalised core motion; smoothing and
-    clipping follow in the joint space (``finish``)."""
+    """Lip, expression and head scales of (T, 58) denormalised motion; smoothing and
+    clipping follow (``finish``)."""
     out = motion.copy()
     out[:, POSE_SLICE] *= plan.head_post if settings.head > 0 else 0.0
-    out[:, _EXPR_SCALED_COLS] *= plan.expression_post
+    out[:, EXPRESSION_COLS] *= plan.expression_post
     out[:, _LIP_COLS] *= settings.lips
+    out[:, _CLOSE] *= settings.lips * settings.lips
     return out
 
 
@@ -204,15 +201,8 @@ class LearnedGenerator:
     def _static_cond(self, request: MotionRequest, plan: IntensityPlan) -> dict[str, torch.Tensor]:
         dev = self.device
         stats = self.ckpt.norm.stats_input(plan.stats)
-        # The emotion is the expression layer's (``finish.Layers``), not the model's: its
-        # table's rows learned the data prior's offsets, which contradict FACS where the
-        # layer follows it (sadness and fear furrow the brows and lower the head where AU1
-        # raises the inner brows; measured in rendered frames, they took half the layer's
-        # brow raise away), and a mixture would be a condition it never saw (one class a
-        # clip). Conditioned on none, the speech-driven motion under every emotion is the
-        # same model's.
         return {
-            "emotion": torch.tensor([EMOTION_NONE], dtype=torch.long, device=dev),
+            "emotion": torch.as_tensor(mix_weights(request.settings.emotion_mix), device=dev)[None],
             "identity": torch.as_tensor(np.asarray(request.identity, np.float32), device=dev)[None],
             "stats": torch.as_tensor(stats, device=dev)[None],
             "drop_audio": torch.zeros(1, dtype=torch.bool, device=dev),
@@ -284,7 +274,7 @@ class LearnedGenerator:
         out = np.zeros((rows, cfg.motion_dim), np.float32)  # normalised motion
         motion = np.zeros((T, NUM_PARAMS), np.float32)  # post-processed, lifted
         ramp = ((np.arange(P) + 0.5) / P)[:, None].astype(np.float32)
-        layers = Layers.for_clip(settings, env, feats.fps, request.seed)
+        layers = Layers.for_clip(settings, env, feats.fps, request.seed, emotion=False)
         finishing = FinishPlan.for_settings(settings, feats.fps, layers)
         lookahead = finishing.reach[1]  # rows finishing reads past the last finished one
         prev, done, emitted = None, 0, 0  # done: rows of `motion` filled; emitted: rows yielded
@@ -309,7 +299,7 @@ class LearnedGenerator:
             #    pose smoothing no longer needs to look past
             final = T if last else min(s + W - P, T)
             denormalised = self.ckpt.norm.denormalize(out[done:final])
-            motion[done:final] = lift(postprocess(denormalised, settings, plan))
+            motion[done:final] = postprocess(denormalised, settings, plan)
             done = final
             if progress is not None:
                 progress(done, T)

@@ -1,11 +1,12 @@
 """MotionDiT: the flow-matching multimodal diffusion transformer that samples motion.
 
 Following MoDA, one transformer predicts the rectified-flow velocity of a window of
-motion frames (the core channels, ``facemodel/core.py``) from several condition streams:
+motion frames (the joint space, ``facemodel/params.py``: head pose and ARKit's 52 blendshapes)
+from several condition streams:
 
     motion   W tokens   the noisy motion x_t, one token per frame
     audio    W tokens   log-mel sub-frames + loudness with a short context of neighbours
-    global   3 tokens   emotion class, identity descriptor, target motion statistics
+    global   3 tokens   emotion mixture, identity descriptor, target motion statistics
     prev     P tokens   the previous window's last P frames (a "motion prompt")
 
 The previous window overlaps the current one by P frames, so the prompt tokens share
@@ -18,8 +19,13 @@ split motion vs all conditions; ``depth_single`` blocks share one weight set. Di
 time, emotion and the statistics modulate every block through adaLN-zero. RMSNorm
 everywhere, query/key RMSNorm for stability, RoPE on frame positions.
 
+An emotion is a mixture: weights over the emotion table's rows that sum to 1, the part of
+the intensity not asked for on ``none`` (``emotions.mix_weights``), so "happiness:0.6"
+is 0.6 of happiness's row and 0.4 of none's and intensities in between are points between
+the rows the model trained on (``clip.py`` draws clips' intensities and mixtures).
+
 Classifier-free guidance: a learned null audio token replaces every audio token and the
-emotion class ``EMOTION_NONE`` is the null emotion (``MotionCond.drop_audio``).
+emotion none alone is the null emotion (``MotionCond.drop_audio``).
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ import torch.nn.functional as F
 
 from ..audio.types import MEL_PER_FRAME, N_MELS
 from ..face.identity import IDENTITY_DIM
-from ..facemodel.core import NUM_CORE
-from ..facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
+from ..facemodel.emotions import NUM_EMOTION_CLASSES, mix_weights
+from ..facemodel.params import NUM_PARAMS
 
 NUM_STATS = 3  # head-rotation spread (deg), expression spread, blink rate (per minute)
 
@@ -51,7 +57,7 @@ class MotionDiTConfig:
     window: int = 80  # motion frames per window (3.2 s at 25 fps)
     prev_frames: int = 16  # frames of the previous window given as a prompt (= overlap)
     audio_context: int = 2  # extra audio frames on each side of the window
-    motion_dim: int = NUM_CORE
+    motion_dim: int = NUM_PARAMS
     mel_per_frame: int = MEL_PER_FRAME
     n_mels: int = N_MELS
     identity_dim: int = IDENTITY_DIM
@@ -78,7 +84,8 @@ class MotionCond:
 
     audio:      (B, W + 2C, K, M) float log-mel sub-frames; C = config.audio_context
     envelope:   (B, W + 2C) float loudness 0..1
-    emotion:    (B,) long row of ``facemodel.emotions.EMOTION_LABELS`` (last = none, the null)
+    emotion:    (B, E) float mixture weights over ``facemodel.emotions.EMOTION_LABELS`` rows,
+                summing to 1 (``mix_weights``; one-hot on the last row, none, is the null)
     identity:   (B, IDENTITY_DIM) float descriptor
     stats:      (B, NUM_STATS) float normalised statistics (see normalization.py)
     prev:       (B, P, D) float normalised motion of the previous window's last P frames
@@ -103,7 +110,9 @@ class MotionCond:
         return MotionCond(
             audio=self.audio,
             envelope=self.envelope,
-            emotion=torch.full_like(self.emotion, EMOTION_NONE),
+            emotion=torch.as_tensor(mix_weights({}), device=self.emotion.device).expand_as(
+                self.emotion
+            ),
             identity=self.identity,
             stats=self.stats,
             prev=self.prev,
@@ -310,7 +319,7 @@ class MotionDiT(nn.Module):
         glob = (
             torch.stack(
                 [
-                    self.emotion_emb(cond.emotion),
+                    cond.emotion @ self.emotion_emb.weight,
                     self.identity_in(cond.identity),
                     self.stats_in(cond.stats),
                 ],
@@ -325,7 +334,7 @@ class MotionDiT(nn.Module):
         h = torch.cat([motion, audio, glob, prev], dim=1)  # (B, L, C)
         # modulation vector
         c = self.time_mlp(timestep_embedding(t, cfg.width))
-        c = c + self.ada_emotion(cond.emotion) + self.ada_stats(glob[:, 2])  # (B, C)
+        c = c + cond.emotion @ self.ada_emotion.weight + self.ada_stats(glob[:, 2])  # (B, C)
         for block in self.blocks:
             h = block(h, c, self.rope)
         shift, scale = self.out_ada(F.silu(c)).chunk(2, dim=-1)

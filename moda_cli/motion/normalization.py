@@ -6,7 +6,7 @@ a motion window itself, so at training time they describe the target and at infe
 preset can ask for a calmer or livelier window than the data's typical one:
 
     0  head-rotation spread: mean over pitch/yaw/roll of the std in degrees
-    1  expression spread:    mean over brow_raise/brow_furrow/smile/frown of the std
+    1  expression spread:    mean over the brow, smile and frown shapes of the std
     2  blink rate:           blinks per minute (closings of the more-closed eye past 0.5)
 
 The model sees them as ``(log(stat + eps) - centre) / spread`` with centre and spread
@@ -19,27 +19,42 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..facemodel.core import BLINK_NAMES, BROW_NAMES, EMOTION_EXPRESSION_NAMES, core_indices
-from ..facemodel.params import ROTATION_SLICE
+from ..facemodel.params import ROTATION_SLICE, indices
 
 STAT_NAMES = ("head_rotation_std_deg", "expression_std", "blinks_per_minute")
-_EXPR_COLS = core_indices(BROW_NAMES + EMOTION_EXPRESSION_NAMES)
-_BLINK_COLS = core_indices(BLINK_NAMES)
+# The joint columns each statistic reads (also what a given channel must cover to be
+# measured instead of asked for, ``generate.given_intensity``): the shapes of the core's
+# brow_raise, brow_furrow, smile and frown (``core.LINKS``), and the two blinks.
+EXPRESSION_COLS = indices(
+    (
+        "browInnerUp",
+        "browOuterUpLeft",
+        "browOuterUpRight",
+        "browDownLeft",
+        "browDownRight",
+        "mouthSmileLeft",
+        "mouthSmileRight",
+        "mouthFrownLeft",
+        "mouthFrownRight",
+    )
+)
+BLINK_COLS = indices(("eyeBlinkLeft", "eyeBlinkRight"))
+STAT_COLS = (list(range(ROTATION_SLICE.stop)), EXPRESSION_COLS, BLINK_COLS)
 _LOG_EPS = np.array([0.05, 0.003, 1.0], dtype=np.float32)  # floors below which stats are "none"
 STD_FLOOR = 1e-3
 
 
 def blink_count(motion: np.ndarray) -> np.ndarray:
-    """(..., T, 17) core motion -> (...) blinks: closings of the more-closed eye past 0.5 (an eye
+    """(..., T, 58) joint motion -> (...) blinks: closings of the more-closed eye past 0.5 (an eye
     already shut in the first frame counts as one). The one count of blinks in motion."""
-    closed = motion[..., _BLINK_COLS].max(axis=-1) > 0.5  # (..., T)
+    closed = motion[..., BLINK_COLS].max(axis=-1) > 0.5  # (..., T)
     return (closed[..., 1:] & ~closed[..., :-1]).sum(axis=-1) + closed[..., 0]
 
 
 def motion_stats(motion: np.ndarray, fps: float) -> np.ndarray:
-    """(..., T, 17) core motion -> (..., 3) raw statistics (units in the module docstring)."""
+    """(..., T, 58) joint motion -> (..., 3) raw statistics (units in the module docstring)."""
     rot = motion[..., ROTATION_SLICE].std(axis=-2).mean(axis=-1)
-    expr = motion[..., _EXPR_COLS].std(axis=-2).mean(axis=-1)
+    expr = motion[..., EXPRESSION_COLS].std(axis=-2).mean(axis=-1)
     onsets = blink_count(motion)
     minutes = motion.shape[-2] / fps / 60.0
     return np.stack([rot, expr, onsets / minutes], axis=-1).astype(np.float32)
@@ -69,7 +84,7 @@ class Normalization:
 
     @staticmethod
     def fit(motion_frames: np.ndarray, window_stats: np.ndarray) -> Normalization:
-        """From (N, 17) core training frames and (M, 3) raw statistics of training windows."""
+        """From (N, 58) joint training frames and (M, 3) raw statistics of training windows."""
         logs = np.log(window_stats + _LOG_EPS)
         return Normalization(
             motion_mean=motion_frames.mean(0),

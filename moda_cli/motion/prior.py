@@ -1,4 +1,4 @@
-"""A stochastic prior for the motion that speech does not determine: blinks, head, brows, emotion.
+"""A stochastic prior for the motion that speech does not determine: blinks, head, brows, bearing.
 
 Lips follow the sounds; everything else in a talking face is only loosely coupled to
 speech. This module samples that loose coupling. It is used twice: by the baseline
@@ -26,9 +26,11 @@ What is modelled, and why:
   trigger short nods (chin down, 1-2 degrees, about one in three); translation and scale
   follow the rotation slightly, as a real head pivoting on the neck moves the face box.
 * Brows: raised briefly on some stressed syllables (emphasis), plus a little slow noise.
-* Emotion: constant offsets per class (happiness -> smile, sadness -> frown, slight furrow
-  and head down, anger -> furrow and frown, surprise -> brows up and jaw open ...) with a
-  slow +-15 % wobble so the face is not frozen; 'none' and 'neutral' add nothing.
+* Emotion, the head's part of it (its bearing): sad people move less and hold the head
+  lower, happy and angry ones move more, surprise lifts the chin, contempt tilts it
+  (``EMOTION_BEARING``, scaled by each emotion's intensity in a mixture, with a slow
+  +-15 % wobble). The face's part is FACS (``expression.py``), which the training data
+  adds in the joint space (``train/clip.py``).
 """
 
 from __future__ import annotations
@@ -40,37 +42,25 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..facemodel.core import LIP_NAMES, NUM_CORE, core_index
-from ..facemodel.emotions import EMOTIONS
+from ..facemodel.emotions import EMOTIONS, EmotionMix
 from ..facemodel.params import POSE_SLICE
 
 # Natural spread (std) of pitch, yaw, roll (deg), tx, ty, scale at head intensity 1.
 NATURAL_POSE_STD = np.array([2.5, 3.5, 1.5, 0.010, 0.008, 0.010])
 
-# Constant offsets per emotion at expression (and, for pose entries, head) strength 1;
-# "head_gain" scales the head's motion (sad people move less, happy ones more).
-EMOTION_OFFSETS: dict[str, dict[str, float]] = {
-    "anger": {"brow_furrow": 0.70, "frown": 0.30, "head_gain": 1.2},
-    "contempt": {"smile": 0.25, "brow_furrow": 0.15, "roll": 2.0},
-    "disgust": {"frown": 0.45, "brow_furrow": 0.45, "lip_spread": 0.10},
-    "fear": {
-        "brow_raise": 0.60,
-        "brow_furrow": 0.30,
-        "lip_spread": 0.30,
-        "jaw_open": 0.08,
-        "head_gain": 0.8,
-    },
-    "happiness": {"smile": 0.75, "brow_raise": 0.10, "head_gain": 1.2},
+# The head's part of each emotion at intensity 1: pose offsets (degrees; pitch positive =
+# chin down) and "head_gain", which scales the head's motion.
+EMOTION_BEARING: dict[str, dict[str, float]] = {
+    "anger": {"head_gain": 1.2},
+    "contempt": {"roll": 2.0},
+    "disgust": {},
+    "fear": {"head_gain": 0.8},
+    "happiness": {"head_gain": 1.2},
     "neutral": {},
-    "sadness": {
-        "frown": 0.50,
-        "brow_furrow": 0.20,
-        "brow_raise": 0.10,
-        "pitch": 3.0,
-        "head_gain": 0.7,
-    },
-    "surprise": {"brow_raise": 0.80, "jaw_open": 0.15, "pitch": -2.0},
+    "sadness": {"pitch": 3.0, "head_gain": 0.7},
+    "surprise": {"pitch": -2.0},
 }
-assert set(EMOTION_OFFSETS) == set(EMOTIONS)
+assert set(EMOTION_BEARING) == set(EMOTIONS)
 _POSE_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "scale")
 Frames = Sequence[int] | np.ndarray  # frame indices
 
@@ -330,29 +320,22 @@ def brow_motion(
 # ----------------------------------------------------------------------------- emotion
 
 
-def emotion_offsets(
-    emotion: str,
-    expression: float,
-    head: float,
-    num_frames: int,
-    fps: float,
-    rng: np.random.Generator,
+def emotion_bearing(
+    mix: EmotionMix, head: float, num_frames: int, fps: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, float]:
-    """(T, 17) core offsets of ``emotion`` ('none' or an EMOTIONS name) and its head gain.
-
-    Expression entries scale with ``expression``, pose entries with ``head``; a slow
-    +-15 % wobble keeps the face alive."""
-    out = np.zeros((num_frames, NUM_CORE), np.float32)
-    if emotion != "none" and emotion not in EMOTION_OFFSETS:
-        raise ValueError(f"unknown emotion {emotion!r}; valid: none, {', '.join(EMOTIONS)}")
-    table = EMOTION_OFFSETS.get(emotion, {})
+    """(T, 6) pose offsets of the mixture ``mix`` (``EMOTION_BEARING`` x each intensity x
+    ``head``, with a slow +-15 % wobble) and its head gain (1 + the intensity-weighted sum
+    of each gain's departure from 1)."""
     wobble = 1.0 + 0.15 * np.clip(band_noise(num_frames, fps, 1.5, rng, 1)[:, 0], -2, 2)
-    for name, value in table.items():
-        if name == "head_gain":
-            continue
-        scale = head if name in _POSE_NAMES else expression
-        out[:, core_index(name)] = value * scale * wobble
-    return out, float(table.get("head_gain", 1.0))
+    out = np.zeros((num_frames, len(_POSE_NAMES)), np.float32)
+    gain = 1.0
+    for label, intensity in mix.items():
+        for name, value in EMOTION_BEARING[label].items():
+            if name == "head_gain":
+                gain += intensity * (value - 1.0)
+            else:
+                out[:, _POSE_NAMES.index(name)] += intensity * value * head * wobble
+    return out, gain
 
 
 # ----------------------------------------------------------------------------- composition
@@ -366,16 +349,17 @@ def sample_nonlip_motion(
     head: float,
     expression: float,
     blink_rate: float,
-    emotion: str = "none",
+    emotion: EmotionMix | None = None,
     activity: np.ndarray | None = None,
     accents: Frames = (),
     pauses: Frames = (),
 ) -> np.ndarray:
-    """(T, 17) float32 core channels: head pose, blinks, brows and emotion offsets; lips
-    only carry the emotion's offsets (add speech lips with ``compose``). Draw order is
+    """(T, 17) float32 core channels: head pose (with the emotion mixture's bearing),
+    blinks and brows; lips are zero (add speech lips with ``compose``). Draw order is
     fixed, so a seed fixes the result."""
-    offsets, head_gain = emotion_offsets(emotion, expression, head, num_frames, fps, rng)
-    motion = offsets
+    bearing, head_gain = emotion_bearing(emotion or {}, head, num_frames, fps, rng)
+    motion = np.zeros((num_frames, NUM_CORE), np.float32)
+    motion[:, POSE_SLICE] = bearing
     motion[:, POSE_SLICE] += head_motion(num_frames, fps, head * head_gain, rng, activity, accents)
     blink = blink_track(num_frames, fps, blink_rate, rng, pauses)
     motion[:, core_index("blink_left")] = blink
@@ -387,14 +371,10 @@ def sample_nonlip_motion(
 
 
 def compose(nonlip: np.ndarray, lips: np.ndarray) -> np.ndarray:
-    """Speech lips (T, 5 in LIP_NAMES order) on top of ``sample_nonlip_motion``'s output.
-
-    The emotion's lip offsets are added except where the lips are pressed (a closure
-    stays closed); expression columns are clamped to 0..1."""
+    """Speech lips (T, 5 in LIP_NAMES order) put into ``sample_nonlip_motion``'s output;
+    expression columns are clamped to 0..1."""
     out = nonlip.copy()
-    cols = [core_index(n) for n in LIP_NAMES]
-    press = lips[:, 3:4]
-    out[:, cols] = lips + nonlip[:, cols] * (1.0 - press)
+    out[:, [core_index(n) for n in LIP_NAMES]] = lips
     expr = slice(POSE_SLICE.stop, NUM_CORE)
     out[:, expr] = np.clip(out[:, expr], 0.0, 1.0)
     return out.astype(np.float32)

@@ -1,4 +1,4 @@
-"""One synthetic training clip: espeak speech -> audio features -> core-channel motion targets.
+"""One synthetic training clip: speech -> audio features -> joint-space motion targets.
 
 One clip = a few sentences of one language in one voice, separated by pauses, with
 silence at both ends, augmented, then:
@@ -8,7 +8,15 @@ silence at both ends, augmented, then:
            amplitude and, mildly, by the identity (see ``identity_lip_gain``);
 * the rest: ``motion.prior`` driven by the phonemes (speaking vs pauses, stressed vowels as
            accents) with a random per-clip head intensity, expression intensity, blink rate
-           and emotion, so the model can learn these as conditions.
+           and emotion mixture, so the model can learn these as conditions;
+* joint:   the core rows lifted into the joint space (``core.lift``: pose + ARKit's 52)
+           and the emotion mixture's facial actions added there (``expression``: FACS,
+           the same layer the baseline draws, which keeps every p/b/m closed).
+
+The emotion mixture (``_emotion_mix``): none in ``p_emotion_none`` of the clips, else one
+emotion at an intensity in ``emotion_intensity``, and in ``p_emotion_pair`` of those a
+second one sharing what is left of 1, so the model sees intensities and mixtures between
+its table's rows (``emotions.mix_weights``).
 
 ``DataRecipe`` decides every clip; ``dataset`` writes them to disk and reads them back.
 Held-out clips use only held-out sentences and held-out voices. Every clip is drawn from
@@ -30,8 +38,11 @@ import numpy as np
 from ...audio.features import compute_features
 from ...audio.types import SAMPLE_RATE, Audio
 from ...face.identity import IDENTITY_DIM, REFERENCE_IDENTITY
-from ...facemodel.emotions import EMOTIONS, emotion_index
+from ...facemodel.core import lift
+from ...facemodel.emotions import EMOTIONS, EmotionMix, format_mix, mix_weights
+from ...facemodel.params import EXPRESSION_SLICE
 from .. import prior
+from ..expression import apply_emotion, emotion_curves
 from . import corpus, flite, realclips, visemes
 from .augment import AugmentConfig, augment, silence
 from .perturb import VoicePerturbConfig, maybe_perturb
@@ -39,7 +50,7 @@ from .speech import PhonemeEvent, synthesize
 
 # The on-disk format (``dataset``); its version is part of every recipe's hash.
 FORMAT = "moda-motion-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: joint-space motion (T, 58), emotion mixture weights (9,)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,8 @@ class DataRecipe:
     expression_intensity: tuple[float, float] = (0.0, 2.0)
     blink_rate: tuple[float, float] = (5.0, 30.0)
     p_emotion_none: float = 0.4  # else uniform over the 8 emotions
+    emotion_intensity: tuple[float, float] = (0.3, 1.0)
+    p_emotion_pair: float = 0.25  # of the clips with an emotion: a second one beside it
     identity_noise: float = 0.08  # multiplicative std around REFERENCE_IDENTITY
     clips_per_shard: int = 200
     # recorded speech (``realclips``): share of training clips, and its speakers
@@ -113,10 +126,10 @@ class Clip:
     """One clip's arrays (T frames) and its description."""
 
     mel: np.ndarray  # (T, 4, 80) float16
-    motion: np.ndarray  # (T, 17) float32
+    motion: np.ndarray  # (T, 58) float32, joint space (``params.PARAM_NAMES``)
     labels: np.ndarray  # (T,) int8
     envelope: np.ndarray  # (T,) float32
-    emotion: int
+    emotion: np.ndarray  # (9,) float32 mixture weights (``emotions.mix_weights``)
     identity: np.ndarray  # (16,) float32
     conditions: dict[str, float]
     meta: dict
@@ -168,6 +181,18 @@ def _speech(
         "pitch": pitch,
     }
     return np.concatenate(parts).astype(np.float32), phonemes, meta
+
+
+def _emotion_mix(recipe: DataRecipe, first: str, rng: np.random.Generator) -> EmotionMix:
+    """The clip's mixture around its drawn emotion ``first`` (module doc)."""
+    if first == "none":
+        return {}
+    intensity = float(rng.uniform(*recipe.emotion_intensity))
+    mix = {first: intensity}
+    if rng.random() < recipe.p_emotion_pair and intensity < 0.9:
+        second = str(rng.choice([e for e in EMOTIONS if e != first]))
+        mix[second] = float(rng.uniform(0.1, 1.0 - intensity))
+    return mix
 
 
 def _accents(phonemes: Sequence[PhonemeEvent], fps: float, num_frames: int) -> np.ndarray:
@@ -251,6 +276,9 @@ def make_clip(
         "blink_rate": float(rng.uniform(*recipe.blink_rate)),
     }
     emotion = "none" if rng.random() < recipe.p_emotion_none else str(rng.choice(EMOTIONS))
+    # its own stream: the clip's other draws do not depend on the mixture's
+    emotion_rng = np.random.default_rng([recipe.seed, corpus.SPLITS.index(split), index, 3])
+    mix = _emotion_mix(recipe, emotion, emotion_rng)
     activity = prior.bridge_gaps(track.labels != visemes.LABEL_SILENCE, int(round(0.25 * fps)))
     nonlip = prior.sample_nonlip_motion(
         num_frames,
@@ -259,19 +287,21 @@ def make_clip(
         head=cond["head"],
         expression=cond["expression"],
         blink_rate=cond["blink_rate"],
-        emotion=emotion,
+        emotion=mix,
         activity=activity,
         accents=_accents(phonemes, fps, num_frames),
         pauses=prior.pause_onsets(activity, fps),
     )
-    motion = prior.compose(nonlip, track.curves)
-    meta.update(seconds=round(len(samples) / SAMPLE_RATE, 3), emotion=emotion, **cond)
+    motion = lift(prior.compose(nonlip, track.curves))
+    curves = emotion_curves(mix, num_frames, fps, int(emotion_rng.integers(2**31)))
+    motion[:, EXPRESSION_SLICE] = apply_emotion(motion[:, EXPRESSION_SLICE], curves)
+    meta.update(seconds=round(len(samples) / SAMPLE_RATE, 3), emotion=format_mix(mix), **cond)
     return Clip(
         mel=feats.mel.astype(np.float16),
         motion=motion,
         labels=track.labels,
         envelope=feats.envelope.astype(np.float32),
-        emotion=emotion_index(emotion),
+        emotion=mix_weights(mix),
         identity=identity,
         conditions=cond,
         meta=meta,

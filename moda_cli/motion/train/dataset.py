@@ -1,18 +1,19 @@
 """The synthetic training set on disk: clips made in a pool of processes, written in shards,
 read back as one array per split. One clip is ``clip.make_clip``.
 
-On disk (``FORMAT_VERSION`` 1)::
+On disk (``FORMAT_VERSION`` 2)::
 
     out_dir/dataset.json                 recipe, recipe_hash, fps, shards and counts per split
     out_dir/{train,heldout}/shard_NNNNN.npz   np.savez, no pickled objects:
         mel        (N, 4, 80) float16   log-mel sub-frames per video frame
-        motion     (N, 17)    float32   core.CORE_NAMES order
+        motion     (N, 58)    float32   joint space, params.PARAM_NAMES order
         labels     (N,)       int8      visemes.LABEL_* (0 silence, 1 p/b/m, 2 open vowel,
                                         3 other speech, 4 f/v)
         envelope   (N,)       float32
         clip_start (C,)       int64     first frame of each clip within this shard
         clip_len   (C,)       int64
-        emotion    (C,)       int64     row of facemodel.emotions.EMOTION_LABELS (8 = none)
+        emotion    (C, 9)     float32   mixture weights over facemodel.emotions.EMOTION_LABELS
+                                        (emotions.mix_weights; [..., 8] = none)
         identity   (C, 16)    float32
       extras (per clip, the conditions used to draw the targets):
         head, expression, lips, blink_rate  (C,) float32
@@ -36,8 +37,8 @@ import numpy as np
 
 from ...atomic import atomic_path, atomic_write
 from ...face.identity import IDENTITY_DIM
-from ...facemodel.core import CORE_NAMES, NUM_CORE
-from ...facemodel.emotions import EMOTION_LABELS
+from ...facemodel.emotions import EMOTION_LABELS, NUM_EMOTION_CLASSES
+from ...facemodel.params import NUM_PARAMS, PARAM_NAMES
 from ..generator import ProgressFn
 from . import corpus, flite, realclips, visemes
 from .clip import FORMAT, FORMAT_VERSION, Clip, DataRecipe, make_clip
@@ -67,7 +68,7 @@ def _write_shard(path: Path, clips: list[Clip]) -> int:
         "envelope": np.concatenate([c.envelope for c in clips]).astype(np.float32),
         "clip_start": np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
         "clip_len": lens,
-        "emotion": np.array([c.emotion for c in clips], dtype=np.int64),
+        "emotion": np.stack([c.emotion for c in clips]).astype(np.float32),
         "identity": np.stack([c.identity for c in clips]).astype(np.float32),
     }
     for key in ("head", "expression", "lips", "blink_rate"):
@@ -216,7 +217,7 @@ def build_dataset(
         "recipe": recipe.to_json(),
         "recipe_hash": recipe.recipe_hash(),
         "fps": recipe.fps,
-        "param_names": list(CORE_NAMES),
+        "param_names": list(PARAM_NAMES),
         "emotions": list(EMOTION_LABELS),
         "label_names": list(visemes.LABEL_NAMES),
         "splits": splits,
@@ -267,12 +268,12 @@ class SplitData:
     """A whole split, shards concatenated; clip_start indexes the concatenated frames."""
 
     mel: np.ndarray  # (N, 4, 80) float16
-    motion: np.ndarray  # (N, 17) float32
+    motion: np.ndarray  # (N, 58) float32
     labels: np.ndarray  # (N,) int8
     envelope: np.ndarray  # (N,) float32
     clip_start: np.ndarray  # (C,) int64
     clip_len: np.ndarray  # (C,) int64
-    emotion: np.ndarray  # (C,) int64
+    emotion: np.ndarray  # (C, 9) float32 mixture weights
     identity: np.ndarray  # (C, 16) float32
     conditions: dict[str, np.ndarray]  # head, expression, lips, blink_rate: (C,) float32
     fps: float
@@ -319,12 +320,12 @@ def load_split(data_dir: str | Path, split: corpus.Split) -> SplitData:
         empty = {k: np.zeros((0,), np.float32) for k in _COND_KEYS}
         return SplitData(
             np.zeros((0, 4, 80), np.float16),
-            np.zeros((0, NUM_CORE), np.float32),
+            np.zeros((0, NUM_PARAMS), np.float32),
             np.zeros(0, np.int8),
             np.zeros(0, np.float32),
             np.zeros(0, np.int64),
             np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
+            np.zeros((0, NUM_EMOTION_CLASSES), np.float32),
             np.zeros((0, IDENTITY_DIM), np.float32),
             empty,
             float(info["fps"]),

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...facemodel.core import CORE_NAMES, core_index
-from ...facemodel.emotions import EMOTION_NONE
+from ...facemodel.emotions import mix_weights
+from ...facemodel.params import NUM_PARAMS, indices
 from ..checkpoint import save_checkpoint
 from ..model import MotionCond, MotionDiT, MotionDiTConfig
-from ..normalization import Normalization, motion_stats
+from ..normalization import STD_FLOOR, Normalization, motion_stats
 from .dataset import SplitData, load_split
 from .paths import rectified_flow_path, sample_time
 
@@ -49,7 +49,7 @@ class TrainConfig:
     drop_emotion: float = 0.2
     drop_prev: float = 0.25
     prev_noise: float = 0.05  # the prompt is generated at inference, not ground truth
-    lip_weight: float = 3.0  # loss weight of jaw_open and lip_press (others 1, lips 1.5)
+    lip_weight: float = 3.0  # loss weight of the jaw and the lip seal (``loss_weights``)
     eval_every: int = 250
     eval_windows: int = 128
     save_every: int = 500
@@ -117,13 +117,22 @@ def fit_normalization(
     return Normalization.fit(data.motion, motion_stats(windows, data.fps))
 
 
-def loss_weights(cfg: TrainConfig) -> torch.Tensor:
-    w = torch.ones(len(CORE_NAMES))
-    for name in ("lip_round", "lip_spread", "lip_tuck"):
-        w[core_index(name)] = 1.5
-    for name in ("jaw_open", "lip_press"):
-        w[core_index(name)] = cfg.lip_weight
-    return w / w.mean()
+# Speech's shapes weigh most: the jaw and the lip seal (every p, b, m) ``lip_weight``, the
+# lip shapes of vowels and f/v (rounding, spreading, the tucked lower lip) 1.5, the rest 1.
+_SEAL = indices(("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight"))
+_VOWEL_LIPS = indices(("mouthPucker", "mouthStretchLeft", "mouthStretchRight", "mouthRollLower"))
+UNUSED_WEIGHT = 0.05  # channels the data never moves: learned as still, nearly free
+
+
+def loss_weights(cfg: TrainConfig, norm: Normalization) -> torch.Tensor:
+    """(58,) per-channel loss weights, mean 1 over the channels the data moves (``norm``'s
+    spread above its floor), so adding unused channels does not dilute speech's share."""
+    w = torch.ones(NUM_PARAMS)
+    w[_VOWEL_LIPS] = 1.5
+    w[_SEAL] = cfg.lip_weight
+    used = torch.as_tensor(norm.motion_std > STD_FLOOR)
+    w = w / w[used].mean()
+    return torch.where(used, w, torch.full_like(w, UNUSED_WEIGHT))
 
 
 def make_batch(
@@ -138,12 +147,12 @@ def make_batch(
     """-> (x1 normalised target (B, W, D), condition, frame mask (B, W))."""
     n, P = len(raw["emotion"]), cfg.model.prev_frames
     x1 = norm.normalize(raw["motion"]).astype(np.float32)
-    emotion = raw["emotion"].copy()
+    emotion = raw["emotion"].copy()  # (n, E) mixture weights
     drop_audio = np.zeros(n, bool)
     has_prev = np.ones(n, bool)
     prev = x1[:, :P].copy()
     if train:
-        emotion[rng.random(n) < cfg.drop_emotion] = EMOTION_NONE
+        emotion[rng.random(n) < cfg.drop_emotion] = mix_weights({})
         drop_audio = rng.random(n) < cfg.drop_audio
         has_prev = rng.random(n) >= cfg.drop_prev
         prev += cfg.prev_noise * rng.standard_normal(prev.shape).astype(np.float32)
@@ -151,7 +160,7 @@ def make_batch(
     cond = MotionCond(
         audio=t(raw["audio"]),
         envelope=t(raw["envelope"]),
-        emotion=t(emotion, torch.long),
+        emotion=t(emotion),
         identity=t(raw["identity"]),
         stats=t(norm.stats_input(motion_stats(raw["motion"], fps))),
         prev=t(prev),
@@ -233,7 +242,7 @@ def train_model(
     norm = fit_normalization(train, sampler, cfg.stats_windows, rng)
     model = MotionDiT(cfg.model).to(dev)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    weights = loss_weights(cfg)
+    weights = loss_weights(cfg, norm)
     validate = _Validator(heldout, norm, cfg, dev, weights)
     decay_params = [p for p in model.parameters() if p.ndim >= 2]
     other_params = [p for p in model.parameters() if p.ndim < 2]
