@@ -1,25 +1,19 @@
-"""The core channels: the compact motion the learned model and the baseline sample.
+"""The core channels: the compact actions speech and the motion prior are written in.
 
 The joint space (``params.py``) has 58 channels: the head pose and ARKit's 52
-blendshapes. The generators sample 17: the same pose and 11 expression coefficients,
-each ONE action that ARKit spreads over several shapes (a smile is mouthSmileLeft and
-mouthSmileRight, a brow raise browInnerUp and both browOuterUp). Why a compact core:
+blendshapes. The core has 17: the same pose and 11 expression coefficients, each ONE
+action that ARKit spreads over several shapes (a smile is mouthSmileLeft and
+mouthSmileRight, a brow raise browInnerUp and both browOuterUp). The data generator's
+viseme table, prior and blinks (``motion/train``), the baseline generator and the given
+channels of a request (a pose reference, a dubbed video's mouth) are made in it, because
+speech and its accompanying motion drive these few actions together; ``lift`` puts them
+into the joint space, where the training targets gain the emotions' facial actions and
+the motion model samples all 58 (``motion/generate.py``).
 
-* speech and its accompanying motion drive these few actions; a model sampling the 52
-  separately would have to learn that the two sides of a smile move together, and a
-  sampled mismatch shows (it sampled the two eyelids apart until blinks were redrawn,
-  ``motion/finish.py``);
-* the training data (the data generator's visemes, priors and blinks, ``--from-videos``
-  extraction through ``inverse.py``), the shipped checkpoint and its stored vocabulary
-  (``vocabulary.py``: these names) are all in it. Retraining in the joint space is a
-  later step.
-
-The generator's output is lifted once, right after sampling (``lift``); everything after
-it (the finish stage, the expression and gaze layers, the renderer, motion files,
-dubbing) is joint space. ``lower`` reads joint motion back as core channels (the dub's
-mouth model is the core's). A lifted row renders exactly as the core row did before the
-joint space: each linked shape is ``gain`` x its coefficient (``LINKS``), and the
-renderer's fields of linked shapes add up to the core coefficient's field.
+``lower`` reads joint motion back as core channels (the dub's mouth model is the core's).
+A lifted row renders exactly as the core row did before the joint space: each linked
+shape is ``gain`` x its coefficient (``LINKS``), and the renderer's fields of linked
+shapes add up to the core coefficient's field.
 
 =============  ==============================================  ========================
 core           joint (ARKit) shapes                            note

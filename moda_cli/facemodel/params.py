@@ -5,8 +5,9 @@ Following MoDA, one vector per video frame describes the whole face: rigid head 
 followed by expression coefficients, here Apple ARKit's 52 face blendshapes with Apple's
 names, meanings and order (``arkit.py`` lists them, with what 1.0 of each means), so that
 what moda makes drives a 3D avatar and what a face-capture app records drives a photo.
-D = 58. The generators sample a compact core of 17 channels and lift it into this space
-once, right after sampling (``core.py``); the finish stage, the expression and gaze
+D = 58. The motion model samples it, trained on rows made in a compact core of 17
+channels, lifted (``core.py``), with the emotions' facial actions added; the baseline
+samples the core and lifts it. The finish stage, the expression and gaze
 layers, the renderer and the motion files all work in this space.
 
 Units and conventions (all relative to the portrait as photographed, which is the

@@ -1,4 +1,8 @@
-"""Emotions as facial action units (FACS), an expression layer over ARKit's 52 blendshapes.
+"""Emotions as facial action units (FACS) in ARKit's 52 blendshapes.
+
+One table, used twice: the training data adds it to every clip's rows for the clip's
+emotion mixture (``train/clip.py``), so the motion model learns to draw each emotion, and
+the baseline generator adds it as a layer over its motion (``finish.Layers``).
 
 Each emotion is a set of action units (Ekman & Friesen's FACS; the prototypes of the
 EMFACS tables), each AU a set of ARKit shapes (``ACTION_UNITS``):
