@@ -4,7 +4,12 @@ Two videos are rendered from the sample portrait: one from a motion we write by 
 yaw sine, a jaw pattern, three blinks) at 25 fps, one through the Engine with the
 baseline generator at 30 fps (so extraction has to resample). A folder with both, a
 broken file, a video without sound and a video without a face is built into a dataset
-once; the checks read the extracted motion back through ``load_split``.
+once; the checks read the extracted motion back through ``load_split``. Extraction writes
+joint rows (58); the checks of what the core channels carry read them through
+``core.lower``.
+
+Separately, single ARKit shapes the core cannot express are rendered alone on the sample
+portrait, tracked by a fresh mesh and read back by ``facemodel.inverse``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,15 @@ from _media import speechlike, transcode, video_with_audio, write_wav
 
 from moda_cli.audio.decode import load_audio
 from moda_cli.audio.features import compute_features, num_video_frames
+from moda_cli.face.detect import FaceDetector
 from moda_cli.face.identity import IDENTITY_DIM, identity_features
 from moda_cli.face.image_io import load_portrait
+from moda_cli.face.measure import FaceMeter
+from moda_cli.face.types import Portrait
 from moda_cli.facemodel.core import NUM_CORE, core_index, lift, lower
+from moda_cli.facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
+from moda_cli.facemodel.inverse import FITTED, invert_meshes
+from moda_cli.facemodel.params import NUM_PARAMS, PARAM_NAMES, index
 from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.train.dataset import load_split
@@ -28,6 +39,7 @@ from moda_cli.motion.train.from_videos import build_from_videos
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset
 from moda_cli.render.renderer import Renderer
+from moda_cli.render.settings import RenderSettings
 from moda_cli.video.writer import VideoWriter
 
 BLINKS = (12, 40, 60)  # frames where the hand-made motion's eyes are shut
@@ -111,7 +123,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, small_portrait: Path, speech
 
 
 def _clip_motion(data_dir: Path, source: str) -> np.ndarray:
-    """The extracted (T, 17) motion of the clip made from video ``source``."""
+    """The extracted (T, 58) joint motion of the clip made from video ``source``."""
     for split in ("train", "heldout"):
         metas = json.loads((data_dir / split / "clips.json").read_text())
         names = [m["source"] for m in metas]
@@ -144,13 +156,15 @@ def test_dataset_reads_back_with_consistent_shapes(built):
         n = len(d.labels)
         total += n
         assert d.mel.shape == (n, 4, 80) and d.mel.dtype == np.float16
-        assert d.motion.shape == (n, NUM_CORE) and np.isfinite(d.motion).all()
+        assert d.motion.shape == (n, NUM_PARAMS) and np.isfinite(d.motion).all()
         assert d.envelope.shape == (n,) and d.labels.dtype == np.int8
         assert (
             set(np.unique(d.labels)) <= {0, 3} and (d.labels == 3).any() and (d.labels == 0).any()
         )
         assert d.clip_len.sum() == n and d.clip_start[0] == 0
-        assert d.identity.shape == (1, IDENTITY_DIM) and (d.emotion == 8).all()
+        assert d.identity.shape == (1, IDENTITY_DIM)
+        none = np.eye(NUM_EMOTION_CLASSES, dtype=np.float32)[EMOTION_NONE]
+        assert d.emotion.shape == (1, NUM_EMOTION_CLASSES) and (d.emotion == none).all()
         assert all(np.isfinite(v).all() for v in d.conditions.values())
         assert d.fps == 25.0
     # Both videos last as long as the speech: 25 fps frames each (the 30 fps one resampled).
@@ -163,7 +177,8 @@ def test_dataset_reads_back_with_consistent_shapes(built):
 
 def test_hand_motion_is_recovered(built):
     data_dir, _, hand, _, _ = built
-    got = _clip_motion(data_dir, "hand.mp4")
+    joint = _clip_motion(data_dir, "hand.mp4")
+    got = lower(joint)
     jaw_true, jaw = hand[:, core_index("jaw_open")], got[:, core_index("jaw_open")]
     assert np.corrcoef(jaw_true, jaw)[0, 1] > 0.8
     assert jaw[jaw_true == 0].mean() < 0.08 and jaw[jaw_true > 0.45].mean() > 0.25
@@ -185,13 +200,78 @@ def test_hand_motion_is_recovered(built):
         assert np.abs(got[:, core_index(name)]).mean() < 0.15 * (
             10.0 if name in ("pitch", "roll") else 1.0
         ), name
+    # Nor any of the fitted shapes, the jaw's openings and the turning head notwithstanding.
+    fitted = joint[:, [index(n) for n in FITTED]].mean(axis=0)
+    assert fitted.max() < 0.1, dict(zip(FITTED, fitted.round(3), strict=True))
 
 
 def test_engine_video_jaw_follows_the_baseline(built):
     data_dir, _, _, baseline, _ = built
-    got = _clip_motion(data_dir, "engine.mp4")
+    got = lower(_clip_motion(data_dir, "engine.mp4"))
     # The 30 fps truth at the 25 fps frames extraction picked (nearest frame).
     pick = np.minimum(np.floor(np.arange(len(got)) * 30 / 25 + 0.5).astype(int), len(baseline) - 1)
     truth = baseline[pick]
     r = np.corrcoef(truth[:, core_index("jaw_open")], got[:, core_index("jaw_open")])[0, 1]
     assert r > 0.7, f"jaw correlation {r:.2f}"
+
+
+# ----------------------------------------------------------------------------- one shape alone
+
+FRAMES, ON = 50, 30  # frames of a clip (2 s), the first with the shape held (half at ON)
+
+
+@pytest.fixture(scope="module")
+def sample_renderer() -> Renderer:
+    from _face_fixtures import astronaut
+
+    portrait = Portrait(astronaut())
+    settings = RenderSettings(output="crop")
+    return Renderer(portrait, FaceDetector().detect(portrait, settings), settings)
+
+
+def _one_shape_clip(renderer: Renderer, name: str) -> np.ndarray:
+    """A clip's joint motion as read back: the head nodding and turning 1-2 degrees
+    throughout, ``name`` held at 1.0 from frame ON (0.5 at ON), the rest 0."""
+    rows = np.zeros((FRAMES, NUM_PARAMS), np.float32)
+    rows[:, index("yaw")] = 2.0 * np.sin(np.arange(FRAMES) * 0.9)
+    rows[:, index("pitch")] = np.cos(np.arange(FRAMES) * 0.7)
+    rows[ON:, index(name)] = 1.0
+    rows[ON, index(name)] = 0.5
+    meter = FaceMeter(static=False)  # as train.tracking reads a video
+    points = []
+    for row in rows:
+        found = meter.landmarks(renderer.render(row))
+        assert found is not None, "no face read in a rendered frame"
+        points.append(found)
+    meter.close()
+    return invert_meshes(np.stack(points).astype(np.float32), np.ones(FRAMES, bool)).joint
+
+
+def _mirror(name: str) -> str:
+    return name.replace("Left", "@").replace("Right", "Left").replace("@", "Right")
+
+
+# (shape, shapes of another part of the face that must stay still)
+_BROWS_EYES = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight", "browDownLeft")
+_MOUTH = ("mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight")
+
+
+@pytest.mark.parametrize(
+    ("name", "far"),
+    [
+        ("mouthSmileRight", (*_BROWS_EYES, "browDownRight", "eyeSquintLeft", "eyeSquintRight")),
+        ("mouthLeft", (*_BROWS_EYES, "browDownRight", "eyeSquintLeft", "eyeSquintRight")),
+        ("eyeSquintLeft", (*_MOUTH, "mouthLeft", "mouthRight", "mouthPucker")),
+    ],
+)
+def test_one_shape_alone_is_read_back(sample_renderer, name, far):
+    joint = _one_shape_clip(sample_renderer, name)
+    held = joint[ON + 1 :].mean(axis=0)
+    assert held[index(name)] > 0.3, f"{name}: {held[index(name)]:.2f}"
+    assert held[index(_mirror(name))] < 0.1, f"{_mirror(name)}: {held[index(_mirror(name))]:.2f}"
+    assert max(held[index(n)] for n in far) < 0.2, {n: round(float(held[index(n)]), 2) for n in far}
+    # No expression before the shape: only the mesh's noise (most at the track's first
+    # frames, which the mesh detects rather than tracks).
+    before = joint[:ON, 6:]
+    assert before.mean(axis=0).max() < 0.05, PARAM_NAMES[6 + int(np.argmax(before.mean(axis=0)))]
+    assert before.max() < 0.3, PARAM_NAMES[6 + int(np.argmax(before.max(axis=0)))]

@@ -1,14 +1,17 @@
-"""Training data from real talking-head videos: the face mesh read back into the core channels.
+"""Training data from real talking-head videos: the face mesh read back into the joint space.
 
 ``moda train --from-videos DIR`` lets users train or fine-tune on their own footage. Each
 video becomes one clip in the dataset format of ``train.dataset``, written by its writer
 (same shards, same ``load_split``), so the trainer needs no changes:
 
 1. frames -> a MediaPipe mesh per frame at 25 fps (``train.tracking``);
-2. meshes -> head pose and expressions: the face model run backwards (``facemodel.inverse``);
+2. meshes -> head pose and ARKit blendshapes, (T, 58) joint rows in ``PARAM_NAMES``
+   order: the face model run backwards (``facemodel.inverse``, whose module doc says
+   which shapes a mesh can read; the others are 0);
 3. audio: ``load_audio`` + ``compute_features``; labels only silence / speech (phonemes
-   are unknown); emotion "none"; identity from the neutral frame; per-clip conditions
-   measured from the motion itself, in the units of the synthetic data's.
+   are unknown); emotion "none" (one-hot mixture weights); identity from the neutral
+   frame; per-clip conditions measured from the motion itself, in the units of the
+   synthetic data's.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from ...audio.features import compute_features
 from ...audio.types import Audio
 from ...errors import InputError, ModaError, NoFaceFound, UsageError
 from ...face.identity import identity_features
-from ...facemodel.core import CORE_NAMES, core_index
-from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION
-from ...facemodel.inverse import invert_meshes
+from ...facemodel.core import core_index, lower
+from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION, NUM_EMOTION_CLASSES
+from ...facemodel.inverse import InverseMotion, invert_meshes
+from ...facemodel.params import PARAM_NAMES
 from .. import prior
 from ..generator import ProgressFn
 from ..normalization import blink_count
@@ -49,8 +53,10 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 # Part of the dataset hash: bump when extraction changes. 2: eye openings measured like
 # face.measure's (lid-pair distances, not their vertical parts) and blinks counted like
 # normalization.blink_count's (the more-closed eye, not the mean of both). 3: jaw_open read
-# through basis.jaw_for_gap, the inverse of the renderer's lip_gap.
-EXTRACT_VERSION = 3
+# through basis.jaw_for_gap, the inverse of the renderer's lip_gap. 4: joint-space rows
+# (T, 58): the shapes of ARKit's vocabulary a mesh can read, fitted (``inverse.FITTED``),
+# beside the core's jaw, blinks and press; blinks counted on the eyeBlink columns.
+EXTRACT_VERSION = 4
 MIN_FACE_FRACTION = 0.5  # a clip with faces in fewer frames is rejected
 CLIPS_PER_SHARD = 200
 
@@ -63,7 +69,7 @@ class ExtractedClip:
     """One video in the dataset's terms; every per-frame array has the motion's T rows."""
 
     path: Path
-    motion: np.ndarray  # (T, 17) float32 core channels (``facemodel.core``)
+    motion: np.ndarray  # (T, 58) float32 joint rows (``facemodel.params.PARAM_NAMES``)
     fps: float
     mel: np.ndarray  # (T, 4, 80) float16
     envelope: np.ndarray  # (T,) float32
@@ -72,7 +78,6 @@ class ExtractedClip:
     conditions: dict[str, float]  # head, expression, lips, blink_rate
     detected: np.ndarray  # (T,) bool: False rows were interpolated
     neutral_frame: int
-    emotion: int = EMOTION_NONE
 
     def to_clip(self) -> Clip:
         meta = {
@@ -88,7 +93,7 @@ class ExtractedClip:
             motion=self.motion,
             labels=self.labels,
             envelope=self.envelope.astype(np.float32),
-            emotion=self.emotion,
+            emotion=np.eye(NUM_EMOTION_CLASSES, dtype=np.float32)[EMOTION_NONE],  # none alone
             identity=self.identity,
             conditions=self.conditions,
             meta=meta,
@@ -142,17 +147,17 @@ def _natural_levels() -> dict[str, float]:
 
 
 def clip_conditions(motion: np.ndarray, speaking: np.ndarray, fps: float) -> dict[str, float]:
-    """head, expression, lips, blink_rate measured from a clip's own motion (synthetic units)."""
+    """head, expression, lips, blink_rate measured from a clip's own (T, 58) joint motion, in
+    the synthetic data's units (its brows and jaw read as the core's, ``core.lower``)."""
     ref = _natural_levels()
+    core = lower(motion)
     rot_std = motion[:, :3].std(axis=0)
     head = float(np.mean(rot_std / np.array([ref["pitch"], ref["yaw"], ref["roll"]])))
-    brows = float(
-        motion[:, [core_index("brow_raise"), core_index("brow_furrow")]].sum(axis=1).mean()
-    )
+    brows = float(core[:, [core_index("brow_raise"), core_index("brow_furrow")]].sum(axis=1).mean())
     jaw = (
-        motion[speaking, core_index("jaw_open")]
+        core[speaking, core_index("jaw_open")]
         if speaking.any()
-        else motion[:, core_index("jaw_open")]
+        else core[:, core_index("jaw_open")]
     )
     onsets = int(blink_count(motion))
     minutes = len(motion) / fps / 60.0
@@ -167,9 +172,9 @@ def clip_conditions(motion: np.ndarray, speaking: np.ndarray, fps: float) -> dic
 # ----------------------------------------------------------------------------- one video
 
 
-def motion_from_track(track: FaceTrack, path: Path) -> tuple[np.ndarray, int, np.ndarray]:
-    """(T, 17) clipped params, the neutral frame and its (468, 3) mesh, read from the track
-    by ``facemodel.inverse``; NoFaceFound if too few frames have a face."""
+def inverse_from_track(track: FaceTrack, path: Path) -> InverseMotion:
+    """The track read back by ``facemodel.inverse`` (joint and core rows, the neutral
+    frame and its mesh); NoFaceFound if too few frames have a face."""
     found = float(track.detected.mean()) if len(track.detected) else 0.0
     if found < MIN_FACE_FRACTION:
         raise NoFaceFound(
@@ -178,7 +183,13 @@ def motion_from_track(track: FaceTrack, path: Path) -> tuple[np.ndarray, int, np
             path=path,
             hint="use footage with one clearly visible face throughout",
         )
-    inverse = invert_meshes(track.points, track.detected)
+    return invert_meshes(track.points, track.detected)
+
+
+def motion_from_track(track: FaceTrack, path: Path) -> tuple[np.ndarray, int, np.ndarray]:
+    """(T, 17) clipped core rows, the neutral frame and its (468, 3) mesh
+    (``inverse_from_track``): what ``--pose-from`` reads."""
+    inverse = inverse_from_track(track, path)
     return inverse.motion, inverse.neutral, inverse.ref
 
 
@@ -192,7 +203,8 @@ def extract_motion(video_path: str | Path, fps: float = 25.0) -> ExtractedClip:
     audio: Audio = load_audio(path)  # first: the cheapest way to reject a file
     feats = compute_features(audio, fps)
     track = track_faces(path, fps)
-    full, neutral, ref = motion_from_track(track, path)
+    inverse = inverse_from_track(track, path)
+    full, neutral = inverse.joint, inverse.neutral
     num = min(len(full), feats.num_frames)  # video and sound may differ by a frame or two
     if num < 2:
         raise InputError("too short to extract motion from", path=path)
@@ -206,7 +218,7 @@ def extract_motion(video_path: str | Path, fps: float = 25.0) -> ExtractedClip:
         mel=feats.mel[:num].astype(np.float16),
         envelope=envelope.astype(np.float32),
         labels=np.where(speaking, visemes.LABEL_SPEECH, visemes.LABEL_SILENCE).astype(np.int8),
-        identity=identity_features(ref),
+        identity=identity_features(inverse.ref),
         conditions=clip_conditions(motion, speaking, fps),
         detected=track.detected[:num],
         neutral_frame=min(neutral, num - 1),
@@ -330,7 +342,7 @@ def build_from_videos(
         },
         "recipe_hash": source_hash,
         "fps": fps,
-        "param_names": list(CORE_NAMES),
+        "param_names": list(PARAM_NAMES),
         "emotions": list(EMOTION_LABELS),
         "label_names": list(visemes.LABEL_NAMES),
         "splits": splits,
