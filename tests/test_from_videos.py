@@ -8,8 +8,9 @@ once; the checks read the extracted motion back through ``load_split``. Extracti
 joint rows (58); the checks of what the core channels carry read them through
 ``core.lower``.
 
-Separately, single ARKit shapes the core cannot express are rendered alone on the sample
-portrait, tracked by a fresh mesh and read back by ``facemodel.inverse``.
+Separately, single ARKit shapes the core cannot express, and the eyes looking away, are
+rendered alone on the sample portrait, tracked by a fresh mesh and read back by
+``facemodel.inverse``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from moda_cli.face.identity import IDENTITY_DIM, identity_features
 from moda_cli.face.image_io import load_portrait
 from moda_cli.face.measure import FaceMeter
 from moda_cli.face.types import Portrait
+from moda_cli.facemodel.arkit import EYE_LOOK_DEG
 from moda_cli.facemodel.core import NUM_CORE, core_index, lift, lower
 from moda_cli.facemodel.emotions import EMOTION_NONE, NUM_EMOTION_CLASSES
-from moda_cli.facemodel.inverse import FITTED, invert_meshes
+from moda_cli.facemodel.inverse import FITTED, InverseMotion, invert_meshes
 from moda_cli.facemodel.params import NUM_PARAMS, PARAM_NAMES, index
 from moda_cli.motion.baseline import BaselineGenerator
+from moda_cli.motion.gaze import GAZE_SHAPES, eye_look
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.train.dataset import load_split
 from moda_cli.motion.train.from_videos import build_from_videos
@@ -229,22 +232,34 @@ def sample_renderer() -> Renderer:
     return Renderer(portrait, FaceDetector().detect(portrait, settings), settings)
 
 
-def _one_shape_clip(renderer: Renderer, name: str) -> np.ndarray:
-    """A clip's joint motion as read back: the head nodding and turning 1-2 degrees
-    throughout, ``name`` held at 1.0 from frame ON (0.5 at ON), the rest 0."""
-    rows = np.zeros((FRAMES, NUM_PARAMS), np.float32)
-    rows[:, index("yaw")] = 2.0 * np.sin(np.arange(FRAMES) * 0.9)
-    rows[:, index("pitch")] = np.cos(np.arange(FRAMES) * 0.7)
-    rows[ON:, index(name)] = 1.0
-    rows[ON, index(name)] = 0.5
-    meter = FaceMeter(static=False)  # as train.tracking reads a video
+def _read_back(renderer: Renderer, rows: np.ndarray) -> InverseMotion:
+    """Joint rows rendered, tracked by a fresh mesh as train.tracking tracks a video (video
+    mode, irises kept) and read back."""
+    meter = FaceMeter(static=False, iris=True)
     points = []
     for row in rows:
         found = meter.landmarks(renderer.render(row))
         assert found is not None, "no face read in a rendered frame"
         points.append(found)
     meter.close()
-    return invert_meshes(np.stack(points).astype(np.float32), np.ones(FRAMES, bool)).joint
+    return invert_meshes(np.stack(points).astype(np.float32), np.ones(len(rows), bool))
+
+
+def _nodding(name: str) -> np.ndarray:
+    """(FRAMES, 58) rows: the head nodding and turning 1-2 degrees throughout, ``name``
+    held at 1.0 from frame ON (0.5 at ON) unless it is empty, the rest 0."""
+    rows = np.zeros((FRAMES, NUM_PARAMS), np.float32)
+    rows[:, index("yaw")] = 2.0 * np.sin(np.arange(FRAMES) * 0.9)
+    rows[:, index("pitch")] = np.cos(np.arange(FRAMES) * 0.7)
+    if name:
+        rows[ON:, index(name)] = 1.0
+        rows[ON, index(name)] = 0.5
+    return rows
+
+
+def _one_shape_clip(renderer: Renderer, name: str) -> np.ndarray:
+    """A clip's joint motion as read back (``_nodding``)."""
+    return _read_back(renderer, _nodding(name)).joint
 
 
 def _mirror(name: str) -> str:
@@ -275,3 +290,47 @@ def test_one_shape_alone_is_read_back(sample_renderer, name, far):
     before = joint[:ON, 6:]
     assert before.mean(axis=0).max() < 0.05, PARAM_NAMES[6 + int(np.argmax(before.mean(axis=0)))]
     assert before.max() < 0.3, PARAM_NAMES[6 + int(np.argmax(before.max(axis=0)))]
+
+
+# ----------------------------------------------------------------------------- gaze
+
+
+_OPPOSITE = {"Out": "In", "In": "Out", "Up": "Down", "Down": "Up"}
+
+
+@pytest.mark.parametrize(
+    ("yaw", "pitch", "looks"),
+    [
+        (20.0, 0.0, ("eyeLookOutLeft", "eyeLookInRight")),  # to the subject's left
+        (-20.0, 0.0, ("eyeLookInLeft", "eyeLookOutRight")),
+        (0.0, 20.0, ("eyeLookDownLeft", "eyeLookDownRight")),
+    ],
+)
+def test_gaze_is_read_back(sample_renderer, yaw, pitch, looks):
+    """The eyes rendered looking 20 degrees one way from frame ON (two fifths of the clip:
+    the clip's resting gaze stays the camera's), the head nodding, a blink before and
+    one after: the irises' turn is read as that way's eyeLook shapes, the opposite way's
+    stay 0, and the other axis's stay small (a mesh reads 2-4 degrees of it); the blinks,
+    where a mesh places the hidden irises 15-20 degrees off, are not read as gaze."""
+    rows = _nodding("")
+    angles = np.zeros((FRAMES, 2))
+    angles[ON:] = yaw, pitch
+    rows[:, [index(n) for n in GAZE_SHAPES]] = eye_look(angles)
+    for b in (12, ON + 12):
+        for side in ("Left", "Right"):
+            rows[b - 2 : b + 3, index(f"eyeBlink{side}")] = 0.4, 0.9, 1.0, 0.8, 0.3
+    read = eye_look(_read_back(sample_renderer, rows).gaze)
+    held = dict(zip(GAZE_SHAPES, read[ON + 2 :].mean(axis=0).round(2), strict=True))
+    driven = 20.0 / EYE_LOOK_DEG
+    opposite = [
+        n.replace(way, _OPPOSITE[way]) for n in looks for way in _OPPOSITE if f"Look{way}" in n
+    ]
+    for name in GAZE_SHAPES:
+        if name in looks:
+            assert 0.5 * driven < held[name] < 1.5 * driven, held
+        elif name in opposite:
+            assert held[name] < 0.02, held
+        else:
+            assert held[name] < 0.2, held
+    # Before: the camera, read as no gaze but the mesh's jitter.
+    assert read[: ON - 2].max() < 0.1, read[: ON - 2].max(axis=0).round(2)

@@ -29,6 +29,7 @@ from .landmarks import (
 )
 from .mediapipe_import import import_mediapipe
 from .pose import euler_from_matrix, fit_similarity
+from .types import NUM_LANDMARKS
 
 
 @dataclass
@@ -106,10 +107,13 @@ class FaceMeter:
 
     reference: (>=468, 3) mesh in pixels that defines zero rotation; by default the first
     frame where a face is found. ``static=True`` re-detects every frame (for unrelated
-    frames, e.g. renders of different parameters) instead of tracking.
+    frames, e.g. renders of different parameters) instead of tracking. ``iris=True``:
+    ``landmarks`` keeps the refined model's 10 iris points (478 in all).
     """
 
-    def __init__(self, reference: np.ndarray | None = None, static: bool = False) -> None:
+    def __init__(
+        self, reference: np.ndarray | None = None, static: bool = False, iris: bool = False
+    ) -> None:
         import_mediapipe()
         from mediapipe.python.solutions import face_mesh
 
@@ -122,15 +126,18 @@ class FaceMeter:
         self.reference = (
             None if reference is None else np.asarray(reference, np.float64)[:NUM_MESH_POINTS]
         )
+        self._points = NUM_LANDMARKS if iris else NUM_MESH_POINTS
 
     def landmarks(self, frame: np.ndarray) -> np.ndarray | None:
-        """(H, W, 3) uint8 RGB -> (468, 3) mesh in pixels (z scaled like x), or None."""
+        """(H, W, 3) uint8 RGB -> (468, 3) mesh in pixels (z scaled like x), or None;
+        (478, 3) with ``iris``, the iris rows NaN where only the plain model found the face."""
         frame = np.ascontiguousarray(frame)
         for mesh in self._meshes:
             result = mesh.process(frame)
             if result.multi_face_landmarks:
-                lms = result.multi_face_landmarks[0].landmark[:NUM_MESH_POINTS]
-                pts = np.array([(p.x, p.y, p.z) for p in lms], np.float64)
+                lms = result.multi_face_landmarks[0].landmark[: self._points]
+                pts = np.full((self._points, 3), np.nan)
+                pts[: len(lms)] = [(p.x, p.y, p.z) for p in lms]
                 return pts * (frame.shape[1], frame.shape[0], frame.shape[1])
         return None
 

@@ -28,7 +28,13 @@ through them:
    without the face making them is taken off (``_confounds``: the head's turn, the jaw
    and the blinks, as a mesh misreads them), then a running median (MEDIAN_FRAMES) takes
    out the misreadings of a frame or two. The fitted shapes are relative like the
-   core's: the clip's median taken off, then a soft threshold (SHAPE_DEAD).
+   core's: the clip's median taken off, then a soft threshold (SHAPE_DEAD);
+5. the gaze (``InverseMotion.gaze``, where the track kept the 10 iris points): each
+   eye's iris centre against its corners in the pose-removed mesh, relative to where
+   it rests over the clip, in degrees through the renderer's eyeball (``gaze_angles``).
+   It is kept as the eyes' yaw and pitch, not as eyeLook columns: ``motion.gaze.eye_look``
+   turns angles into the eight shapes, and this layer cannot import it (``--from-videos``
+   writes ``eye_look(gaze)`` into the joint rows).
 
 Only x and y are fitted: the renderer warps the picture in its plane, and a mesh's depth
 on a picture is the network's guess from shading, not a measurement (a pucker's forward
@@ -74,7 +80,13 @@ eyeWideLeft/Right     0            read at 0.05-0.2 of the field, below the neut
 cheekSquint*,         0            skin the mesh barely moves (0.02-0.17 of the field):
 cheekPuff,                         cheeks, the outline, the nose's side
 noseSneer*
-eyeLook*              0            the track keeps 468 points, no irises
+eyeLook*              gaze         both eyes' yaw and pitch (``gaze_angles``), as
+                                   ``motion.gaze.eye_look`` reads them. Driven 20
+                                   degrees (sample): left 22, right 16, down 19, up 19;
+                                   10 degrees: 8, 4, 7, 11 (a mesh reads small turns
+                                   less); looking sideways reads 1.5-3 degrees of pitch.
+                                   Read from the irises (478-point tracks only; 0
+                                   otherwise), held through blinks
 jawForward            0            head-on only a 0.015 drop shows, the rest is depth
 jawLeft/Right         0            the chin's shift is what a similarity fit's small turn
                                    leaves below the upper face; the lips' part is
@@ -95,7 +107,7 @@ from scipy.optimize import nnls
 from ..face import landmarks as lm
 from ..face.measure import eye_opening
 from ..face.pose import euler_from_matrix, fit_similarity
-from .arkit import BLENDSHAPE_NAMES
+from .arkit import BLENDSHAPE_NAMES, EYE_LOOK_DEG
 from .basis import (
     _LOWER_LIP_ROW,
     _UPPER_LIP_ROW,
@@ -108,6 +120,7 @@ from .basis import (
 from .core import CORE_EXPRESSION_NAMES, CORE_HIGH, CORE_LOW, lift
 from .head import HeadGeometry
 from .params import HIGH, LOW, index, indices
+from .shapes import LOOK
 
 # MediaPipe never reports a shut eye as shut: its lid gap stays near 0.6 x the open gap
 # (see tests/test_render.py). Closure 1 - gap / open_gap is therefore mapped from
@@ -198,6 +211,34 @@ MEDIAN_FRAMES = 7
 # fields are near-parallel, without pulling a coefficient.
 RIDGE = 1e-6
 
+# Gaze (``gaze_angles``). How much of an iris's turn a fresh mesh reads back, per
+# direction: measured on renders of the sample portrait, the head nodding, the eyes looking
+# 20 degrees one way for 18 of 50 frames (the renderer moves the iris landmark by exactly
+# its field): sideways 0.65 to the subject's left and 0.49 to the right, up 0.41, down 0.28
+# (the lids following the eye cover the iris's top). At 10 degrees a mesh reads less
+# (0.56, 0.32, 0.47, 0.25). The reading is divided by these.
+GAZE_GAIN_SIDEWAYS, GAZE_GAIN_UP, GAZE_GAIN_DOWN = 0.57, 0.41, 0.28
+# An eye whose core blink reads above this shows too little of its iris: its gaze is not
+# read there, nor in the frames either side (a mesh places a half-hidden iris anywhere:
+# 15-20 degrees off in a blink, 4-8 as the lid starts to close, which the core's blink
+# reads as 0.0-0.3).
+GAZE_BLINK = 0.3
+# The gaze's running median (frames, odd): shorter than the other shapes' so that a
+# saccade's step stays a step and a 0.3 s glance survives.
+GAZE_MEDIAN_FRAMES = 5
+# Degrees, a soft dead zone: the mesh's jitter of a gaze held at the camera, after the
+# median, measured on the sample portrait: a still head 0.6 / 0.9 degrees sd in yaw /
+# pitch (95 % under 0.9 / 1.5), a head nodding and turning 1-2 degrees 1.0 / 0.9 (95 %
+# under 2.1 / 1.7).
+GAZE_DEAD = 2.0
+# Degrees as the mesh reads them (before GAZE_GAIN_*): how far from an eye's median its
+# reading still counts as resting (``_rest``): 3-5 x the raw jitter of the steadier eye
+# (0.5-0.8 degrees sd), under what a 10-degree glance reads (3-6).
+GAZE_REST = 2.5
+# Squared degrees: the least jitter an eye is weighted by (two near-steady eyes weigh
+# the same, not as the ratio of their tiny jitters).
+GAZE_JITTER_FLOOR = 0.1
+
 
 @dataclass
 class PoseFit:
@@ -215,16 +256,21 @@ class InverseMotion:
     joint:   (T, 58) float32 joint motion in ``params.PARAM_NAMES`` order: pose,
              jawOpen, mouthClose, mouthPressLeft/Right and eyeBlinkLeft/Right as
              ``core.lift`` of ``motion``; the ``FITTED`` shapes from the shape fit; the
-             shapes no path reads 0 (the module doc's table).
+             shapes no path reads 0 (the module doc's table), the eyeLook shapes too
+             (``gaze`` holds what the irises say).
     motion:  (T, 17) float32 core channels (``core.py``), the core path's reading (the
              dub's mouth and ``--pose-from`` read these).
     neutral: the reference frame; ref: its (P, 3) mesh, as tracked.
+    gaze:    (T, 2) float32 the eyes' yaw and pitch in degrees (``gaze_angles``), in
+             ``motion.gaze.eye_look``'s terms, which turns them into the eyeLook columns;
+             zeros where the track has no irises.
     """
 
     joint: np.ndarray
     motion: np.ndarray
     neutral: int
     ref: np.ndarray
+    gaze: np.ndarray
 
 
 # ----------------------------------------------------------------------------- 1-2. reference, pose
@@ -415,13 +461,13 @@ def shape_params(local: np.ndarray, f_ref: np.ndarray, core: np.ndarray) -> np.n
     return _soft(_running_median(x - np.median(x, axis=0)), SHAPE_DEAD)
 
 
-def _running_median(x: np.ndarray) -> np.ndarray:
-    """(T, K) -> the median of each MEDIAN_FRAMES frames about each frame, the clip
+def _running_median(x: np.ndarray, frames: int = MEDIAN_FRAMES) -> np.ndarray:
+    """(T, K) -> the median of each ``frames`` (odd) frames about each frame, the clip
     mirrored at its ends (a mesh's first frame, detected rather than tracked, is often
     the odd one out, and held as the edge it would be half of its windows)."""
-    half = MEDIAN_FRAMES // 2
+    half = frames // 2
     padded = np.pad(x, ((half, half), (0, 0)), mode="reflect" if len(x) > half else "edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, MEDIAN_FRAMES, axis=0)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, frames, axis=0)
     return np.median(windows, axis=-1)  # (T, K)
 
 
@@ -466,6 +512,95 @@ def joint_motion(core: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return np.clip(joint, LOW, HIGH)
 
 
+# ----------------------------------------------------------------------------- 5. gaze
+
+# Per eye, the subject's right then left: its corners, the one on the subject's right
+# first, and its iris centre.
+_GAZE_EYES = (
+    ((lm.RIGHT_EYE_CORNERS[0], lm.RIGHT_EYE_CORNERS[1]), lm.RIGHT_IRIS[0]),
+    ((lm.LEFT_EYE_CORNERS[1], lm.LEFT_EYE_CORNERS[0]), lm.LEFT_IRIS[0]),
+)
+
+
+def iris_offsets(f: np.ndarray) -> np.ndarray:
+    """(T, P, 3) pose-removed meshes in the face frame -> (T, 2, 2): each eye's (right,
+    left) iris centre from the middle of its corners, in the eye's own frame: along the
+    corners' line (towards the subject's left) and across it (down), in face units. NaN
+    where the mesh has no irises (P = 468, or NaN rows)."""
+    out = np.full((len(f), 2, 2), np.nan)
+    if f.shape[1] <= max(iris for _, iris in _GAZE_EYES):
+        return out
+    for k, ((a, b), iris) in enumerate(_GAZE_EYES):
+        along = f[:, b, :2] - f[:, a, :2]
+        along /= np.linalg.norm(along, axis=-1, keepdims=True)
+        across = np.stack([-along[:, 1], along[:, 0]], axis=-1)  # a quarter turn: down
+        v = f[:, iris, :2] - 0.5 * (f[:, a, :2] + f[:, b, :2])
+        out[:, k] = np.stack([(v * along).sum(axis=-1), (v * across).sum(axis=-1)], axis=-1)
+    return out
+
+
+def _rest(x: np.ndarray) -> np.ndarray:
+    """(N, 2) one eye's iris offsets -> (2,) where it rests: the median, then (a few times)
+    the median of the values within GAZE_REST of it. The plain median is pulled towards
+    the frames that look away (held for 40 % of a clip, it read the frames at the camera
+    as looking 2-6 degrees the other way); a noisy gaze that never looks away keeps it."""
+    c = np.median(x, axis=0)
+    reach = GAZE_REST * LOOK / EYE_LOOK_DEG
+    for _ in range(3):
+        c = np.array([np.median(v[np.abs(v - m) <= reach]) for v, m in zip(x.T, c, strict=True)])
+    return c
+
+
+def _jitter(deg: np.ndarray, seen: np.ndarray) -> float:
+    """(T, 2) one eye's degrees and (T,) where seen -> the variance of its frame-to-frame
+    change (a robust one: a saccade is a rare large change), at least GAZE_JITTER_FLOOR."""
+    both = seen[1:] & seen[:-1]
+    if not both.any():
+        return 1.0
+    step = np.diff(deg, axis=0)[both]
+    mad = np.median(np.abs(step - np.median(step, axis=0)), axis=0)
+    return max(float((1.4826 * mad) ** 2 @ np.ones(2)), GAZE_JITTER_FLOOR)
+
+
+def gaze_angles(offsets: np.ndarray, blinks: np.ndarray) -> np.ndarray:
+    """(T, 2, 2) ``iris_offsets`` and (T, 2) core blinks (right, left) -> (T, 2) float64 yaw
+    (towards the subject's left) and pitch (down) of both eyes, degrees.
+
+    Each eye's offset is taken relative to where it rests over the clip (``_rest``:
+    people look at the camera most of the time; the photo's own gaze is the renderer's
+    zero too) and turned into degrees through the renderer's eyeball (``shapes.LOOK``: an
+    eyeLook shape's 1.0, ``EYE_LOOK_DEG``, moves the iris LOOK face units), divided by
+    what a mesh reads back (GAZE_GAIN_*). The eyes turn together (``motion.gaze``): the
+    gaze is the mean of the eyes open and seen (GAZE_BLINK; a wink leaves the other),
+    each weighted by the inverse of its jitter (``_jitter``: on the sample portrait a
+    mesh reads the left eye's iris 2-3 times as unsteadily as the right's, following the
+    head's turn), held through frames where neither is (a blink: its last open value),
+    then a running median (GAZE_MEDIAN_FRAMES) and a soft dead zone (GAZE_DEAD, 30
+    degrees staying 30)."""
+    closed = blinks >= GAZE_BLINK  # (T, 2)
+    shut = closed.copy()  # and a frame either side: the lid on its way
+    shut[1:] |= closed[:-1]
+    shut[:-1] |= closed[1:]
+    seen = np.isfinite(offsets).all(axis=-1) & ~shut
+    known = seen.any(axis=1)
+    if not known.any():
+        return np.zeros((len(offsets), 2))
+    deg = np.zeros(offsets.shape)
+    for k in range(2):
+        if seen[:, k].any():
+            rel = offsets[seen[:, k], k] - _rest(offsets[seen[:, k], k])
+            deg[seen[:, k], k] = EYE_LOOK_DEG / LOOK * rel
+    deg[..., 0] /= GAZE_GAIN_SIDEWAYS
+    deg[..., 1] /= np.where(deg[..., 1] > 0.0, GAZE_GAIN_DOWN, GAZE_GAIN_UP)
+    weight = seen / np.array([_jitter(deg[:, k], seen[:, k]) for k in range(2)])
+    both = (deg * weight[..., None]).sum(axis=1) / np.maximum(weight.sum(axis=1), 1e-12)[:, None]
+    # Each frame takes the last frame seen at or before it (the first seen, before that).
+    last = np.maximum.accumulate(np.where(known, np.arange(len(known)), np.argmax(known)))
+    held = _running_median(both[last], GAZE_MEDIAN_FRAMES)
+    dead = np.clip(np.abs(held) - GAZE_DEAD, 0.0, None) * EYE_LOOK_DEG / (EYE_LOOK_DEG - GAZE_DEAD)
+    return np.sign(held) * dead
+
+
 # ----------------------------------------------------------------------------- a clip
 
 
@@ -487,10 +622,13 @@ def invert_meshes(points: np.ndarray, detected: np.ndarray) -> InverseMotion:
     """(T, >= 468, 3) meshes in pixels (NaN where ``detected`` (T,) is False) -> the motion.
 
     Frames without a face are interpolated from their neighbours; at least one is needed.
+    The gaze is read where the meshes have irises (478 points), from the same pose fit;
+    the rest reads only the 468.
     """
+    n = lm.NUM_MESH_POINTS
     neutral = neutral_frame(points, detected)
     ref = points[neutral].astype(np.float64)
-    mesh = ref[: lm.NUM_MESH_POINTS]
+    mesh = ref[:n]
     frame = face_frame(ref)
     fit = fit_poses(points, detected, ref)
     pose = HeadGeometry.of(mesh, frame).pose_of(fit.scale, fit.rot, fit.shift)
@@ -504,14 +642,23 @@ def invert_meshes(points: np.ndarray, detected: np.ndarray) -> InverseMotion:
         )
         / fit.scale[det, None, None]
     )
-    f_local, f_ref = frame.to_face(local), frame.to_face(ref)
-    n = lm.NUM_MESH_POINTS
+    f_local, f_ref = frame.to_face(local), frame.to_face(mesh)
     expr = np.zeros((len(detected), len(CORE_EXPRESSION_NAMES)))
-    expr[det] = expression_params(face_features(f_local[:, :n]), sensitivities(f_ref[:n]))
+    expr[det] = expression_params(face_features(f_local[:, :n]), sensitivities(f_ref))
     motion = _interpolate(np.concatenate([pose, expr], axis=1), detected)
     motion[:, :6] = _smooth3(motion[:, :6])
     core = np.clip(motion, CORE_LOW, CORE_HIGH)
     shapes = np.zeros((len(detected), len(FITTED)))
-    shapes[det] = shape_params(f_local, f_ref, core[det])
+    shapes[det] = shape_params(f_local[:, :n], f_ref, core[det])
     joint = joint_motion(core, _interpolate(shapes, detected))
-    return InverseMotion(joint.astype(np.float32), core.astype(np.float32), neutral, ref)
+    offsets = np.full((len(detected), 2, 2), np.nan)
+    offsets[det] = iris_offsets(f_local)
+    e = {name: 6 + i for i, name in enumerate(CORE_EXPRESSION_NAMES)}
+    gaze = gaze_angles(offsets, core[:, [e["blink_right"], e["blink_left"]]])
+    return InverseMotion(
+        joint.astype(np.float32),
+        core.astype(np.float32),
+        neutral,
+        ref,
+        gaze.astype(np.float32),
+    )

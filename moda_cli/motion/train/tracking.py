@@ -1,5 +1,6 @@
 """A video's face, frame by frame: decode (at most ``MAX_SIDE`` pixels), resample to the
-motion's frame rate by nearest frame, and run MediaPipe's mesh (video mode) on each frame."""
+motion's frame rate by nearest frame, and run MediaPipe's mesh (video mode) on each frame,
+its iris points kept (the gaze is read from them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InputError
-from ...face import landmarks as lm
+from ...face.types import NUM_LANDMARKS
 from ...ffmpeg import count_video_frames, probe, read_frames
 
 MAX_SIDE = 640  # frames are decoded at most this large: the mesh model works at 192 px
@@ -18,7 +19,8 @@ MAX_SIDE = 640  # frames are decoded at most this large: the mesh model works at
 
 @dataclass
 class FaceTrack:
-    """Meshes resampled to ``fps``: points (T, 468, 3) source pixels, NaN where no face."""
+    """Meshes resampled to ``fps``: points (T, 478, 3) source pixels (468 and the irises),
+    NaN where no face, the iris rows NaN too where the mesh found the face without them."""
 
     points: np.ndarray
     detected: np.ndarray  # (T,) bool
@@ -59,7 +61,7 @@ def track_faces(video_path: str | Path, fps: float = 25.0) -> FaceTrack:
     if not info.has_video or info.width is None or info.height is None:
         raise InputError("no video stream", path=path)
     source_fps = _source_fps(path, info.fps, info.duration_s)
-    meter = FaceMeter(static=False)
+    meter = FaceMeter(static=False, iris=True)
     points: list[np.ndarray | None] = []
     last: tuple[int, np.ndarray | None] = (-1, None)
     try:
@@ -71,8 +73,8 @@ def track_faces(video_path: str | Path, fps: float = 25.0) -> FaceTrack:
             points.append(last[1])
     finally:
         meter.close()
-    out = np.full((len(points), lm.NUM_MESH_POINTS, 3), np.nan, np.float32)
+    out = np.full((len(points), NUM_LANDMARKS, 3), np.nan, np.float32)
     for t, p in enumerate(points):
         if p is not None:
-            out[t] = p[: lm.NUM_MESH_POINTS]
+            out[t] = p
     return FaceTrack(out, np.array([p is not None for p in points], bool), fps, source_fps)
