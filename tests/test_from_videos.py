@@ -38,7 +38,7 @@ from moda_cli.motion.baseline import BaselineGenerator
 from moda_cli.motion.gaze import GAZE_SHAPES, eye_look
 from moda_cli.motion.generator import MotionRequest
 from moda_cli.motion.train.dataset import load_split
-from moda_cli.motion.train.from_videos import build_from_videos
+from moda_cli.motion.train.from_videos import build_from_videos, joint_rows
 from moda_cli.pipeline import Engine, Job
 from moda_cli.presets import load_preset
 from moda_cli.render.renderer import Renderer
@@ -319,7 +319,7 @@ def test_gaze_is_read_back(sample_renderer, yaw, pitch, looks):
     for b in (12, ON + 12):
         for side in ("Left", "Right"):
             rows[b - 2 : b + 3, index(f"eyeBlink{side}")] = 0.4, 0.9, 1.0, 0.8, 0.3
-    read = eye_look(_read_back(sample_renderer, rows).gaze)
+    read = joint_rows(_read_back(sample_renderer, rows))[:, [index(n) for n in GAZE_SHAPES]]
     held = dict(zip(GAZE_SHAPES, read[ON + 2 :].mean(axis=0).round(2), strict=True))
     driven = 20.0 / EYE_LOOK_DEG
     opposite = [

@@ -33,8 +33,9 @@ from ...face.identity import identity_features
 from ...facemodel.core import core_index, lower
 from ...facemodel.emotions import EMOTION_LABELS, EMOTION_NONE, NO_EMOTION, NUM_EMOTION_CLASSES
 from ...facemodel.inverse import InverseMotion, invert_meshes
-from ...facemodel.params import PARAM_NAMES
+from ...facemodel.params import PARAM_NAMES, indices
 from .. import prior
+from ..gaze import GAZE_SHAPES, eye_look
 from ..generator import ProgressFn
 from ..normalization import blink_count
 from . import visemes
@@ -55,8 +56,9 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 # normalization.blink_count's (the more-closed eye, not the mean of both). 3: jaw_open read
 # through basis.jaw_for_gap, the inverse of the renderer's lip_gap. 4: joint-space rows
 # (T, 58): the shapes of ARKit's vocabulary a mesh can read, fitted (``inverse.FITTED``),
-# beside the core's jaw, blinks and press; blinks counted on the eyeBlink columns.
-EXTRACT_VERSION = 4
+# beside the core's jaw, blinks and press; blinks counted on the eyeBlink columns. 5: gaze
+# from the irises (``inverse.read_gaze``) in the eyeLook columns.
+EXTRACT_VERSION = 5
 MIN_FACE_FRACTION = 0.5  # a clip with faces in fewer frames is rejected
 CLIPS_PER_SHARD = 200
 
@@ -187,10 +189,19 @@ def inverse_from_track(track: FaceTrack, path: Path) -> InverseMotion:
 
 
 def motion_from_track(track: FaceTrack, path: Path) -> tuple[np.ndarray, int, np.ndarray]:
-    """(T, 17) clipped core rows, the neutral frame and its (468, 3) mesh
+    """(T, 17) clipped core rows, the neutral frame and its (478, 3) mesh
     (``inverse_from_track``): what ``--pose-from`` reads."""
     inverse = inverse_from_track(track, path)
     return inverse.motion, inverse.neutral, inverse.ref
+
+
+def joint_rows(inverse: InverseMotion) -> np.ndarray:
+    """(T, 58) the rows a video's clip trains on: the joint shapes read from its meshes with
+    the gaze read from its irises put into the eyeLook columns (``gaze.eye_look``, the
+    generator's own mapping of angles to shapes)."""
+    rows = inverse.joint.copy()
+    rows[:, indices(GAZE_SHAPES)] = eye_look(inverse.gaze)
+    return rows
 
 
 def extract_motion(video_path: str | Path, fps: float = 25.0) -> ExtractedClip:
@@ -204,7 +215,7 @@ def extract_motion(video_path: str | Path, fps: float = 25.0) -> ExtractedClip:
     feats = compute_features(audio, fps)
     track = track_faces(path, fps)
     inverse = inverse_from_track(track, path)
-    full, neutral = inverse.joint, inverse.neutral
+    full, neutral = joint_rows(inverse), inverse.neutral
     num = min(len(full), feats.num_frames)  # video and sound may differ by a frame or two
     if num < 2:
         raise InputError("too short to extract motion from", path=path)
