@@ -30,7 +30,7 @@ from .face.identity import identity_features
 from .face.image_io import load_portrait
 from .face.measure import FaceMeasurements, FaceMeter
 from .face.types import Face, Portrait
-from .facemodel.core import NUM_CORE, core_index, lift
+from .facemodel.core import NUM_CORE, core_index, lift, lower
 from .motion.generator import MotionGenerator, MotionRequest
 from .motion.train.dataset import SplitData, load_split
 from .motion.train.visemes import LABEL_BILABIAL, LABEL_OPEN_VOWEL, LABEL_SILENCE
@@ -67,9 +67,8 @@ def held_out_cases(data: SplitData, max_clips: int) -> list[EvalCase]:
         s, n = int(data.clip_start[c]), int(data.clip_len[c])
         mel = data.mel[s : s + n].astype(np.float32)
         feats = AudioFeatures(mel, data.envelope[s : s + n].copy(), data.fps, n / data.fps)
-        cases.append(
-            EvalCase(feats, data.motion[s : s + n, jaw].copy(), data.labels[s : s + n].copy(), c)
-        )
+        target = lower(data.motion[s : s + n])[:, jaw]  # the joint rows' jaw, in speech's scale
+        cases.append(EvalCase(feats, target, data.labels[s : s + n].copy(), c))
     return cases
 
 

@@ -44,3 +44,25 @@ def test_lip_scores_reward_closure_and_punish_a_babbling_mouth():
         measurements(np.full(len(labels), 0.3)), case(labels, target), closed_below=0.05
     )
     assert never_closes["pbm_closed"] == 0.0 and never_closes["silence_closed"] == 0.0
+
+
+def test_held_out_targets_are_the_joint_rows_jaw_in_speech_scale():
+    """The viseme target is the data's jawOpen over core.JAW_GAIN (a jaw_open of 1 is
+    speech's widest opening), not whatever column the core's index names in joint rows."""
+    from moda_cli.evaluation import held_out_cases
+    from moda_cli.facemodel.core import JAW_GAIN
+    from moda_cli.facemodel.params import NUM_PARAMS, index
+    from moda_cli.motion.train.dataset import SplitData
+
+    n = 50
+    motion = np.zeros((n, NUM_PARAMS), np.float32)
+    jaw = 0.5 + 0.5 * np.sin(np.arange(n) / 4.0)
+    motion[:, index("jawOpen")] = JAW_GAIN * jaw
+    motion[::7, index("eyeBlinkLeft")] = 1.0  # what the core's jaw_open index reads here
+    data = SplitData(
+        np.zeros((n, 4, 80), np.float16), motion, np.zeros(n, np.int8), np.zeros(n, np.float32),
+        np.array([0]), np.array([n]), np.eye(9, dtype=np.float32)[[8]],
+        np.zeros((1, 16), np.float32), {}, 25.0,
+    )  # fmt: skip
+    (only,) = held_out_cases(data, 3)
+    np.testing.assert_allclose(only.target_jaw, jaw, atol=1e-5)
